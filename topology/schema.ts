@@ -1,0 +1,190 @@
+/**
+ * The shape of a topology file (apiVersion fedstack/v1). Shape only: every object is strict
+ * (an unknown key is an error, as Prometheus' UnmarshalStrict), defaults are applied here, and
+ * cross-field rules (unique names, subset of allow-lists, PromQL) live in validate.ts.
+ */
+import { z } from 'zod';
+import { routingSchema } from './routing.ts';
+import { securitySchema } from './security.ts';
+
+/** Prometheus duration: one or more number+unit pairs, largest unit first (2.42's model.ParseDuration). */
+export const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+export const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** Names become directory names, Kubernetes object names and label values: DNS-1123 labels. */
+export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const durationSchema = z
+  .string()
+  .refine((s) => s !== '' && DURATION_RE.test(s) && s !== '0', {
+    error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use a Prometheus duration such as 30s, 5m, 1h)`,
+  });
+
+export const nameSchema = z
+  .string()
+  .max(63, { error: 'must be at most 63 characters (it becomes a Kubernetes name)' })
+  .refine((s) => NAME_RE.test(s), {
+    error: (iss) =>
+      `invalid name ${JSON.stringify(iss.input)} (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
+  });
+
+/** host:port, host being a DNS name, an IPv4 address or a bracketed IPv6 address. */
+export const HOST_PORT_RE = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?):(\d{1,5})$/;
+export const hostPortSchema = z.string().refine(
+  (s) => {
+    const m = HOST_PORT_RE.exec(s);
+    return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  },
+  { error: (iss) => `invalid endpoint ${JSON.stringify(iss.input)} (want host:port, e.g. 10.0.0.1:9090)` },
+);
+
+const labelName = z
+  .string()
+  .refine((s) => LABEL_NAME_RE.test(s), { error: (iss) => `invalid label name ${JSON.stringify(iss.input)}` });
+const labelsSchema = z.record(z.string(), z.string());
+
+export const tierSettingsSchema = (d: {
+  scrapeInterval: string;
+  evaluationInterval: string;
+  retention: string;
+  sampleLimit: number;
+}) =>
+  z.strictObject({
+    scrapeInterval: durationSchema.default(d.scrapeInterval),
+    evaluationInterval: durationSchema.default(d.evaluationInterval),
+    /** Federation scrape timeout; defaults to 80% of scrapeInterval (must not exceed it). */
+    scrapeTimeout: durationSchema.optional(),
+    retention: durationSchema.default(d.retention),
+    /** Per-target sample limit of this tier's federation job (all-or-nothing: over it, up=0). */
+    sampleLimit: z.number().int().min(0).default(d.sampleLimit),
+    /**
+     * honor_timestamps of this tier's federation job. true (default): the source's timestamps are
+     * kept, so rate() is exact, but a dead source's series linger ~5m upstream (no staleness
+     * markers); meta-alerts key on the federation job's `up`, which drops at once.
+     */
+    honorTimestamps: z.boolean().default(true),
+  });
+
+const TIER_DEFAULTS = {
+  edge: { scrapeInterval: '30s', evaluationInterval: '30s', retention: '2d', sampleLimit: 0 },
+  cascade: { scrapeInterval: '30s', evaluationInterval: '30s', retention: '7d', sampleLimit: 200000 },
+  central: { scrapeInterval: '60s', evaluationInterval: '30s', retention: '30d', sampleLimit: 500000 },
+} as const;
+
+const extraScrapeTargetSchema = z.strictObject({
+  job: z.string().min(1),
+  targets: z.array(hostPortSchema).min(1),
+  labels: labelsSchema.default({}),
+  metricsPath: z.string().startsWith('/').default('/metrics'),
+  scheme: z.enum(['http', 'https']).default('http'),
+});
+
+const metaClusterSchema = z.strictObject({
+  name: nameSchema,
+  /** The LoadBalancer address (host:port) its edge Prometheus is federated through. */
+  endpoint: hostPortSchema,
+  /** Guest clusters whose control planes this meta-cluster hosts (capacity planning, dashboards). */
+  guestClusters: z.number().int().min(0).default(0),
+  /** Worker nodes of the meta-cluster (capacity planning). */
+  nodes: z.number().int().min(0).default(3),
+  extraScrapeTargets: z.array(extraScrapeTargetSchema).default([]),
+});
+
+const regionSchema = z.strictObject({
+  name: nameSchema,
+  metaClusters: z.array(metaClusterSchema).min(1),
+});
+
+const bigRegionSchema = z.strictObject({
+  name: nameSchema,
+  cascade: z
+    .strictObject({
+      /** Where central reaches this cascade's /federate (its LoadBalancer), host:port. */
+      endpoint: hostPortSchema,
+      /** Egress CIDRs of the cascade: the only sources an edge LoadBalancer admits. */
+      egressCidrs: z.array(z.string()).default([]),
+    }),
+  regions: z.array(regionSchema).min(1),
+});
+
+const replicaSchema = z.strictObject({
+  name: nameSchema,
+  zone: z.string().min(1),
+  /** host:port where this replica answers (used by the local profile, Grafana datasources). */
+  endpoint: hostPortSchema.optional(),
+});
+
+const alertmanagerReplicaSchema = z.strictObject({
+  name: nameSchema,
+  zone: z.string().min(1),
+  /** host:port of its HTTP API. */
+  endpoint: hostPortSchema.optional(),
+  /** host:port of its gossip listener (--cluster.listen-address). */
+  clusterEndpoint: hostPortSchema.optional(),
+});
+
+const recordingRuleSchema = z.strictObject({
+  record: z.string().min(1),
+  expr: z.string().min(1),
+  labels: labelsSchema.default({}),
+});
+
+const alertRuleSchema = z.strictObject({
+  alert: z.string().min(1),
+  expr: z.string().min(1),
+  for: durationSchema.optional(),
+  labels: labelsSchema.default({}),
+  annotations: labelsSchema.default({}),
+});
+
+export const topologySchema = z.strictObject({
+  apiVersion: z.literal('fedstack/v1', { error: (iss) => `unsupported apiVersion ${JSON.stringify(iss.input)} (want "fedstack/v1")` }),
+  kind: z.literal('Topology', { error: (iss) => `unsupported kind ${JSON.stringify(iss.input)} (want "Topology")` }),
+  metadata: z.strictObject({ name: nameSchema }),
+  global: z
+    .strictObject({
+      edge: tierSettingsSchema(TIER_DEFAULTS.edge).default(() => ({ ...TIER_DEFAULTS.edge, honorTimestamps: true })),
+      cascade: tierSettingsSchema(TIER_DEFAULTS.cascade).default(() => ({ ...TIER_DEFAULTS.cascade, honorTimestamps: true })),
+      central: tierSettingsSchema(TIER_DEFAULTS.central).default(() => ({ ...TIER_DEFAULTS.central, honorTimestamps: true })),
+      /** Base URL of the fedstack service (http_sd, config, bridge), as Prometheus sees it. */
+      serviceUrl: z.url().default('http://fedstack.fedstack-system.svc:8080'),
+      /** Linked from alert emails and DingTalk messages. */
+      grafanaUrl: z.url().optional(),
+      /** Kubernetes namespace every tier is deployed to. */
+      namespace: nameSchema.default('fedstack-system'),
+    })
+    .default(() => ({
+      edge: { ...TIER_DEFAULTS.edge, honorTimestamps: true },
+      cascade: { ...TIER_DEFAULTS.cascade, honorTimestamps: true },
+      central: { ...TIER_DEFAULTS.central, honorTimestamps: true },
+      serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
+      namespace: 'fedstack-system',
+    })),
+  central: z.strictObject({ replicas: z.array(replicaSchema).min(1) }),
+  alertmanager: z.strictObject({ replicas: z.array(alertmanagerReplicaSchema).min(1) }),
+  bigRegions: z.array(bigRegionSchema).min(1),
+  /** PromQL series selectors (a metric name is one) each tier federates; omitted → fedstack's defaults. */
+  allowLists: z
+    .strictObject({
+      cascade: z.array(z.string().min(1)).optional(),
+      central: z.array(z.string().min(1)).optional(),
+    })
+    .default({}),
+  /** Label names dropped from every federated series at the cascade (noise, cardinality). */
+  dropLabels: z.array(labelName).optional(),
+  /** Recording rules per tier; omitted → fedstack's defaults. */
+  recordingRules: z
+    .strictObject({
+      edge: z.array(recordingRuleSchema).optional(),
+      cascade: z.array(recordingRuleSchema).optional(),
+      central: z.array(recordingRuleSchema).optional(),
+    })
+    .default({}),
+  /** Global alert rules evaluated by both central replicas; omitted → fedstack's defaults. */
+  alertRules: z.array(alertRuleSchema).optional(),
+  routing: routingSchema.optional(),
+  security: securitySchema.optional(),
+});
+
+export type TopologyInput = z.input<typeof topologySchema>;
+export type TopologyShape = z.output<typeof topologySchema>;
