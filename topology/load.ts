@@ -170,7 +170,8 @@ function offsetOf(doc: Document, path: readonly PathSegment[], atKey: boolean): 
       if (last && atKey) return key.range?.[0] ?? fallback;
       const value = pair.value as Node | null;
       // `key:` with nothing after it: point at the key.
-      if (value === null || value.range === undefined || (isScalar(value) && value.value === null && value.range[0] === value.range[1])) {
+      const range = value?.range;
+      if (value === null || !range || (isScalar(value) && value.value === null && range[0] === range[1])) {
         return key.range?.[0] ?? fallback;
       }
       node = value;
