@@ -1,0 +1,93 @@
+/**
+ * Starts the fedstack service on a port: the entry point behind `fedstack serve` and the local
+ * stack. Thin: it wires the file watcher, the token, the logger and the registry into createApp.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Profile } from '../common/conventions.ts';
+import { Secret } from '../common/secret.ts';
+import { renderBundle as realRenderBundle } from '../deploy/bundle.ts';
+import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
+import type { Topology } from '../topology/model.ts';
+import type { Bundle } from '../deploy/bundle.ts';
+import { createApp } from './app.ts';
+import { RegistrationStore } from './registrations.ts';
+import { watchTopologyFile } from './topology-watch.ts';
+
+export interface ServerOptions {
+  /** Topology file to serve and watch; the embedded default topology when omitted. */
+  readonly topologyFile?: string;
+  readonly port: number;
+  /** Listen address; loopback unless told otherwise. */
+  readonly host?: string;
+  /** File holding the sidecars' bearer token (a mounted Secret); re-read at start only. */
+  readonly heartbeatTokenFile?: string;
+  /** The token itself (tests, local stack); tokenFile wins when both are given. */
+  readonly heartbeatToken?: Secret;
+  /** How long a heartbeat keeps an edge registered (default 90 s: three 30 s heartbeats). */
+  readonly registrationTtlMs?: number;
+  readonly pollIntervalMs?: number;
+  readonly profile?: Profile;
+  readonly logger?: Logger;
+  readonly renderBundle?: (topo: Topology, profile: Profile) => Bundle;
+  readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
+  readonly now?: () => number;
+}
+
+export interface RunningServer {
+  /** http://host:port, no trailing slash. */
+  readonly url: string;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ name: 'fedstack', redact: ['req.headers.authorization', 'token'] });
+  const host = opts.host ?? '127.0.0.1';
+  const file = opts.topologyFile ?? DEFAULT_TOPOLOGY_PATH;
+  const watcher = watchTopologyFile({ file, pollIntervalMs: opts.pollIntervalMs, logger });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fedstack_' });
+  const heartbeatToken = opts.heartbeatTokenFile
+    ? new Secret(readFileSync(opts.heartbeatTokenFile, 'utf8').trim())
+    : opts.heartbeatToken;
+  if (heartbeatToken === undefined) logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
+
+  const app = createApp({
+    topologySource: watcher,
+    renderBundle: opts.renderBundle ?? realRenderBundle,
+    registrations: new RegistrationStore({ ttlMs: opts.registrationTtlMs ?? 90_000 }),
+    heartbeatToken,
+    logger,
+    registry,
+    now: opts.now ?? Date.now,
+    profile: opts.profile,
+    extraRouters: opts.extraRouters,
+  });
+
+  const server = app.listen(opts.port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (e) => {
+      watcher.close();
+      reject(e);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, topologyFile: file, revision: watcher.current().revision }, 'fedstack service listening');
+
+  return {
+    url,
+    registry,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        watcher.close();
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}

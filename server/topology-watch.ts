@@ -1,0 +1,110 @@
+/**
+ * Where the service gets its topology. A file source watches the file: a valid edit swaps the
+ * served revision atomically (one assignment), an invalid one is refused and reported, and the
+ * last good revision keeps serving.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import type { Logger } from 'pino';
+import { parseTopology } from '../topology/load.ts';
+import { formatError } from '../topology/errors.ts';
+import type { Topology } from '../topology/model.ts';
+
+export interface TopologySnapshot {
+  readonly topology: Topology;
+  /** 1 for the first topology served, +1 for every accepted change. */
+  readonly revision: number;
+  /** sha256 of the topology text (hex, 12 chars): tells revisions apart across restarts. */
+  readonly hash: string;
+}
+
+export interface TopologySource {
+  current(): TopologySnapshot;
+  /** Why the watched file is not what is being served; undefined when it is. */
+  lastError(): string | undefined;
+  /** How many changes were refused since start. */
+  reloadFailures(): number;
+}
+
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** A fixed topology (embedded default, tests). */
+export function staticTopologySource(topology: Topology, hash = 'static'): TopologySource {
+  const snapshot: TopologySnapshot = { topology, revision: 1, hash };
+  return { current: () => snapshot, lastError: () => undefined, reloadFailures: () => 0 };
+}
+
+export interface TopologyWatcher extends TopologySource {
+  /** Re-reads the file now; true when a new revision was swapped in. */
+  reload(): boolean;
+  close(): void;
+}
+
+/**
+ * Loads `file` (throws when the first load fails: there is nothing good to serve yet) and
+ * polls it. Polling (stat) rather than fs.watch because Kubernetes updates a mounted ConfigMap
+ * by swapping a symlink, which inotify on the file itself misses; stat follows the link.
+ */
+export function watchTopologyFile(opts: { file: string; pollIntervalMs?: number; logger?: Logger }): TopologyWatcher {
+  const { file, logger } = opts;
+  const first = readAndParse(file);
+  if (!first.ok) throw new Error(first.reason);
+  let snapshot: TopologySnapshot = { topology: first.topology, revision: 1, hash: first.hash };
+  let error: string | undefined;
+  let failures = 0;
+  let lastSeenHash = first.hash;
+
+  const reload = (): boolean => {
+    const next = readAndParse(file);
+    if (next.ok && next.hash === snapshot.hash) {
+      error = undefined;
+      lastSeenHash = next.hash;
+      return false;
+    }
+    if (!next.ok) {
+      // Count and log each bad content once, not once per poll.
+      if (next.hash !== lastSeenHash) {
+        failures++;
+        logger?.warn({ file, revision: snapshot.revision }, 'topology change refused, still serving the last good revision');
+      }
+      lastSeenHash = next.hash;
+      error = next.reason;
+      return false;
+    }
+    snapshot = { topology: next.topology, revision: snapshot.revision + 1, hash: next.hash };
+    lastSeenHash = next.hash;
+    error = undefined;
+    logger?.info({ file, revision: snapshot.revision, hash: snapshot.hash }, 'topology reloaded');
+    return true;
+  };
+
+  const listener = () => {
+    reload();
+  };
+  watchFile(file, { interval: opts.pollIntervalMs ?? 2000, persistent: false }, listener);
+
+  return {
+    current: () => snapshot,
+    lastError: () => error,
+    reloadFailures: () => failures,
+    reload,
+    close: () => unwatchFile(file, listener),
+  };
+}
+
+type Parsed = { ok: true; topology: Topology; hash: string } | { ok: false; reason: string; hash: string };
+
+function readAndParse(file: string): Parsed {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, reason: `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hash: 'unreadable' };
+  }
+  const hash = textHash(text);
+  const result = parseTopology(text, file);
+  if (!result.ok) return { ok: false, reason: result.errors.map(formatError).join('\n'), hash };
+  return { ok: true, topology: result.topology, hash };
+}
