@@ -7,7 +7,7 @@ import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type 
 import type { z } from 'zod';
 import { topologySchema } from './schema.ts';
 import { buildModel, type Topology } from './model.ts';
-import { crossCheck } from './validate.ts';
+import { crossCheck, type CrossCheckOptions } from './validate.ts';
 import {
   formatPath,
   sortErrors,
@@ -20,7 +20,7 @@ import {
 export type LoadResult = { ok: true; topology: Topology } | { ok: false; errors: TopologyError[] };
 
 /** Parses and validates topology text. Never throws for bad input: errors come back sorted. */
-export function parseTopology(text: string, file = '<topology>'): LoadResult {
+export function parseTopology(text: string, file = '<topology>', opts: CrossCheckOptions = {}): LoadResult {
   const lineCounter = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const pos = (offset: number) => lineCounter.linePos(offset);
@@ -58,14 +58,14 @@ export function parseTopology(text: string, file = '<topology>'): LoadResult {
     return { ok: false, errors: sortErrors(parsed.error.issues.flatMap((i) => zodIssues(i, raw)).map(locate)) };
   }
   const topology = buildModel(parsed.data);
-  const issues = crossCheck(topology);
+  const issues = crossCheck(topology, opts);
   if (issues.length > 0) return { ok: false, errors: sortErrors(issues.map(locate)) };
   return { ok: true, topology };
 }
 
 /** Reads and validates a topology file; throws TopologyInvalidError with every error. */
-export function loadTopologyFile(file: string): Topology {
-  const result = parseTopology(readFileSync(file, 'utf8'), file);
+export function loadTopologyFile(file: string, opts: CrossCheckOptions = {}): Topology {
+  const result = parseTopology(readFileSync(file, 'utf8'), file, opts);
   if (!result.ok) throw new TopologyInvalidError(result.errors);
   return result.topology;
 }
@@ -82,7 +82,7 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
       return issue.keys.map((k) => ({
         path: [...path, k],
         atKey: true,
-        message: `unknown key ${JSON.stringify(k)}${suggest(k, knownKeys(issue))}`,
+        message: `unknown key ${JSON.stringify(k)}${suggest(k, keysAt(path))}`,
       }));
     case 'invalid_type': {
       const actual = valueAt(raw, path);
@@ -106,10 +106,28 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
   }
 }
 
-/** The keys a strict object would have accepted, when zod tells us (for "did you mean"). */
-function knownKeys(issue: z.core.$ZodIssueUnrecognizedKeys): string[] {
-  const shape = (issue as unknown as { inst?: { shape?: Record<string, unknown> } }).inst?.shape;
-  return shape ? Object.keys(shape) : [];
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, { _zod: { def: ZodDefLike } }>;
+  element?: { _zod: { def: ZodDefLike } };
+  innerType?: { _zod: { def: ZodDefLike } };
+  in?: { _zod: { def: ZodDefLike } };
+}
+
+/** The keys the schema accepts at `path` (for "did you mean"), walking through wrappers. */
+function keysAt(path: readonly PathSegment[]): string[] {
+  let def: ZodDefLike | undefined = (topologySchema as unknown as { _zod: { def: ZodDefLike } })._zod.def;
+  const unwrap = () => {
+    while (def && (def.innerType || def.in)) def = (def.innerType ?? def.in)!._zod.def;
+  };
+  for (const seg of path) {
+    unwrap();
+    if (def?.type === 'object' && typeof seg === 'string') def = def.shape?.[seg]?._zod.def;
+    else if (def?.type === 'array' && typeof seg === 'number') def = def.element?._zod.def;
+    else return [];
+  }
+  unwrap();
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 function suggest(key: string, known: readonly string[]): string {
