@@ -1,0 +1,310 @@
+/**
+ * The edge sidecar (`fedstack sidecar`), next to each protected Prometheus:
+ * - heartbeats the meta-cluster's LoadBalancer address to the fedstack service, so cascades
+ *   discover the edge where it really is;
+ * - syncs the mounted config (a ConfigMap) into the directory Prometheus reads, but only after
+ *   `promtool check config` passes on a staged copy, then POSTs `/-/reload`. A bad config is
+ *   never copied and never reloaded: Prometheus keeps running — and restarts — on the last good
+ *   one, because the live directory only ever holds configs that passed;
+ * - fills the federation password hash into the web config (see web-config.ts);
+ * - exposes its own metrics.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Agent } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import axios, { type AxiosInstance } from 'axios';
+import pino, { type Logger } from 'pino';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FILE } from '../common/conventions.ts';
+import { fillWebConfig } from './web-config.ts';
+
+const run = promisify(execFile);
+
+export interface SidecarOptions {
+  /** Base URL of the fedstack service, e.g. http://fedstack.fedstack-system.svc:8080. */
+  readonly serviceUrl: string;
+  readonly metaCluster: string;
+  /** The LoadBalancer address (host:port) cascades should scrape. */
+  readonly endpoint: string;
+  /** Bearer token for heartbeats (a mounted Secret); re-read every time, so rotation works. */
+  readonly tokenFile: string;
+  /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). */
+  readonly configDir: string;
+  /** Where Prometheus reads its config (--config.file=<liveDir>/prometheus.yml): only good configs land here. */
+  readonly liveDir: string;
+  /** Prometheus' own URL from inside the pod, e.g. https://localhost:9090. */
+  readonly prometheusUrl: string;
+  /** How to reach a protected Prometheus for /-/reload. */
+  readonly prometheusAuth?: {
+    readonly username: string;
+    readonly passwordFile: string;
+    readonly caFile?: string;
+    /** In-pod calls go to localhost, which a LoadBalancer certificate rarely names. */
+    readonly insecureSkipVerify?: boolean;
+  };
+  /** The bcrypt hash file that replaces the web config's placeholder. */
+  readonly passwordHashFile?: string;
+  readonly promtoolPath?: string;
+  /** ms between config checks and heartbeats (default 30 s). */
+  readonly interval?: number;
+  /** Metrics port (0 = random, undefined = no metrics server). */
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
+  readonly version?: string;
+  readonly logger?: Logger;
+  /** Sync once without reloading and return (the init container before Prometheus starts). */
+  readonly once?: boolean;
+}
+
+export type SyncOutcome = 'unchanged' | 'applied' | 'rejected' | 'reload-failed';
+
+export interface RunningSidecar {
+  /** http://host:port/metrics, when a metrics port was given. */
+  readonly metricsUrl?: string;
+  /** Checks the mounted config now (the loop calls this every interval). */
+  sync(): Promise<SyncOutcome>;
+  /** Sends one heartbeat now; true when the service accepted it. */
+  heartbeat(): Promise<boolean>;
+  /** Hash of the config in the live directory ("none" before the first good one). */
+  appliedHash(): string;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> {
+  const logger = opts.logger ?? pino({ name: 'fedstack-sidecar' });
+  const interval = opts.interval ?? 30_000;
+  const promtool = opts.promtoolPath ?? 'promtool';
+  const version = opts.version ?? '0.1.0';
+  const registry = new Registry();
+  if (opts.metricsPort !== undefined) collectDefaultMetrics({ register: registry, prefix: 'fedstack_sidecar_' });
+  const m = sidecarMetrics(registry);
+  const http = promHttp(opts);
+  mkdirSync(opts.liveDir, { recursive: true });
+
+  // What is live now: on restart, whatever the live dir holds passed a check before.
+  let applied = existsSync(join(opts.liveDir, FILE.prometheus)) ? hashFiles(readLive(opts.liveDir)) : 'none';
+  let rejected: string | undefined;
+  let busy: Promise<SyncOutcome> | undefined;
+
+  const doSync = async (reload: boolean): Promise<SyncOutcome> => {
+    let files: Map<string, string>;
+    try {
+      files = readMounted(opts.configDir, opts.passwordHashFile);
+    } catch (e) {
+      m.syncs.inc({ outcome: 'rejected' });
+      m.valid.set(0);
+      logger.warn({ err: (e as Error).message }, 'mounted config unreadable, keeping the live config');
+      return 'rejected';
+    }
+    const hash = hashFiles(files);
+    if (hash === applied || hash === rejected) return 'unchanged';
+
+    const staging = join(opts.liveDir, `.staging-${randomBytes(4).toString('hex')}`);
+    mkdirSync(staging, { mode: 0o700 });
+    try {
+      for (const [name, text] of files) writeFileSync(join(staging, name), text, { mode: 0o600 });
+      const problem = await check(promtool, staging, files);
+      if (problem !== undefined) {
+        rejected = hash;
+        m.syncs.inc({ outcome: 'rejected' });
+        m.valid.set(0);
+        logger.warn({ hash, problem }, 'new config failed promtool check, keeping the last good one');
+        return 'rejected';
+      }
+      // One rename per file: each is atomic, and Prometheus reads only on reload (below).
+      for (const name of files.keys()) renameSync(join(staging, name), join(opts.liveDir, name));
+      for (const name of liveNames(opts.liveDir)) if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    applied = hash;
+    rejected = undefined;
+    m.valid.set(1);
+    if (!reload) {
+      m.syncs.inc({ outcome: 'applied' });
+      return 'applied';
+    }
+    try {
+      await http.post('/-/reload');
+      m.syncs.inc({ outcome: 'applied' });
+      m.lastReload.set(Date.now() / 1000);
+      logger.info({ hash }, 'config applied and Prometheus reloaded');
+      return 'applied';
+    } catch (e) {
+      m.syncs.inc({ outcome: 'reload-failed' });
+      logger.error({ hash, err: describeHttpError(e) }, 'Prometheus reload failed');
+      return 'reload-failed';
+    }
+  };
+  const sync = (reload = true): Promise<SyncOutcome> => {
+    // Never two syncs at once: they would share the live directory.
+    busy = (busy ?? Promise.resolve('unchanged' as SyncOutcome)).then(() => doSync(reload));
+    return busy;
+  };
+
+  const heartbeat = async (): Promise<boolean> => {
+    try {
+      const token = readFileSync(opts.tokenFile, 'utf8').trim();
+      await axios.post(
+        `${opts.serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(opts.metaCluster)}/heartbeat`,
+        { endpoint: opts.endpoint, version, configHash: applied },
+        { headers: { Authorization: `Bearer ${token}` }, timeout: 10_000 },
+      );
+      m.heartbeats.inc({ outcome: 'ok' });
+      m.lastHeartbeat.set(Date.now() / 1000);
+      return true;
+    } catch (e) {
+      m.heartbeats.inc({ outcome: 'failed' });
+      logger.warn({ err: describeHttpError(e) }, 'heartbeat failed');
+      return false;
+    }
+  };
+
+  if (opts.once) {
+    const outcome = await sync(false);
+    if (outcome === 'rejected' && applied === 'none') throw new Error(`${opts.configDir}: config failed promtool check and there is no last good config`);
+    return { sync: () => sync(), heartbeat, appliedHash: () => applied, registry, close: async () => {} };
+  }
+
+  let server: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (opts.metricsPort !== undefined) {
+    server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text));
+      } else if (req.url === '/healthz') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+      } else {
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"not found","reason":"try /metrics"}');
+      }
+    });
+    await new Promise<void>((resolve) => server!.listen(opts.metricsPort, opts.metricsHost ?? '127.0.0.1', resolve));
+    metricsUrl = `http://${opts.metricsHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/metrics`;
+  }
+
+  let stopped = false;
+  const tick = async () => {
+    await sync();
+    await heartbeat();
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const loop = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void tick().finally(loop), interval);
+  };
+  void tick().finally(loop);
+
+  return {
+    metricsUrl,
+    sync: () => sync(),
+    heartbeat,
+    appliedHash: () => applied,
+    registry,
+    close: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await busy?.catch(() => undefined);
+      if (server) await new Promise<void>((r) => server!.close(() => r()));
+    },
+  };
+}
+
+/** The mounted files to sync, web config filled in. ConfigMap mounts hide their plumbing in `..data` entries. */
+function readMounted(dir: string, hashFile: string | undefined): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    const text = readFileSync(path, 'utf8');
+    files.set(name, name === FILE.webConfig ? fillWebConfig(text, hashFile) : text);
+  }
+  if (!files.has(FILE.prometheus)) throw new Error(`${dir}: no ${FILE.prometheus}`);
+  return files;
+}
+
+function liveNames(dir: string): string[] {
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isFile());
+}
+
+function readLive(dir: string): Map<string, string> {
+  return new Map(liveNames(dir).sort().map((n) => [n, readFileSync(join(dir, n), 'utf8')]));
+}
+
+function hashFiles(files: ReadonlyMap<string, string>): string {
+  const h = createHash('sha256');
+  for (const [name, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(`${name}\0${text}\0`);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** undefined when promtool accepts the staged config (and web config); else its complaint. */
+async function check(promtool: string, staging: string, files: ReadonlyMap<string, string>): Promise<string | undefined> {
+  const runs: string[][] = [['check', 'config', join(staging, FILE.prometheus)]];
+  if (files.has(FILE.webConfig)) runs.push(['check', 'web-config', join(staging, FILE.webConfig)]);
+  for (const args of runs) {
+    try {
+      await run(promtool, args, { timeout: 60_000 });
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string; message: string };
+      const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || err.message;
+      return `promtool ${args.slice(0, 2).join(' ')}: ${out.split(staging).join('.').slice(0, 2000)}`;
+    }
+  }
+  return undefined;
+}
+
+function promHttp(opts: SidecarOptions): AxiosInstance {
+  const auth = opts.prometheusAuth;
+  const client = axios.create({
+    baseURL: opts.prometheusUrl.replace(/\/$/, ''),
+    timeout: 30_000,
+    httpsAgent: auth
+      ? new Agent({ ca: auth.caFile ? readFileSync(auth.caFile) : undefined, rejectUnauthorized: !auth.insecureSkipVerify })
+      : undefined,
+  });
+  if (auth) {
+    // Read per call, so a rotated password file takes effect without a restart.
+    client.interceptors.request.use((config) => {
+      const password = readFileSync(auth.passwordFile, 'utf8').trim();
+      config.headers.set('Authorization', `Basic ${Buffer.from(`${auth.username}:${password}`).toString('base64')}`);
+      return config;
+    });
+  }
+  return client;
+}
+
+/** Status and message only: an axios error object carries the request headers (credentials). */
+function describeHttpError(e: unknown): string {
+  if (axios.isAxiosError(e)) return e.response ? `HTTP ${e.response.status}` : (e.code ?? e.message);
+  return (e as Error).message;
+}
+
+function sidecarMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    syncs: new Counter({
+      name: 'fedstack_sidecar_config_syncs_total',
+      help: 'Config changes handled: applied, rejected (promtool check failed) or reload-failed.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    valid: new Gauge({ name: 'fedstack_sidecar_config_valid', help: '1 when the mounted config is the one live, 0 when it was rejected.', registers }),
+    lastReload: new Gauge({
+      name: 'fedstack_sidecar_last_reload_success_timestamp_seconds',
+      help: 'When Prometheus last reloaded a config the sidecar applied.',
+      registers,
+    }),
+    heartbeats: new Counter({ name: 'fedstack_sidecar_heartbeats_total', help: 'Heartbeats sent, by outcome.', labelNames: ['outcome'], registers }),
+    lastHeartbeat: new Gauge({
+      name: 'fedstack_sidecar_last_heartbeat_success_timestamp_seconds',
+      help: 'When the service last accepted a heartbeat.',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,34 @@
+/** A small topology with the security section, for tests that run real Prometheus. */
+export function securedTopologyText(o: { serviceUrl: string; edgeEndpoint: string; scrapeInterval?: string }): string {
+  return `apiVersion: fedstack/v1
+kind: Topology
+metadata: { name: fed-test }
+global:
+  cascade: { scrapeInterval: ${o.scrapeInterval ?? '30s'} }
+  serviceUrl: ${o.serviceUrl}
+central:
+  replicas:
+    - { name: central-a, zone: zone-a }
+    - { name: central-b, zone: zone-b }
+alertmanager:
+  replicas:
+    - { name: am-0, zone: zone-a }
+    - { name: am-1, zone: zone-b }
+bigRegions:
+  - name: lab
+    cascade: { endpoint: 127.0.0.1:19090, egressCidrs: [127.0.0.1/32] }
+    regions:
+      - name: lab-east
+        metaClusters:
+          - { name: mc-lab-01, endpoint: ${o.edgeEndpoint} }
+security:
+  federation:
+    tls:
+      serverCertSecret: fed-tls
+      ca: { name: fed-ca, key: ca.crt }
+    basicAuth:
+      username: federate
+      password: { name: fed-auth, key: password }
+      passwordHash: { name: fed-auth, key: password.bcrypt }
+`;
+}
