@@ -1,0 +1,165 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FILE, MOUNT } from '../../common/conventions.ts';
+import { Secret } from '../../common/secret.ts';
+import { toYaml } from '../../common/serialize.ts';
+import { startServer, type RunningServer } from '../../server/main.ts';
+import { runSidecar, type RunningSidecar, type SidecarOptions } from '../../sidecar/sidecar.ts';
+import { federationWebConfig, WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
+import { securedTopologyText } from './fixture-topology.ts';
+import { capturingLogger, topologyFrom } from './helpers.ts';
+import { freePort, makeFederationSecrets, startPrometheus, type FederationSecrets, type Proc } from './procs.ts';
+
+const TOKEN = 'sidecar-token-51ab';
+const root = mkdtempSync(join(tmpdir(), 'fedstack-sidecar-'));
+const configDir = join(root, 'mounted');
+const liveDir = join(root, 'live');
+let secrets: FederationSecrets;
+let server: RunningServer;
+let prometheus: Proc;
+let sidecar: RunningSidecar;
+let promPort: number;
+let options: SidecarOptions;
+
+const config = (version: string) =>
+  toYaml({ global: { scrape_interval: '15s', external_labels: { config_version: version } }, rule_files: ['rules.yml'], scrape_configs: [] });
+const rules = (expr: string) => toYaml({ groups: [{ name: 'r', rules: [{ record: 'fedstack:test:one', expr }] }] });
+/** Prometheus logs this line once per successful (re)load. */
+const loads = () => prometheus.output().split('Completed loading of configuration file').length - 1;
+
+before(async () => {
+  secrets = makeFederationSecrets(root);
+  promPort = await freePort();
+  const text = securedTopologyText({ serviceUrl: 'http://127.0.0.1:1', edgeEndpoint: '127.0.0.1:2' });
+  const topoFile = join(root, 'topology.yaml');
+  writeFileSync(topoFile, text);
+  writeFileSync(join(root, 'token'), `${TOKEN}\n`);
+  server = await startServer({ topologyFile: topoFile, port: 0, heartbeatToken: new Secret(TOKEN), logger: capturingLogger().logger });
+
+  mkdirSync(configDir);
+  writeFileSync(join(configDir, FILE.prometheus), config('v1'));
+  writeFileSync(join(configDir, FILE.rules), rules('vector(1)'));
+  const webTemplate = toYaml(federationWebConfig(topologyFrom(text).security, 'kubernetes')).split(MOUNT.secrets).join(secrets.dir);
+  assert.ok(webTemplate.includes(WEB_CONFIG_HASH_PLACEHOLDER));
+  writeFileSync(join(configDir, FILE.webConfig), webTemplate);
+
+  options = {
+    serviceUrl: server.url,
+    metaCluster: 'mc-lab-01',
+    endpoint: '198.51.100.20:9090',
+    tokenFile: join(root, 'token'),
+    configDir,
+    liveDir,
+    prometheusUrl: `https://127.0.0.1:${promPort}`,
+    prometheusAuth: { username: 'federate', passwordFile: join(secrets.dir, 'federation', 'password'), caFile: join(secrets.dir, 'federation', 'ca.crt') },
+    passwordHashFile: join(secrets.dir, 'federation', 'password.bcrypt'),
+    promtoolPath: '/usr/bin/promtool',
+    interval: 3_600_000, // the test drives sync() itself
+    metricsPort: 0,
+    logger: capturingLogger().logger,
+  };
+  // The init container: one checked sync into the live dir before Prometheus starts.
+  await runSidecar({ ...options, once: true });
+  prometheus = await startPrometheus({
+    dir: root,
+    configFile: join(liveDir, FILE.prometheus),
+    port: promPort,
+    extraArgs: ['--web.enable-lifecycle', `--web.config.file=${join(liveDir, FILE.webConfig)}`],
+  });
+  sidecar = await runSidecar(options);
+});
+
+after(async () => {
+  await sidecar?.close();
+  await prometheus?.stop();
+  await server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The config Prometheus is running, read through its TLS + basic auth front door. */
+function runningConfig(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const auth = Buffer.from(`federate:${secrets.password}`).toString('base64');
+    const req = httpsRequest({ host: '127.0.0.1', port: promPort, path: '/api/v1/status/config', ca: secrets.caPem, headers: { Authorization: `Basic ${auth}` } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve((JSON.parse(body) as { data: { yaml: string } }).data.yaml));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the init run fills the password hash into the live web config and Prometheus serves with it', async () => {
+  const live = readFileSync(join(liveDir, FILE.webConfig), 'utf8');
+  assert.ok(!live.includes(WEB_CONFIG_HASH_PLACEHOLDER));
+  assert.ok(live.includes(secrets.hash));
+  assert.match(await runningConfig(), /config_version: v1/);
+  assert.equal(loads(), 1);
+});
+
+test('an unchanged mount is not reloaded', async () => {
+  assert.equal(await sidecar.sync(), 'unchanged');
+  assert.equal(loads(), 1);
+});
+
+const badChanges: { name: string; file: string; text: string; problem: RegExp }[] = [
+  { name: 'a rule file with broken PromQL', file: FILE.rules, text: rules('sum(rate(x[5m]'), problem: /promtool check config/ },
+  { name: 'a config with an unknown field', file: FILE.prometheus, text: `${config('v9')}scrape_configz: []\n`, problem: /promtool check config/ },
+  { name: 'a web config with an unknown field', file: FILE.webConfig, text: 'tls_server_confg: {}\n', problem: /promtool check web-config/ },
+];
+for (const c of badChanges) {
+  test(`${c.name} is never copied live nor reloaded`, async () => {
+    const before = { loads: loads(), live: readFileSync(join(liveDir, c.file), 'utf8'), hash: sidecar.appliedHash() };
+    const good = readFileSync(join(configDir, c.file), 'utf8');
+    writeFileSync(join(configDir, c.file), c.text);
+    try {
+      assert.equal(await sidecar.sync(), 'rejected');
+      assert.equal(await sidecar.sync(), 'unchanged', 'the same bad content is checked once');
+      assert.equal(loads(), before.loads, 'Prometheus was not reloaded');
+      assert.equal(readFileSync(join(liveDir, c.file), 'utf8'), before.live, 'the live file is the last good one');
+      assert.equal(sidecar.appliedHash(), before.hash);
+      assert.match(await runningConfig(), /config_version: v1/);
+      const metrics = await (await fetch(sidecar.metricsUrl!)).text();
+      assert.match(metrics, /^fedstack_sidecar_config_valid 0$/m);
+    } finally {
+      writeFileSync(join(configDir, c.file), good);
+    }
+    // Back to the good content: it is the live one already, nothing to reload.
+    assert.equal(await sidecar.sync(), 'unchanged');
+  });
+}
+
+test('a good change is checked, copied live and reloaded', async () => {
+  const before = loads();
+  writeFileSync(join(configDir, FILE.prometheus), config('v2'));
+  assert.equal(await sidecar.sync(), 'applied');
+  assert.equal(loads(), before + 1);
+  assert.match(await runningConfig(), /config_version: v2/);
+  assert.equal(readFileSync(join(liveDir, FILE.prometheus), 'utf8'), config('v2'));
+  const metrics = await (await fetch(sidecar.metricsUrl!)).text();
+  assert.match(metrics, /^fedstack_sidecar_config_syncs_total\{outcome="rejected"\} 3$/m);
+  assert.match(metrics, /^fedstack_sidecar_config_syncs_total\{outcome="applied"\} 1$/m);
+  assert.match(metrics, /^fedstack_sidecar_config_valid 1$/m);
+});
+
+test('the heartbeat registers the LoadBalancer address, which the cascade SD then serves', async () => {
+  assert.equal(await sidecar.heartbeat(), true);
+  const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`)).json()) as { targets: string[] }[];
+  assert.deepEqual(sd[0]!.targets, ['198.51.100.20:9090']);
+});
+
+test('a heartbeat with a wrong token fails and is counted', async () => {
+  writeFileSync(join(root, 'token'), 'not-the-token');
+  try {
+    assert.equal(await sidecar.heartbeat(), false);
+    const metrics = await (await fetch(sidecar.metricsUrl!)).text();
+    assert.match(metrics, /^fedstack_sidecar_heartbeats_total\{outcome="failed"\} 1$/m);
+  } finally {
+    writeFileSync(join(root, 'token'), TOKEN);
+  }
+});
