@@ -17,6 +17,7 @@
  *       username: federate
  *       password: { name: fedstack-federation-auth, key: password }          # scrapers' password_file
  *       passwordHash: { name: fedstack-federation-auth, key: password.bcrypt } # edge web config
+ *     centralEgressCidrs: [47.96.1.10/32]   # the only sources a cascade LoadBalancer admits
  * ```
  */
 import { z } from 'zod';
@@ -67,9 +68,18 @@ export const securitySchema = z.strictObject({
         passwordHash: secretRefSchema,
       })
       .optional(),
+    /**
+     * Egress CIDRs of the central replicas: the cascade LoadBalancers admit only these (edges
+     * admit their big region's `cascade.egressCidrs`). Empty: the cascade is not exposed
+     * outside its cluster at all (ClusterIP), never opened to the internet by default.
+     */
+    centralEgressCidrs: z.array(z.union([z.cidrv4(), z.cidrv6()], { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` })).default([]),
   }),
 });
 export type Security = z.output<typeof securitySchema>;
+/** The section as the frozen Topology holds it (readonly all the way down); a Security fits too. */
+export type SecurityView = DeepReadonly<Security>;
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** What a federating scrape job adds to reach a protected source (scheme, TLS, basic auth). */
 export interface FederationClientConfig {
@@ -108,7 +118,7 @@ export const WEB_CONFIG_HASH_PLACEHOLDER = '${FEDSTACK_FEDERATION_PASSWORD_HASH}
  * The client settings cascades and central use to scrape the tier below. Plain HTTP when the
  * topology has no `security` section.
  */
-export function federationClientConfig(security: Security | undefined, profile: Profile): FederationClientConfig {
+export function federationClientConfig(security: SecurityView | undefined, profile: Profile): FederationClientConfig {
   const tls = security?.federation.tls;
   const auth = security?.federation.basicAuth;
   const path = (k8s: string, local: string) => (profile === 'kubernetes' ? k8s : fromConfigDir(local));
@@ -133,7 +143,7 @@ export interface WebConfig {
  * The web config a protected Prometheus (edge, cascade) serves with, with the hash placeholder
  * in place of the bcrypt hash. Paths relative to the web config file in the `local` profile.
  */
-export function federationWebConfig(security: Security | undefined, profile: Profile): WebConfig {
+export function federationWebConfig(security: SecurityView | undefined, profile: Profile): WebConfig {
   const tls = security?.federation.tls;
   const auth = security?.federation.basicAuth;
   const path = (k8s: string, local: string) => (profile === 'kubernetes' ? k8s : fromConfigDir(local));
