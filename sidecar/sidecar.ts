@@ -26,13 +26,17 @@ import { fillWebConfig } from './web-config.ts';
 const run = promisify(execFile);
 
 export interface SidecarOptions {
+  /**
+   * Heartbeats go out only when serviceUrl, metaCluster, endpoint and tokenFile are all set
+   * (edges); cascades and central run the sidecar for the checked config sync alone.
+   */
   /** Base URL of the fedstack service, e.g. http://fedstack.fedstack-system.svc:8080. */
-  readonly serviceUrl: string;
-  readonly metaCluster: string;
+  readonly serviceUrl?: string;
+  readonly metaCluster?: string;
   /** The LoadBalancer address (host:port) cascades should scrape. */
-  readonly endpoint: string;
+  readonly endpoint?: string;
   /** Bearer token for heartbeats (a mounted Secret); re-read every time, so rotation works. */
-  readonly tokenFile: string;
+  readonly tokenFile?: string;
   /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). */
   readonly configDir: string;
   /** Where Prometheus reads its config (--config.file=<liveDir>/prometheus.yml): only good configs land here. */
@@ -148,12 +152,15 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     return busy;
   };
 
+  const { serviceUrl, metaCluster, endpoint, tokenFile } = opts;
+  const heartbeats = serviceUrl !== undefined && metaCluster !== undefined && endpoint !== undefined && tokenFile !== undefined;
   const heartbeat = async (): Promise<boolean> => {
+    if (!heartbeats) return false;
     try {
-      const token = readFileSync(opts.tokenFile, 'utf8').trim();
+      const token = readFileSync(tokenFile, 'utf8').trim();
       await axios.post(
-        `${opts.serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(opts.metaCluster)}/heartbeat`,
-        { endpoint: opts.endpoint, version, configHash: applied },
+        `${serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(metaCluster)}/heartbeat`,
+        { endpoint, version, configHash: applied },
         { headers: { Authorization: `Bearer ${token}` }, timeout: 10_000 },
       );
       m.heartbeats.inc({ outcome: 'ok' });
@@ -191,7 +198,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   let stopped = false;
   const tick = async () => {
     await sync();
-    await heartbeat();
+    if (heartbeats) await heartbeat();
   };
   let timer: NodeJS.Timeout | undefined;
   const loop = () => {

@@ -1,0 +1,94 @@
+/**
+ * What every fedstack workload shares in Kubernetes: images, names, labels, hardened security
+ * contexts, and the references to Secrets that operators create (fedstack never renders
+ * secret data; it only points at Secrets by name and key).
+ */
+import type { IIoK8sApiCoreV1Container, IIoK8sApiCoreV1PodSecurityContext, IIoK8sApiCoreV1SecurityContext } from 'kubernetes-models/v1';
+import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
+
+/** Pinned to the versions fedstack is tested against (Debian's 2.42 / 0.25). */
+export const IMAGE = {
+  prometheus: 'quay.io/prometheus/prometheus:v2.42.0',
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.25.0',
+  /** The fedstack CLI (serve, sidecar); carries promtool for the sidecar's checks. */
+  fedstack: 'ghcr.io/fedstack/fedstack:0.1.0',
+} as const;
+
+/** Secrets fedstack refers to but never renders; operators create them (see docs in index.ts). */
+export const SECRET = {
+  /** Bearer token shared by the service and the edge sidecars (key `token`). */
+  sidecarToken: { name: 'fedstack-sidecar-token', key: 'token' },
+  /** etcd client certificate for the edge's etcd job (keys ca.crt, client.crt, client.key); optional. */
+  etcdClient: 'fedstack-etcd-client',
+} as const;
+
+/** Paths inside fedstack containers. */
+export const PATH = {
+  /** The mounted ConfigMap the sidecar checks before anything goes live. */
+  mountedConfig: '/etc/fedstack/config',
+  sidecarToken: '/var/run/fedstack/token',
+  topology: '/etc/fedstack/topology',
+  promtool: '/bin/promtool',
+  prometheusData: '/prometheus',
+  alertmanagerConfig: '/etc/alertmanager',
+  alertmanagerData: '/alertmanager',
+} as const;
+
+export type Tier = 'edge' | 'cascade' | 'central' | 'alertmanager' | 'service';
+
+export function labels(tier: Tier, instance: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': tier === 'alertmanager' ? 'alertmanager' : tier === 'service' ? 'fedstack' : 'prometheus',
+    'app.kubernetes.io/component': tier,
+    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/part-of': 'fedstack',
+    'app.kubernetes.io/managed-by': 'fedstack',
+  };
+}
+
+/** The labels a selector uses: stable across fedstack versions (selectors are immutable). */
+export function selectorLabels(tier: Tier, instance: string): Record<string, string> {
+  const l = labels(tier, instance);
+  return {
+    'app.kubernetes.io/name': l['app.kubernetes.io/name']!,
+    'app.kubernetes.io/component': tier,
+    'app.kubernetes.io/instance': instance,
+  };
+}
+
+/** nobody:nogroup, as the upstream Prometheus image runs. */
+export const POD_SECURITY: IIoK8sApiCoreV1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 65534,
+  runAsGroup: 65534,
+  fsGroup: 65534,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+export const CONTAINER_SECURITY: IIoK8sApiCoreV1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+export function namespace(name: string): Namespace {
+  return new Namespace({ metadata: { name, labels: { 'app.kubernetes.io/part-of': 'fedstack' } } });
+}
+
+export function serviceAccount(name: string, ns: string, tier: Tier, instance: string, automount: boolean): ServiceAccount {
+  return new ServiceAccount({ metadata: { name, namespace: ns, labels: labels(tier, instance) }, automountServiceAccountToken: automount });
+}
+
+export type ContainerSpec = IIoK8sApiCoreV1Container;
+
+/** Resources per tier: a starting point sized for the ACK-like example fleet; overlays adjust. */
+export const RESOURCES = {
+  edge: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi' } },
+  cascade: { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '8Gi' } },
+  central: { requests: { cpu: '2', memory: '8Gi' }, limits: { memory: '16Gi' } },
+  alertmanager: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+  service: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+  sidecar: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+} as const;
+
+export const STORAGE = { edge: '50Gi', cascade: '200Gi', central: '500Gi', alertmanager: '2Gi' } as const;

@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import YAML from 'yaml';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { FILE, GENERATED_HEADER, MOUNT, PORT, SERVICE } from '../../common/conventions.ts';
+import { renderManifests } from '../../deploy/manifests/index.ts';
+import { parseSidecarArgs, sidecarArgs } from '../../sidecar/args.ts';
+import { parseServeArgs } from '../../server/args.ts';
+import { WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
+import { metaClusters } from '../../topology/model.ts';
+import { defaultTopology, topologyFrom } from '../server/helpers.ts';
+import { securedTopologyText } from '../server/fixture-topology.ts';
+
+/** Every kind fedstack emits, so each serialized document is validated again from its text. */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  Namespace, ServiceAccount, ConfigMap, Service, StatefulSet, Deployment, NetworkPolicy, PodDisruptionBudget, ClusterRole, ClusterRoleBinding,
+};
+
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function docs(text: string): Doc[] {
+  return YAML.parseAllDocuments(text).map((d) => d.toJS() as Doc);
+}
+
+const plain = defaultTopology();
+const secured = topologyFrom(
+  securedTopologyText({ serviceUrl: 'http://fedstack.fedstack-system.svc:8080', edgeEndpoint: '10.0.0.1:9090' }).replace(
+    '      passwordHash: { name: fed-auth, key: password.bcrypt }\n',
+    '      passwordHash: { name: fed-auth, key: password.bcrypt }\n    centralEgressCidrs: [203.0.113.8/32]\n',
+  ),
+);
+
+for (const [name, topo] of [['the example topology', plain], ['a secured topology', secured]] as const) {
+  test(`every manifest of ${name} parses back and validates against the Kubernetes schema`, () => {
+    const files = renderManifests(topo, 'kubernetes');
+    let count = 0;
+    for (const [path, text] of files) {
+      if (!path.endsWith(FILE.manifests)) continue;
+      assert.ok(text.startsWith(GENERATED_HEADER), `${path} has the generated header`);
+      for (const d of docs(text)) {
+        const Model = MODELS[d.kind];
+        assert.ok(Model, `${path}: unexpected kind ${d.kind}`);
+        assert.doesNotThrow(() => new Model(d as never).validate(), `${path}: ${d.kind} ${d.metadata.name}`);
+        count++;
+      }
+    }
+    assert.ok(count > 40, `validated ${count} objects`);
+  });
+}
+
+test('rendering twice gives identical bytes', () => {
+  assert.deepEqual(renderManifests(secured, 'kubernetes'), renderManifests(secured, 'kubernetes'));
+});
+
+test('every cluster bundle has a kustomization listing its manifests', () => {
+  const files = renderManifests(plain, 'kubernetes');
+  const dirs = [...files.keys()].filter((p) => p.endsWith(FILE.manifests)).map((p) => p.slice(0, -FILE.manifests.length - 1));
+  assert.equal(dirs.length, metaClusters(plain).length + plain.bigRegions.length + plain.central.replicas.length + 2);
+  for (const dir of dirs) {
+    const k = YAML.parse(files.get(`${dir}/kustomization.yaml`)!);
+    assert.equal(k.kind, 'Kustomization');
+    assert.ok(k.resources.includes(FILE.manifests), dir);
+  }
+  const alerting = YAML.parse(files.get('alerting/kustomization.yaml')!);
+  assert.deepEqual(alerting.configMapGenerator, [{ name: 'alertmanager-config', files: [FILE.alertmanager] }]);
+});
+
+test('the edge LoadBalancer exposes only the federation port, to its cascade egress CIDRs', () => {
+  const d = docs(renderManifests(plain, 'kubernetes').get('edge/mc-hz-01/manifests.yaml')!);
+  const lbs = d.filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
+  assert.equal(lbs.length, 1);
+  assert.deepEqual(lbs[0]!.spec.ports, [{ name: 'federation', port: PORT.prometheus, targetPort: 'web', protocol: 'TCP' }]);
+  assert.deepEqual(lbs[0]!.spec.loadBalancerSourceRanges, ['47.96.0.10/32', '47.96.0.11/32']);
+  const np = d.find((x) => x.kind === 'NetworkPolicy')!;
+  assert.deepEqual(np.spec.ingress[1].from, [{ ipBlock: { cidr: '47.96.0.10/32' } }, { ipBlock: { cidr: '47.96.0.11/32' } }]);
+  const others = d.filter((x) => x.kind === 'Service' && x.spec.type !== 'LoadBalancer');
+  assert.ok(others.every((s) => s.spec.type === undefined), 'the other Service stays ClusterIP');
+  assert.deepEqual(
+    d.map((x) => x.kind).sort(),
+    ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'],
+  );
+});
+
+test('a cascade is exposed only to the central egress CIDRs, and not at all without them', () => {
+  const lb = (topo: typeof plain, br: string) =>
+    docs(renderManifests(topo, 'kubernetes').get(`cascade/${br}/manifests.yaml`)!).filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
+  assert.deepEqual(lb(plain, 'china'), []);
+  assert.deepEqual(lb(secured, 'lab')[0]!.spec.loadBalancerSourceRanges, ['203.0.113.8/32']);
+});
+
+test('central replicas are pinned to their zones and never share one', () => {
+  const files = renderManifests(plain, 'kubernetes');
+  const zones = plain.central.replicas.map((r) => {
+    const sts = docs(files.get(`central/${r.name}/manifests.yaml`)!).find((x) => x.kind === 'StatefulSet')!;
+    assert.equal(sts.metadata.name, SERVICE.centralPrometheus(r.name, plain.global.namespace).split('.')[0]);
+    const spec = sts.spec.template.spec;
+    assert.equal(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'topology.kubernetes.io/zone');
+    assert.equal(spec.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone');
+    return spec.nodeSelector['topology.kubernetes.io/zone'];
+  });
+  assert.deepEqual(zones, ['cn-hangzhou-h', 'cn-hangzhou-i']);
+});
+
+test('each Alertmanager replica peers with the others by their Service names', () => {
+  const d = docs(renderManifests(plain, 'kubernetes').get('alerting/manifests.yaml')!);
+  const sts = d.filter((x) => x.kind === 'StatefulSet');
+  assert.deepEqual(sts.map((s) => s.metadata.name), ['alertmanager-am-0', 'alertmanager-am-1']);
+  const peers = sts.map((s) => s.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--cluster.peer=')));
+  assert.deepEqual(peers, [
+    [`--cluster.peer=${SERVICE.alertmanager('am-1', 'fedstack-system')}:${PORT.alertmanagerCluster}`],
+    [`--cluster.peer=${SERVICE.alertmanager('am-0', 'fedstack-system')}:${PORT.alertmanagerCluster}`],
+  ]);
+  const svcs = d.filter((x) => x.kind === 'Service');
+  assert.ok(svcs.every((s) => s.spec.clusterIP === 'None'), 'headless: Prometheus sends to each instance, not via a balancer');
+});
+
+test('the fedstack service runs 2 replicas with args its own CLI parser accepts', () => {
+  const d = docs(renderManifests(plain, 'kubernetes').get('service/manifests.yaml')!);
+  const dep = d.find((x) => x.kind === 'Deployment')!;
+  assert.equal(dep.spec.replicas, 2);
+  const [cmd, ...args] = dep.spec.template.spec.containers[0].args as string[];
+  assert.equal(cmd, 'serve');
+  assert.deepEqual(parseServeArgs(args), {
+    topologyFile: '/etc/fedstack/topology/topology.yaml',
+    port: PORT.fedstack,
+    host: '0.0.0.0',
+    heartbeatTokenFile: '/var/run/fedstack/token/token',
+    registrationTtlMs: undefined,
+    pollIntervalMs: undefined,
+    profile: undefined,
+  });
+  const topoCm = d.find((x) => x.kind === 'ConfigMap')!;
+  assert.equal(topologyFrom(topoCm.data!['topology.yaml']!).metadata.name, plain.metadata.name, 'the embedded topology loads again');
+});
+
+test('sidecar args in the manifests round-trip through the CLI parser', () => {
+  const sts = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!).find((x) => x.kind === 'StatefulSet')!;
+  const sidecar = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'config-sidecar');
+  const [cmd, ...args] = sidecar.args as string[];
+  assert.equal(cmd, 'sidecar');
+  const opts = parseSidecarArgs(args);
+  assert.equal(opts.metaCluster, 'mc-lab-01');
+  assert.equal(opts.prometheusUrl, `https://localhost:${PORT.prometheus}`);
+  assert.deepEqual(opts.prometheusAuth, { username: 'federate', passwordFile: MOUNT.federationPasswordFile, caFile: undefined, insecureSkipVerify: true });
+  assert.deepEqual(sidecarArgs(opts), args);
+  const init = sts.spec.template.spec.initContainers[0];
+  assert.equal(parseSidecarArgs(init.args.slice(1)).once, true);
+});
+
+test('a secured edge mounts its secrets by reference and probes over TCP', () => {
+  const d = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!);
+  const spec = d.find((x) => x.kind === 'StatefulSet')!.spec.template.spec;
+  const volumes = Object.fromEntries(spec.volumes.map((v: { name: string }) => [v.name, v]));
+  assert.deepEqual(volumes.tls.secret, { secretName: 'fed-tls', defaultMode: 0o440 });
+  assert.deepEqual(volumes.federation.projected.sources, [
+    { secret: { name: 'fed-auth', items: [{ key: 'password', path: 'password' }] } },
+    { secret: { name: 'fed-auth', items: [{ key: 'password.bcrypt', path: 'password.bcrypt' }] } },
+  ]);
+  const prom = spec.containers[0];
+  assert.ok(prom.args.includes(`--web.config.file=${MOUNT.config}/${FILE.webConfig}`));
+  assert.deepEqual(prom.readinessProbe.tcpSocket, { port: 'web' });
+  const cm = d.find((x) => x.kind === 'ConfigMap')!;
+  assert.ok(cm.data![FILE.webConfig]!.includes(WEB_CONFIG_HASH_PLACEHOLDER));
+  assert.ok(!d.some((x) => x.kind === 'Secret'), 'no Secret object is rendered');
+});
