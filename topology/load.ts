@@ -32,7 +32,10 @@ export function parseTopology(text: string, file = '<topology>', opts: CrossChec
       errors: sortErrors(
         yamlErrors.map((e) => {
           const { line, col } = pos(e.pos[0]);
-          return { file, line, col, path: '(yaml)', message: firstLine(e.message) };
+          // The yaml library's message for a repeated key does not name it: we do.
+          const key = e.code === 'DUPLICATE_KEY' ? /^[^:\s]+|^"[^"]*"|^'[^']*'/.exec(text.slice(e.pos[0]))?.[0] : undefined;
+          const message = key !== undefined ? `duplicate key ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}` : firstLine(e.message);
+          return { file, line, col, path: '(yaml)', message };
         }),
       ),
     };
@@ -96,11 +99,12 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
     case 'too_big':
       return [{ path, message: issue.message }];
     case 'invalid_format':
-      if (issue.format === 'url') return [{ path, message: `invalid URL ${JSON.stringify(valueAt(raw, path))}` }];
       if (issue.format === 'starts_with') return [{ path, message: `must start with ${JSON.stringify((issue as { prefix?: string }).prefix ?? '')}` }];
       return [{ path, message: issue.message }];
     case 'invalid_value':
       return [{ path, message: issue.message.startsWith('Invalid') ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, path))}` : issue.message }];
+    case 'custom':
+      return [{ path, message: issue.message, atKey: (issue.params as { atKey?: boolean } | undefined)?.atKey === true }];
     default:
       return [{ path, message: issue.message }];
   }

@@ -3,12 +3,11 @@
  * PromQL syntax, allow-list selectors and the central ⊆ cascade allow-list rule. Each check
  * returns issues with the path of the offending value; load.ts turns paths into positions.
  */
-import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { JOB, RESERVED_LABELS, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import type { RecordingRule, Topology } from './model.ts';
-import { LABEL_NAME_RE, METRIC_NAME_RE } from './schema.ts';
+import { LABEL_NAME_RE } from './schema.ts';
 import {
   exactName,
   labelMatchers,
@@ -122,14 +121,11 @@ function tierDurations(topo: Topology): TopologyIssue[] {
 
 const BUILTIN_JOBS = new Set<string>(Object.values(JOB));
 
-function checkLabels(labels: Readonly<Record<string, string>>, path: PathSegment[], what: string): TopologyIssue[] {
-  const issues: TopologyIssue[] = [];
-  for (const name of Object.keys(labels)) {
-    if (!LABEL_NAME_RE.test(name)) issues.push({ path: [...path, name], atKey: true, message: `invalid label name ${JSON.stringify(name)}` });
-    else if (name.startsWith('__')) issues.push({ path: [...path, name], atKey: true, message: `label ${JSON.stringify(name)}: names starting with "__" are reserved by Prometheus` });
-    else if (RESERVED_LABELS.includes(name)) issues.push({ path: [...path, name], atKey: true, message: `label ${JSON.stringify(name)} is set by fedstack and cannot be set on ${what}` });
-  }
-  return issues;
+/** Label names are checked by the schema; here: the ones fedstack owns. */
+function reservedLabels(labels: Readonly<Record<string, string>>, path: PathSegment[], what: string): TopologyIssue[] {
+  return Object.keys(labels)
+    .filter((name) => RESERVED_LABELS.includes(name))
+    .map((name) => ({ path: [...path, name], atKey: true, message: `label ${JSON.stringify(name)} is set by fedstack and cannot be set on ${what}` }));
 }
 
 function extraTargets(topo: Topology): TopologyIssue[] {
@@ -140,7 +136,7 @@ function extraTargets(topo: Topology): TopologyIssue[] {
         const base: PathSegment[] = ['bigRegions', i, 'regions', j, 'metaClusters', k, 'extraScrapeTargets'];
         m.extraScrapeTargets.forEach((t, n) => {
           if (BUILTIN_JOBS.has(t.job)) issues.push({ path: [...base, n, 'job'], message: `job ${JSON.stringify(t.job)} is one of fedstack's own jobs; pick another name` });
-          issues.push(...checkLabels(t.labels, [...base, n, 'labels'], 'scrape targets'));
+          issues.push(...reservedLabels(t.labels, [...base, n, 'labels'], 'scrape targets'));
         });
         issues.push(...duplicates(m.extraScrapeTargets.map((t, n) => ({ path: [...base, n, 'job'], value: t.job })), 'job'));
       }),
@@ -153,54 +149,22 @@ function extraTargets(topo: Topology): TopologyIssue[] {
 const UNDROPPABLE = new Set(['__name__', 'job', 'instance', ...RESERVED_LABELS]);
 
 function dropLabels(topo: Topology): TopologyIssue[] {
-  const issues = topo.dropLabels
-    .map((l, i): TopologyIssue | undefined =>
-      UNDROPPABLE.has(l) ? { path: ['dropLabels', i], message: `label ${JSON.stringify(l)} cannot be dropped: fedstack needs it to tell series apart` } : undefined,
-    )
-    .filter((x): x is TopologyIssue => x !== undefined);
-  return [...issues, ...duplicates(topo.dropLabels.map((l, i) => ({ path: ['dropLabels', i], value: l })), 'label')];
-}
-
-/** Offset of the first PromQL syntax error, or -1. */
-export function promqlSyntaxError(expr: string): number {
-  let at = -1;
-  promqlParser.parse(expr).iterate({
-    enter: (n) => {
-      if (at >= 0) return false;
-      if (n.type.isError) at = n.from;
-      return undefined;
-    },
+  const issues = topo.dropLabels.flatMap((l, i): TopologyIssue[] => {
+    if (!LABEL_NAME_RE.test(l)) return [{ path: ['dropLabels', i], message: `invalid label name ${JSON.stringify(l)}` }];
+    if (UNDROPPABLE.has(l)) return [{ path: ['dropLabels', i], message: `label ${JSON.stringify(l)} cannot be dropped: fedstack needs it to tell series apart` }];
+    return [];
   });
-  return at;
-}
-
-function exprIssue(expr: string, path: PathSegment[]): TopologyIssue[] {
-  const at = promqlSyntaxError(expr);
-  if (at < 0) return [];
-  const near = expr.slice(at, at + 20);
-  return [{ path, message: `invalid PromQL at character ${at + 1}${near ? ` (near ${JSON.stringify(near)})` : ' (unexpected end)'}` }];
+  return [...issues, ...duplicates(topo.dropLabels.map((l, i) => ({ path: ['dropLabels', i], value: l })), 'label')];
 }
 
 function rules(topo: Topology): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   for (const tier of ['edge', 'cascade', 'central'] as const) {
     const list: readonly RecordingRule[] = topo.recordingRules[tier];
-    list.forEach((r, i) => {
-      const path: PathSegment[] = ['recordingRules', tier, i];
-      if (!METRIC_NAME_RE.test(r.record)) issues.push({ path: [...path, 'record'], message: `invalid metric name ${JSON.stringify(r.record)}` });
-      issues.push(...exprIssue(r.expr, [...path, 'expr']));
-      issues.push(...checkLabels(r.labels, [...path, 'labels'], 'recording rules'));
-    });
+    list.forEach((r, i) => issues.push(...reservedLabels(r.labels, ['recordingRules', tier, i, 'labels'], 'recording rules')));
     issues.push(...duplicates(list.map((r, i) => ({ path: ['recordingRules', tier, i, 'record'], value: r.record })), 'recording rule'));
   }
-  topo.alertRules.forEach((a, i) => {
-    if (!LABEL_NAME_RE.test(a.alert)) issues.push({ path: ['alertRules', i, 'alert'], message: `invalid alert name ${JSON.stringify(a.alert)}` });
-    issues.push(...exprIssue(a.expr, ['alertRules', i, 'expr']));
-    issues.push(...checkLabels(a.labels, ['alertRules', i, 'labels'], 'alert rules'));
-    for (const k of Object.keys(a.annotations)) {
-      if (!LABEL_NAME_RE.test(k)) issues.push({ path: ['alertRules', i, 'annotations', k], atKey: true, message: `invalid annotation name ${JSON.stringify(k)}` });
-    }
-  });
+  topo.alertRules.forEach((a, i) => issues.push(...reservedLabels(a.labels, ['alertRules', i, 'labels'], 'alert rules')));
   return issues;
 }
 
