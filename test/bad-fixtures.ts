@@ -30,7 +30,14 @@ export function badFixtures(): BadFixture[] {
       const text = readFileSync(file, 'utf8');
       const why = /^# why: (.+)$/m.exec(text)?.[1] ?? '';
       const expected = [...text.matchAll(/^# expect: (.+)$/gm)].map((m) => m[1]!);
-      return { name, file, text, why, expected, ...(name.includes('local-profile') ? { profile: 'local' as const } : {}) };
+      return {
+        name,
+        file,
+        text,
+        why,
+        expected,
+        ...(name.includes('local-profile') ? { profile: 'local' as const } : {}),
+      };
     });
 }
 

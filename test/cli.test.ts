@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,7 +17,15 @@ import { BAD_DIR } from './bad-fixtures.ts';
 function capture() {
   let out = '';
   let err = '';
-  return { io: { out: (t: string) => void (out += t), err: (t: string) => void (err += t) }, get out() { return out; }, get err() { return err; } };
+  return {
+    io: { out: (t: string) => void (out += t), err: (t: string) => void (err += t) },
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+  };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'fedstack-cli-'));
@@ -26,7 +42,13 @@ describe('fedstack validate', () => {
     const c = capture();
     const file = join(BAD_DIR, 'duplicate-endpoints.bad.yaml');
     assert.equal(await run(['validate', '-t', file], c.io), 2);
-    assert.match(c.err, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: bigRegions\\[0\\]\\.regions\\[0\\]\\.metaClusters\\[1\\]\\.endpoint: duplicate endpoint`, 'm'));
+    assert.match(
+      c.err,
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: bigRegions\\[0\\]\\.regions\\[0\\]\\.metaClusters\\[1\\]\\.endpoint: duplicate endpoint`,
+        'm',
+      ),
+    );
   });
 
   it('exits 2 for a file that does not exist, naming it', async () => {
@@ -58,10 +80,17 @@ describe('fedstack render', () => {
     mkdirSync(out);
     writeFileSync(join(out, 'marker'), 'previous render');
     const c = capture();
-    assert.equal(await run(['render', '-t', join(BAD_DIR, 'central-not-subset.bad.yaml'), '-o', out], c.io), 2);
+    assert.equal(
+      await run(['render', '-t', join(BAD_DIR, 'central-not-subset.bad.yaml'), '-o', out], c.io),
+      2,
+    );
     assert.deepEqual(readdirSync(out), ['marker']);
     assert.equal(readFileSync(join(out, 'marker'), 'utf8'), 'previous render');
-    assert.deepEqual(readdirSync(work).filter((n) => n.includes('.tmp-')), [], 'no temp dir left behind');
+    assert.deepEqual(
+      readdirSync(work).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temp dir left behind',
+    );
   });
 
   it('replaces a previous render whole (no stale files survive)', async () => {

@@ -28,7 +28,9 @@ for (const c of GOLDEN_CASES) {
 
     it('matches the golden files exactly (regenerate with npm run test:update)', () => {
       const dir = goldenDir(c);
-      const onDisk = listFiles(dir).map((f) => relative(dir, f)).sort();
+      const onDisk = listFiles(dir)
+        .map((f) => relative(dir, f))
+        .sort();
       assert.deepEqual([...bundle.keys()].sort(), onDisk);
       for (const [path, text] of bundle) assert.equal(text, readFileSync(join(dir, path), 'utf8'), path);
     });
@@ -64,14 +66,21 @@ describe('promtool test rules', () => {
   it('every rendered rule file with alert rules has a promtool test', () => {
     const tested = readdirSync(dir)
       .filter((f) => f.endsWith('.test.yml'))
-      .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^\s+- (\.\.\/golden\/\S+)$/gm)].map((m) => m[1]!));
+      .flatMap((f) =>
+        [...readFileSync(join(dir, f), 'utf8').matchAll(/^\s+- (\.\.\/golden\/\S+)$/gm)].map((m) => m[1]!),
+      );
     for (const c of GOLDEN_CASES) {
       for (const [path, text] of renderGoldenCase(c)) {
         if (!/^\s+- alert: /m.test(text)) continue;
         const rel = relative(dir, join(goldenDir(c), path));
         // Replicas render identical rules; one tested replica per golden case covers them.
-        const replicaRules = [...renderGoldenCase(c).entries()].filter(([, t]) => t === text).map(([p]) => relative(dir, join(goldenDir(c), p)));
-        assert.ok(replicaRules.some((r) => tested.includes(r)), `no promtool test covers ${rel}`);
+        const replicaRules = [...renderGoldenCase(c).entries()]
+          .filter(([, t]) => t === text)
+          .map(([p]) => relative(dir, join(goldenDir(c), p)));
+        assert.ok(
+          replicaRules.some((r) => tested.includes(r)),
+          `no promtool test covers ${rel}`,
+        );
       }
     }
   });

@@ -27,7 +27,8 @@ const example = YAML.parse(defaultTopologyText()) as unknown;
 /** Every path to a value inside a JSON-like tree. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   if (Array.isArray(value)) return [prefix, ...value.flatMap((v, i) => paths(v, [...prefix, i]))];
-  if (value !== null && typeof value === 'object') return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
+  if (value !== null && typeof value === 'object')
+    return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
   return [prefix];
 }
 const allPaths = paths(example).filter((p) => p.length > 0);
@@ -52,16 +53,33 @@ const anyValue = fc.oneof(
   fc.constant(null),
   fc.array(fc.string(), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.string(), { maxKeys: 3 }),
-  fc.constantFrom('30s', '0', '-1', '1.2.3.4:99999', 'a:1', '{__name__=~"("}', 'up{', 'sum(', 'central-a', 'x'.repeat(70)),
+  fc.constantFrom(
+    '30s',
+    '0',
+    '-1',
+    '1.2.3.4:99999',
+    'a:1',
+    '{__name__=~"("}',
+    'up{',
+    'sum(',
+    'central-a',
+    'x'.repeat(70),
+  ),
 );
 
 describe('the CLI on random input', () => {
   it('exits 0 or 2 for random text and random YAML values', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.jsonValue().map((v) => YAML.stringify(v))), async (text) => {
-        const code = await validate(text);
-        assert.ok(code === 0 || code === 2, `exit ${code}`);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => YAML.stringify(v)),
+        ),
+        async (text) => {
+          const code = await validate(text);
+          assert.ok(code === 0 || code === 2, `exit ${code}`);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -76,7 +94,10 @@ describe('the CLI on random input', () => {
         const file = join(work, 'topology.yaml');
         const renderCode = await run(['render', '-t', file, '-o', out], silent);
         assert.equal(renderCode, code, 'render and validate agree');
-        assert.deepEqual(readdirSync(work).filter((n) => n.includes('.tmp-')), []);
+        assert.deepEqual(
+          readdirSync(work).filter((n) => n.includes('.tmp-')),
+          [],
+        );
         rmSync(out, { recursive: true, force: true });
       }),
       { numRuns: 200 },

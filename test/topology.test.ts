@@ -45,7 +45,11 @@ describe('the embedded default topology', () => {
 
   it('fills in fedstack defaults for omitted sections', () => {
     assert.ok(result.ok);
-    assert.ok(result.topology.recordingRules.cascade.some((r) => r.record === 'region:apiserver_request_errors:ratio_rate5m'));
+    assert.ok(
+      result.topology.recordingRules.cascade.some(
+        (r) => r.record === 'region:apiserver_request_errors:ratio_rate5m',
+      ),
+    );
     assert.ok(result.topology.dropLabels.includes('pod_template_hash'));
     assert.equal(result.topology.global.cascade.honorTimestamps, true);
   });
@@ -85,7 +89,10 @@ describe('series selectors', () => {
     ['up{__name__="x"}', 3],
   ] as const) {
     it(`${JSON.stringify(text)} is refused at character ${offset + 1}`, () => {
-      assert.throws(() => parseSelector(text), (e: unknown) => e instanceof SelectorError && e.offset === offset);
+      assert.throws(
+        () => parseSelector(text),
+        (e: unknown) => e instanceof SelectorError && e.offset === offset,
+      );
     });
   }
 });

@@ -39,7 +39,10 @@ function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** `promtool check config` on a prometheus.yml (its rule files written beside it). */
-export function checkPrometheusConfig(config: string, files: Record<string, string> = {}): Promise<CheckResult> {
+export function checkPrometheusConfig(
+  config: string,
+  files: Record<string, string> = {},
+): Promise<CheckResult> {
   return withTempDir(async (dir) => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     const doc = YAML.parse(config) as { scrape_configs?: Record<string, unknown>[] };
@@ -56,7 +59,11 @@ export function checkPrometheusConfig(config: string, files: Record<string, stri
     };
     // vmagent opens every *_file at parse time: point them at stand-ins in the temp dir.
     writeFileSync(join(dir, 'vmagent.yml'), YAML.stringify(withStandInFiles(forVmagent, dir)));
-    const vm = await runTool('vmagent', ['-promscrape.config=vmagent.yml', '-promscrape.config.strictParse', '-dryRun'], dir);
+    const vm = await runTool(
+      'vmagent',
+      ['-promscrape.config=vmagent.yml', '-promscrape.config.strictParse', '-dryRun'],
+      dir,
+    );
     if (!vm.ok) return { ok: false, output: `vmagent: ${vm.output}` };
     const swapped = {
       ...doc,
@@ -81,7 +88,10 @@ function withStandInFiles(value: unknown, dir: string): unknown {
     Object.entries(value).map(([k, v]) => {
       if (!k.endsWith('_file') || typeof v !== 'string') return [k, withStandInFiles(v, dir)];
       const standIn = join(dir, `stand-in-${k}`);
-      writeFileSync(standIn, k === 'ca_file' || k === 'cert_file' ? STAND_IN_CERT : k === 'key_file' ? STAND_IN_KEY : 'stand-in\n');
+      writeFileSync(
+        standIn,
+        k === 'ca_file' || k === 'cert_file' ? STAND_IN_CERT : k === 'key_file' ? STAND_IN_KEY : 'stand-in\n',
+      );
       return [k, standIn];
     }),
   );
@@ -99,7 +109,10 @@ export function testRules(testFile: string, cwd: string): Promise<CheckResult> {
   return runTool('promtool', ['test', 'rules', testFile], cwd);
 }
 
-export function checkAlertmanagerConfig(config: string, files: Record<string, string> = {}): Promise<CheckResult> {
+export function checkAlertmanagerConfig(
+  config: string,
+  files: Record<string, string> = {},
+): Promise<CheckResult> {
   return withTempDir(async (dir) => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     writeFileSync(join(dir, 'alertmanager.yml'), config);
