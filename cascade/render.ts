@@ -13,7 +13,10 @@ import { federationClientConfig } from '../topology/security.ts';
 export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
   const tier = topo.global.cascade;
   const interval = parseDuration(tier.scrapeInterval);
-  const timeout = federationTimeout(interval, tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout));
+  const timeout = federationTimeout(
+    interval,
+    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
+  );
   const edges = metaClustersOf(bigRegion);
 
   const federate: ScrapeConfig = {
@@ -29,11 +32,19 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
     // Production discovers edges through the fedstack service, which merges the topology with
     // live sidecar registrations (LoadBalancer addresses change); the local stack lists them.
     ...(profile === 'kubernetes'
-      ? { http_sd_configs: [{ url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`, refresh_interval: '30s' }] }
+      ? {
+          http_sd_configs: [
+            { url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`, refresh_interval: '30s' },
+          ],
+        }
       : {
           static_configs: edges.map(({ region, metaCluster }) => ({
             targets: [metaCluster.endpoint],
-            labels: { [LABEL.bigRegion]: bigRegion.name, [LABEL.region]: region.name, [LABEL.metaCluster]: metaCluster.name },
+            labels: {
+              [LABEL.bigRegion]: bigRegion.name,
+              [LABEL.region]: region.name,
+              [LABEL.metaCluster]: metaCluster.name,
+            },
           })),
         }),
     metric_relabel_configs: dropLabels(topo.dropLabels),
@@ -47,9 +58,14 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
         external_labels: { [LABEL.bigRegion]: bigRegion.name },
       },
       rule_files: ['rules.yml'],
-      scrape_configs: [selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`), federate],
+      scrape_configs: [
+        selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`),
+        federate,
+      ],
     },
-    rules: { groups: [recordingGroup('fedstack-cascade', tier.evaluationInterval, topo.recordingRules.cascade)] },
+    rules: {
+      groups: [recordingGroup('fedstack-cascade', tier.evaluationInterval, topo.recordingRules.cascade)],
+    },
   };
 }
 

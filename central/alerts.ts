@@ -11,7 +11,8 @@ export function metaAlertRules(topo: Topology): AlertRule[] {
   const { edge, cascade, central } = topo.global;
   const ms = (d: string) => parseDuration(d);
   // Data normally arrives within one edge evaluation plus one scrape per hop; twice that is late.
-  const staleAfter = 2 * (ms(edge.evaluationInterval) + ms(cascade.scrapeInterval) + ms(central.scrapeInterval));
+  const staleAfter =
+    2 * (ms(edge.evaluationInterval) + ms(cascade.scrapeInterval) + ms(central.scrapeInterval));
   const rules: AlertRule[] = [
     {
       alert: 'EdgeDown',
@@ -20,7 +21,8 @@ export function metaAlertRules(topo: Topology): AlertRule[] {
       labels: { severity: 'critical' },
       annotations: {
         summary: 'Edge Prometheus of {{ $labels.meta_cluster }} cannot be federated',
-        description: 'The {{ $labels.big_region }} cascade fails to scrape /federate of meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}) at {{ $labels.instance }}.',
+        description:
+          'The {{ $labels.big_region }} cascade fails to scrape /federate of meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}) at {{ $labels.instance }}.',
       },
     },
     {
@@ -30,7 +32,8 @@ export function metaAlertRules(topo: Topology): AlertRule[] {
       labels: { severity: 'critical' },
       annotations: {
         summary: 'Cascade Prometheus of {{ $labels.big_region }} cannot be federated',
-        description: 'Central fails to scrape /federate of the {{ $labels.big_region }} cascade at {{ $labels.instance }}; its regions are blind.',
+        description:
+          'Central fails to scrape /federate of the {{ $labels.big_region }} cascade at {{ $labels.instance }}; its regions are blind.',
       },
     },
     {
@@ -40,15 +43,30 @@ export function metaAlertRules(topo: Topology): AlertRule[] {
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Federated data from {{ $labels.meta_cluster }} is stale',
-        description: 'The newest sample from meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}) is {{ $value | humanizeDuration }} old at central.',
+        description:
+          'The newest sample from meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}) is {{ $value | humanizeDuration }} old at central.',
       },
     },
   ];
   if (cascade.sampleLimit > 0) {
-    rules.push(sampleLimitAlert('cascade', JOB.federateEdge, cascade.sampleLimit, 'the {{ $labels.big_region }} cascade\'s scrape of {{ $labels.meta_cluster }}'));
+    rules.push(
+      sampleLimitAlert(
+        'cascade',
+        JOB.federateEdge,
+        cascade.sampleLimit,
+        "the {{ $labels.big_region }} cascade's scrape of {{ $labels.meta_cluster }}",
+      ),
+    );
   }
   if (central.sampleLimit > 0) {
-    rules.push(sampleLimitAlert('central', JOB.federateCascade, central.sampleLimit, 'central\'s scrape of the {{ $labels.big_region }} cascade'));
+    rules.push(
+      sampleLimitAlert(
+        'central',
+        JOB.federateCascade,
+        central.sampleLimit,
+        "central's scrape of the {{ $labels.big_region }} cascade",
+      ),
+    );
   }
   rules.push({
     alert: 'Watchdog',

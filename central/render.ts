@@ -14,7 +14,10 @@ import { metaAlertRules } from './alerts.ts';
 export function renderCentral(topo: Topology, replica: CentralReplica, profile: Profile): PrometheusBundle {
   const tier = topo.global.central;
   const interval = parseDuration(tier.scrapeInterval);
-  const timeout = federationTimeout(interval, tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout));
+  const timeout = federationTimeout(
+    interval,
+    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
+  );
   const ns = topo.global.namespace;
 
   // Cascades are few and stable (one per big region): listed from the topology, so the top
@@ -29,13 +32,21 @@ export function renderCentral(topo: Topology, replica: CentralReplica, profile: 
     honor_timestamps: tier.honorTimestamps,
     sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
     ...federationClientConfig(topo.security, profile),
-    static_configs: topo.bigRegions.map((b) => ({ targets: [b.cascade.endpoint], labels: { [LABEL.bigRegion]: b.name } })),
+    static_configs: topo.bigRegions.map((b) => ({
+      targets: [b.cascade.endpoint],
+      labels: { [LABEL.bigRegion]: b.name },
+    })),
   };
 
   const alertmanagers = topo.alertmanager.replicas.map((am) =>
-    profile === 'local' ? requireEndpoint(am.endpoint, `alertmanager replica "${am.name}"`) : `${SERVICE.alertmanager(am.name, ns)}:${PORT.alertmanager}`,
+    profile === 'local'
+      ? requireEndpoint(am.endpoint, `alertmanager replica "${am.name}"`)
+      : `${SERVICE.alertmanager(am.name, ns)}:${PORT.alertmanager}`,
   );
-  const self = profile === 'local' ? requireEndpoint(replica.endpoint, `central replica "${replica.name}"`) : `localhost:${PORT.prometheus}`;
+  const self =
+    profile === 'local'
+      ? requireEndpoint(replica.endpoint, `central replica "${replica.name}"`)
+      : `localhost:${PORT.prometheus}`;
 
   return {
     config: {
@@ -56,8 +67,16 @@ export function renderCentral(topo: Topology, replica: CentralReplica, profile: 
     rules: {
       groups: [
         recordingGroup('fedstack-central', tier.evaluationInterval, topo.recordingRules.central),
-        { name: 'fedstack-global-alerts', interval: tier.evaluationInterval, rules: topo.alertRules.map(alertSpec) },
-        { name: 'fedstack-meta-alerts', interval: tier.evaluationInterval, rules: metaAlertRules(topo).map(alertSpec) },
+        {
+          name: 'fedstack-global-alerts',
+          interval: tier.evaluationInterval,
+          rules: topo.alertRules.map(alertSpec),
+        },
+        {
+          name: 'fedstack-meta-alerts',
+          interval: tier.evaluationInterval,
+          rules: metaAlertRules(topo).map(alertSpec),
+        },
       ],
     },
   };

@@ -27,7 +27,11 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .command('validate')
     .description('check a topology; prints FILE:LINE:COL: path: problem for every error (exit 2)')
     .addOption(topologyOption())
-    .addOption(new Option('-p, --profile <profile>', 'also check what this profile needs').choices(PROFILES as string[]))
+    .addOption(
+      new Option('-p, --profile <profile>', 'also check what this profile needs').choices(
+        PROFILES as string[],
+      ),
+    )
     .action((opts: { topology?: string; profile?: Profile }) => {
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);

@@ -18,7 +18,11 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
     io.err(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return { ok: false, code: EXIT.invalid };
   }
-  const result = parseTopology(text, file ?? 'examples/default-topology.yaml', profile === undefined ? {} : { profile });
+  const result = parseTopology(
+    text,
+    file ?? 'examples/default-topology.yaml',
+    profile === undefined ? {} : { profile },
+  );
   if (!result.ok) {
     for (const e of result.errors) io.err(`${formatError(e)}\n`);
     io.err(`${result.errors.length} error(s) in ${name}\n`);

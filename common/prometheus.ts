@@ -68,7 +68,16 @@ export interface RelabelConfig {
   target_label?: string;
   replacement?: string;
   modulus?: number;
-  action?: 'replace' | 'keep' | 'drop' | 'labelmap' | 'labeldrop' | 'labelkeep' | 'hashmod' | 'keepequal' | 'dropequal';
+  action?:
+    | 'replace'
+    | 'keep'
+    | 'drop'
+    | 'labelmap'
+    | 'labeldrop'
+    | 'labelkeep'
+    | 'hashmod'
+    | 'keepequal'
+    | 'dropequal';
 }
 
 export interface ScrapeConfig {

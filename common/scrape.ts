@@ -16,23 +16,31 @@ export function selfScrapeJob(target: string): ScrapeConfig {
  */
 export function protectReservedLabels(): RelabelConfig[] {
   return RESERVED_LABELS.flatMap((label): RelabelConfig[] => [
-    { source_labels: [label], regex: '(.+)', target_label: `exported_${label}`, replacement: '$1', action: 'replace' },
+    {
+      source_labels: [label],
+      regex: '(.+)',
+      target_label: `exported_${label}`,
+      replacement: '$1',
+      action: 'replace',
+    },
     { regex: label, action: 'labeldrop' },
   ]);
 }
 
 /** One recording-rule group, in the given order. */
-export function recordingGroup(name: string, interval: string, rules: readonly { record: string; expr: string; labels: Readonly<Record<string, string>> }[]): RuleGroup {
+export function recordingGroup(
+  name: string,
+  interval: string,
+  rules: readonly { record: string; expr: string; labels: Readonly<Record<string, string>> }[],
+): RuleGroup {
   return {
     name,
     interval,
-    rules: rules.map(
-      (r): RecordingRuleSpec => ({
-        record: r.record,
-        expr: r.expr,
-        labels: Object.keys(r.labels).length > 0 ? { ...r.labels } : undefined,
-      }),
-    ),
+    rules: rules.map((r): RecordingRuleSpec => ({
+      record: r.record,
+      expr: r.expr,
+      labels: Object.keys(r.labels).length > 0 ? { ...r.labels } : undefined,
+    })),
   };
 }
 

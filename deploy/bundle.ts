@@ -18,8 +18,11 @@ export function renderBundle(topo: Topology, profile: Profile): Bundle {
     files.set(`${dir}/${FILE.prometheus}`, toYaml(b.config));
     files.set(`${dir}/${FILE.rules}`, toYaml(b.rules));
   };
-  for (const placed of metaClusters(topo)) addPrometheus(`edge/${placed.metaCluster.name}`, renderEdge(topo, placed, profile));
-  for (const bigRegion of topo.bigRegions) addPrometheus(`cascade/${bigRegion.name}`, renderCascade(topo, bigRegion, profile));
-  for (const replica of topo.central.replicas) addPrometheus(`central/${replica.name}`, renderCentral(topo, replica, profile));
+  for (const placed of metaClusters(topo))
+    addPrometheus(`edge/${placed.metaCluster.name}`, renderEdge(topo, placed, profile));
+  for (const bigRegion of topo.bigRegions)
+    addPrometheus(`cascade/${bigRegion.name}`, renderCascade(topo, bigRegion, profile));
+  for (const replica of topo.central.replicas)
+    addPrometheus(`central/${replica.name}`, renderCentral(topo, replica, profile));
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -3,7 +3,16 @@
  * directory first (files fsync'd), which then replaces the target with a rename. On any
  * error the temporary directory is removed and the target is left as it was.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Bundle } from './bundle.ts';
@@ -17,7 +26,8 @@ export function writeBundleAtomically(bundle: Bundle, outDir: string): void {
   const old = join(parent, `.${basename(target)}.old-${suffix}`);
   try {
     for (const [rel, text] of bundle) {
-      if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`refusing to write outside the bundle: ${rel}`);
+      if (rel.startsWith('/') || rel.split('/').includes('..'))
+        throw new Error(`refusing to write outside the bundle: ${rel}`);
       const file = join(tmp, rel);
       mkdirSync(dirname(file), { recursive: true });
       const fd = openSync(file, 'w', 0o644);

@@ -4,7 +4,15 @@
  * guest clusters it hosts, aggregates them per guest cluster (`cluster:` rules) and exposes the
  * result on /federate for its big region's cascade.
  */
-import { HEARTBEAT_METRIC, JOB, LABEL, MOUNT, POD_LABEL_CLUSTER_ID, PORT, type Profile } from '../common/conventions.ts';
+import {
+  HEARTBEAT_METRIC,
+  JOB,
+  LABEL,
+  MOUNT,
+  POD_LABEL_CLUSTER_ID,
+  PORT,
+  type Profile,
+} from '../common/conventions.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
 import { protectReservedLabels, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import type { PlacedMetaCluster, Topology } from '../topology/model.ts';
@@ -16,15 +24,18 @@ export function renderEdge(topo: Topology, placed: PlacedMetaCluster, profile: P
   const jobs: ScrapeConfig[] = [
     selfScrapeJob(selfTarget),
     ...(profile === 'kubernetes' ? kubernetesJobs(metaCluster.name) : []),
-    ...metaCluster.extraScrapeTargets.map(
-      (t): ScrapeConfig => ({
-        job_name: t.job,
-        metrics_path: t.metricsPath,
-        scheme: t.scheme,
-        static_configs: [{ targets: [...t.targets], labels: Object.keys(t.labels).length > 0 ? { ...t.labels } : undefined }],
-      }),
-    ),
-  ].map((job) => ({ ...job, metric_relabel_configs: [...(job.metric_relabel_configs ?? []), ...protectReservedLabels()] }));
+    ...metaCluster.extraScrapeTargets.map((t): ScrapeConfig => ({
+      job_name: t.job,
+      metrics_path: t.metricsPath,
+      scheme: t.scheme,
+      static_configs: [
+        { targets: [...t.targets], labels: Object.keys(t.labels).length > 0 ? { ...t.labels } : undefined },
+      ],
+    })),
+  ].map((job) => ({
+    ...job,
+    metric_relabel_configs: [...(job.metric_relabel_configs ?? []), ...protectReservedLabels()],
+  }));
 
   return {
     config: {
@@ -76,7 +87,11 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       job_name: JOB.nodeExporter,
       kubernetes_sd_configs: [{ role: 'endpoints' }],
       relabel_configs: [
-        { source_labels: ['__meta_kubernetes_service_label_app_kubernetes_io_name'], regex: 'node-exporter', action: 'keep' },
+        {
+          source_labels: ['__meta_kubernetes_service_label_app_kubernetes_io_name'],
+          regex: 'node-exporter',
+          action: 'keep',
+        },
         { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node', action: 'replace' },
       ],
     },
@@ -86,7 +101,9 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       authorization: saToken,
       tls_config: saTls,
       kubernetes_sd_configs: [{ role: 'node' }],
-      relabel_configs: [{ source_labels: ['__meta_kubernetes_node_name'], target_label: 'node', action: 'replace' }],
+      relabel_configs: [
+        { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node', action: 'replace' },
+      ],
     },
     {
       job_name: JOB.cadvisor,
@@ -95,7 +112,9 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       authorization: saToken,
       tls_config: saTls,
       kubernetes_sd_configs: [{ role: 'node' }],
-      relabel_configs: [{ source_labels: ['__meta_kubernetes_node_name'], target_label: 'node', action: 'replace' }],
+      relabel_configs: [
+        { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node', action: 'replace' },
+      ],
       // cAdvisor's `id` and `name` are cgroup paths and container runtime ids: pure cardinality.
       metric_relabel_configs: [{ regex: 'id|name', action: 'labeldrop' }],
     },
@@ -104,7 +123,11 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       honor_labels: true,
       kubernetes_sd_configs: [{ role: 'endpoints' }],
       relabel_configs: [
-        { source_labels: ['__meta_kubernetes_service_label_app_kubernetes_io_name'], regex: 'kube-state-metrics', action: 'keep' },
+        {
+          source_labels: ['__meta_kubernetes_service_label_app_kubernetes_io_name'],
+          regex: 'kube-state-metrics',
+          action: 'keep',
+        },
         { source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: 'http-metrics', action: 'keep' },
       ],
     },
@@ -115,7 +138,11 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       tls_config: saTls,
       kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: ['default'] } }],
       relabel_configs: [
-        { source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: 'kubernetes;https', action: 'keep' },
+        {
+          source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'],
+          regex: 'kubernetes;https',
+          action: 'keep',
+        },
         ownClusterId(metaCluster),
       ],
     },
@@ -125,7 +152,11 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       authorization: saToken,
       tls_config: { insecure_skip_verify: true },
       kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: ['kube-system'] } }],
-      relabel_configs: [...kubeSystemComponent('kube-controller-manager'), podPort(10257), ownClusterId(metaCluster)],
+      relabel_configs: [
+        ...kubeSystemComponent('kube-controller-manager'),
+        podPort(10257),
+        ownClusterId(metaCluster),
+      ],
     },
     {
       job_name: JOB.scheduler,
@@ -152,9 +183,17 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
       kubernetes_sd_configs: [{ role: 'pod' }],
       relabel_configs: [
         { source_labels: [clusterIdMeta], regex: '.+', action: 'keep' },
-        { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
+        {
+          source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'],
+          regex: 'true',
+          action: 'keep',
+        },
         { source_labels: [clusterIdMeta], target_label: LABEL.clusterId, action: 'replace' },
-        { source_labels: ['__meta_kubernetes_pod_label_component'], target_label: 'component', action: 'replace' },
+        {
+          source_labels: ['__meta_kubernetes_pod_label_component'],
+          target_label: 'component',
+          action: 'replace',
+        },
         { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace', action: 'replace' },
         { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod', action: 'replace' },
         {
@@ -164,8 +203,18 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
           target_label: '__address__',
           action: 'replace',
         },
-        { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__', action: 'replace' },
-        { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scheme'], regex: '(https?)', target_label: '__scheme__', action: 'replace' },
+        {
+          source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'],
+          regex: '(.+)',
+          target_label: '__metrics_path__',
+          action: 'replace',
+        },
+        {
+          source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scheme'],
+          regex: '(https?)',
+          target_label: '__scheme__',
+          action: 'replace',
+        },
       ],
     },
   ];
@@ -173,5 +222,11 @@ function kubernetesJobs(metaCluster: string): ScrapeConfig[] {
 
 /** Points a discovered pod target at a fixed port (control-plane components' secure ports). */
 function podPort(port: number): RelabelConfig {
-  return { source_labels: ['__meta_kubernetes_pod_ip'], regex: '(.+)', replacement: `$1:${port}`, target_label: '__address__', action: 'replace' };
+  return {
+    source_labels: ['__meta_kubernetes_pod_ip'],
+    regex: '(.+)',
+    replacement: `$1:${port}`,
+    target_label: '__address__',
+    action: 'replace',
+  };
 }

@@ -32,7 +32,16 @@ export function parseTopology(text: string, file = '<topology>', opts: CrossChec
       errors: sortErrors(
         yamlErrors.map((e) => {
           const { line, col } = pos(e.pos[0]);
-          return { file, line, col, path: '(yaml)', message: firstLine(e.message) };
+          // The yaml library's message for a repeated key does not name it: we do.
+          const key =
+            e.code === 'DUPLICATE_KEY'
+              ? /^[^:\s]+|^"[^"]*"|^'[^']*'/.exec(text.slice(e.pos[0]))?.[0]
+              : undefined;
+          const message =
+            key !== undefined
+              ? `duplicate key ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}`
+              : firstLine(e.message);
+          return { file, line, col, path: '(yaml)', message };
         }),
       ),
     };
@@ -55,7 +64,10 @@ export function parseTopology(text: string, file = '<topology>', opts: CrossChec
 
   const parsed = topologySchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, errors: sortErrors(parsed.error.issues.flatMap((i) => zodIssues(i, raw)).map(locate)) };
+    return {
+      ok: false,
+      errors: sortErrors(parsed.error.issues.flatMap((i) => zodIssues(i, raw)).map(locate)),
+    };
   }
   const topology = buildModel(parsed.data);
   const issues = crossCheck(topology, opts);
@@ -96,11 +108,28 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
     case 'too_big':
       return [{ path, message: issue.message }];
     case 'invalid_format':
-      if (issue.format === 'url') return [{ path, message: `invalid URL ${JSON.stringify(valueAt(raw, path))}` }];
-      if (issue.format === 'starts_with') return [{ path, message: `must start with ${JSON.stringify((issue as { prefix?: string }).prefix ?? '')}` }];
+      if (issue.format === 'starts_with')
+        return [
+          { path, message: `must start with ${JSON.stringify((issue as { prefix?: string }).prefix ?? '')}` },
+        ];
       return [{ path, message: issue.message }];
     case 'invalid_value':
-      return [{ path, message: issue.message.startsWith('Invalid') ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, path))}` : issue.message }];
+      return [
+        {
+          path,
+          message: issue.message.startsWith('Invalid')
+            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, path))}`
+            : issue.message,
+        },
+      ];
+    case 'custom':
+      return [
+        {
+          path,
+          message: issue.message,
+          atKey: (issue.params as { atKey?: boolean } | undefined)?.atKey === true,
+        },
+      ];
     default:
       return [{ path, message: issue.message }];
   }
@@ -137,7 +166,9 @@ function suggest(key: string, known: readonly string[]): string {
     const d = editDistance(key.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3))
+    ? ` (did you mean ${JSON.stringify(best)}?)`
+    : '';
 }
 
 export function editDistance(a: string, b: string): number {
@@ -182,7 +213,9 @@ function offsetOf(doc: Document, path: readonly PathSegment[], atKey: boolean): 
     const seg = path[i]!;
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+      );
       if (!pair) return fallback;
       const key = pair.key as Node;
       if (last && atKey) return key.range?.[0] ?? fallback;

@@ -56,10 +56,12 @@ export function parseSelector(text: string): Selector {
       if (i >= text.length) throw new SelectorError('unclosed "{"', i);
       const start = i;
       const label = ident(/^[a-zA-Z_][a-zA-Z0-9_]*/);
-      if (label === '') throw new SelectorError(`expected a label name at ${JSON.stringify(text.slice(i, i + 10))}`, i);
+      if (label === '')
+        throw new SelectorError(`expected a label name at ${JSON.stringify(text.slice(i, i + 10))}`, i);
       skipSpace();
       const op = ident(/^(=~|!~|!=|=)/) as MatchOp | '';
-      if (op === '') throw new SelectorError(`expected one of =, !=, =~, !~ after label ${JSON.stringify(label)}`, i);
+      if (op === '')
+        throw new SelectorError(`expected one of =, !=, =~, !~ after label ${JSON.stringify(label)}`, i);
       skipSpace();
       const valueAt = i;
       const value = readString();
@@ -71,7 +73,10 @@ export function parseSelector(text: string): Selector {
         i++;
         skipSpace();
       } else if (text[i] !== '}') {
-        throw new SelectorError(i >= text.length ? 'unclosed "{"' : `expected "," or "}" at ${JSON.stringify(text[i])}`, i);
+        throw new SelectorError(
+          i >= text.length ? 'unclosed "{"' : `expected "," or "}" at ${JSON.stringify(text[i])}`,
+          i,
+        );
       }
     }
     i++;
@@ -79,7 +84,8 @@ export function parseSelector(text: string): Selector {
     throw new SelectorError('expected a metric name or "{"', i);
   }
   skipSpace();
-  if (i < text.length) throw new SelectorError(`unexpected ${JSON.stringify(text.slice(i))} after the selector`, i);
+  if (i < text.length)
+    throw new SelectorError(`unexpected ${JSON.stringify(text.slice(i))} after the selector`, i);
   if (!matchers.some((m) => !matchesEmpty(m))) {
     throw new SelectorError('a selector needs at least one matcher that does not match the empty string', 0);
   }
@@ -87,7 +93,8 @@ export function parseSelector(text: string): Selector {
 
   function readString(): string {
     const quote = text[i];
-    if (quote !== '"' && quote !== "'" && quote !== '`') throw new SelectorError('expected a quoted string', i);
+    if (quote !== '"' && quote !== "'" && quote !== '`')
+      throw new SelectorError('expected a quoted string', i);
     const start = i;
     i++;
     let out = '';
@@ -97,7 +104,10 @@ export function parseSelector(text: string): Selector {
         const escapes: Record<string, string> = { n: '\n', t: '\t', '\\': '\\', '"': '"', "'": "'", r: '\r' };
         if (next === undefined || !(next in escapes)) {
           // Go strings allow more escapes; in selectors they are almost always a regex mistake.
-          throw new SelectorError(`unknown escape "\\${next ?? ''}" (write "\\\\${next ?? ''}" for a literal backslash)`, i);
+          throw new SelectorError(
+            `unknown escape "\\${next ?? ''}" (write "\\\\${next ?? ''}" for a literal backslash)`,
+            i,
+          );
         }
         out += escapes[next];
         i += 2;
@@ -113,12 +123,20 @@ export function parseSelector(text: string): Selector {
 }
 
 function checkRegex(value: string, offset: number): void {
-  if (/\(\?<?[=!]/.test(value)) throw new SelectorError(`regex ${JSON.stringify(value)}: lookarounds are not supported by RE2`, offset);
-  if (/\\[1-9]/.test(value)) throw new SelectorError(`regex ${JSON.stringify(value)}: backreferences are not supported by RE2`, offset);
+  if (/\(\?<?[=!]/.test(value))
+    throw new SelectorError(`regex ${JSON.stringify(value)}: lookarounds are not supported by RE2`, offset);
+  if (/\\[1-9]/.test(value))
+    throw new SelectorError(
+      `regex ${JSON.stringify(value)}: backreferences are not supported by RE2`,
+      offset,
+    );
   try {
     new RegExp(`^(?:${value})$`);
   } catch (e) {
-    throw new SelectorError(`invalid regex ${JSON.stringify(value)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`, offset);
+    throw new SelectorError(
+      `invalid regex ${JSON.stringify(value)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      offset,
+    );
   }
 }
 
@@ -145,8 +163,14 @@ function matchesEmpty(m: Matcher): boolean {
 }
 
 /** Whether a series with this name and labels is selected (absent labels count as ""). */
-export function selectorMatches(sel: Selector, metric: string, labels: Readonly<Record<string, string>> = {}): boolean {
-  return sel.matchers.every((m) => matcherMatches(m, m.name === '__name__' ? metric : (labels[m.name] ?? '')));
+export function selectorMatches(
+  sel: Selector,
+  metric: string,
+  labels: Readonly<Record<string, string>> = {},
+): boolean {
+  return sel.matchers.every((m) =>
+    matcherMatches(m, m.name === '__name__' ? metric : (labels[m.name] ?? '')),
+  );
 }
 
 /** Whether the selector can select some series named `metric` (its label matchers ignored). */

@@ -3,12 +3,17 @@
  * PromQL syntax, allow-list selectors and the central ⊆ cascade allow-list rule. Each check
  * returns issues with the path of the offending value; load.ts turns paths into positions.
  */
-import { parser as promqlParser } from '@prometheus-io/lezer-promql';
-import { JOB, RESERVED_LABELS, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
+import {
+  JOB,
+  RESERVED_LABELS,
+  SYNTHETIC_SCRAPE_METRICS,
+  SYSTEM_SELECTORS,
+  type Profile,
+} from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import type { RecordingRule, Topology } from './model.ts';
-import { LABEL_NAME_RE, METRIC_NAME_RE } from './schema.ts';
+import { LABEL_NAME_RE } from './schema.ts';
 import {
   exactName,
   labelMatchers,
@@ -43,12 +48,16 @@ export function crossCheck(topo: Topology, opts: CrossCheckOptions = {}): Topolo
 }
 
 /** Reports every value seen before at another path, pointing at the later one. */
-function duplicates(entries: readonly { path: PathSegment[]; value: string }[], what: string): TopologyIssue[] {
+function duplicates(
+  entries: readonly { path: PathSegment[]; value: string }[],
+  what: string,
+): TopologyIssue[] {
   const first = new Map<string, PathSegment[]>();
   const issues: TopologyIssue[] = [];
   for (const { path, value } of entries) {
     const seen = first.get(value);
-    if (seen) issues.push({ path, message: `duplicate ${what} ${JSON.stringify(value)} (first at ${fmt(seen)})` });
+    if (seen)
+      issues.push({ path, message: `duplicate ${what} ${JSON.stringify(value)} (first at ${fmt(seen)})` });
     else first.set(value, path);
   }
   return issues;
@@ -65,16 +74,25 @@ function uniqueNames(topo: Topology): TopologyIssue[] {
   );
   const metas = topo.bigRegions.flatMap((b, i) =>
     b.regions.flatMap((r, j) =>
-      r.metaClusters.map((m, k) => ({ path: ['bigRegions', i, 'regions', j, 'metaClusters', k, 'name'], value: m.name })),
+      r.metaClusters.map((m, k) => ({
+        path: ['bigRegions', i, 'regions', j, 'metaClusters', k, 'name'],
+        value: m.name,
+      })),
     ),
   );
   return [
     ...duplicates(bigRegions, 'big region'),
     ...duplicates(regions, 'region'),
     ...duplicates(metas, 'meta-cluster'),
-    ...duplicates(topo.central.replicas.map((r, i) => ({ path: ['central', 'replicas', i, 'name'], value: r.name })), 'central replica'),
     ...duplicates(
-      topo.alertmanager.replicas.map((r, i) => ({ path: ['alertmanager', 'replicas', i, 'name'], value: r.name })),
+      topo.central.replicas.map((r, i) => ({ path: ['central', 'replicas', i, 'name'], value: r.name })),
+      'central replica',
+    ),
+    ...duplicates(
+      topo.alertmanager.replicas.map((r, i) => ({
+        path: ['alertmanager', 'replicas', i, 'name'],
+        value: r.name,
+      })),
       'Alertmanager replica',
     ),
   ];
@@ -87,14 +105,20 @@ function uniqueEndpoints(topo: Topology): TopologyIssue[] {
     entries.push({ path: ['bigRegions', i, 'cascade', 'endpoint'], value: b.cascade.endpoint });
     b.regions.forEach((r, j) =>
       r.metaClusters.forEach((m, k) =>
-        entries.push({ path: ['bigRegions', i, 'regions', j, 'metaClusters', k, 'endpoint'], value: m.endpoint }),
+        entries.push({
+          path: ['bigRegions', i, 'regions', j, 'metaClusters', k, 'endpoint'],
+          value: m.endpoint,
+        }),
       ),
     );
   });
-  topo.central.replicas.forEach((r, i) => r.endpoint && entries.push({ path: ['central', 'replicas', i, 'endpoint'], value: r.endpoint }));
+  topo.central.replicas.forEach(
+    (r, i) => r.endpoint && entries.push({ path: ['central', 'replicas', i, 'endpoint'], value: r.endpoint }),
+  );
   topo.alertmanager.replicas.forEach((r, i) => {
     if (r.endpoint) entries.push({ path: ['alertmanager', 'replicas', i, 'endpoint'], value: r.endpoint });
-    if (r.clusterEndpoint) entries.push({ path: ['alertmanager', 'replicas', i, 'clusterEndpoint'], value: r.clusterEndpoint });
+    if (r.clusterEndpoint)
+      entries.push({ path: ['alertmanager', 'replicas', i, 'clusterEndpoint'], value: r.clusterEndpoint });
   });
   return duplicates(entries, 'endpoint');
 }
@@ -103,7 +127,12 @@ function uniqueEndpoints(topo: Topology): TopologyIssue[] {
 function centralZones(topo: Topology): TopologyIssue[] {
   const replicas = topo.central.replicas;
   if (replicas.length < 2 || new Set(replicas.map((r) => r.zone)).size >= 2) return [];
-  return [{ path: ['central', 'replicas', 1, 'zone'], message: `all central replicas are in zone ${JSON.stringify(replicas[0]!.zone)}; put them in at least two zones` }];
+  return [
+    {
+      path: ['central', 'replicas', 1, 'zone'],
+      message: `all central replicas are in zone ${JSON.stringify(replicas[0]!.zone)}; put them in at least two zones`,
+    },
+  ];
 }
 
 function tierDurations(topo: Topology): TopologyIssue[] {
@@ -122,14 +151,19 @@ function tierDurations(topo: Topology): TopologyIssue[] {
 
 const BUILTIN_JOBS = new Set<string>(Object.values(JOB));
 
-function checkLabels(labels: Readonly<Record<string, string>>, path: PathSegment[], what: string): TopologyIssue[] {
-  const issues: TopologyIssue[] = [];
-  for (const name of Object.keys(labels)) {
-    if (!LABEL_NAME_RE.test(name)) issues.push({ path: [...path, name], atKey: true, message: `invalid label name ${JSON.stringify(name)}` });
-    else if (name.startsWith('__')) issues.push({ path: [...path, name], atKey: true, message: `label ${JSON.stringify(name)}: names starting with "__" are reserved by Prometheus` });
-    else if (RESERVED_LABELS.includes(name)) issues.push({ path: [...path, name], atKey: true, message: `label ${JSON.stringify(name)} is set by fedstack and cannot be set on ${what}` });
-  }
-  return issues;
+/** Label names are checked by the schema; here: the ones fedstack owns. */
+function reservedLabels(
+  labels: Readonly<Record<string, string>>,
+  path: PathSegment[],
+  what: string,
+): TopologyIssue[] {
+  return Object.keys(labels)
+    .filter((name) => RESERVED_LABELS.includes(name))
+    .map((name) => ({
+      path: [...path, name],
+      atKey: true,
+      message: `label ${JSON.stringify(name)} is set by fedstack and cannot be set on ${what}`,
+    }));
 }
 
 function extraTargets(topo: Topology): TopologyIssue[] {
@@ -139,10 +173,19 @@ function extraTargets(topo: Topology): TopologyIssue[] {
       r.metaClusters.forEach((m, k) => {
         const base: PathSegment[] = ['bigRegions', i, 'regions', j, 'metaClusters', k, 'extraScrapeTargets'];
         m.extraScrapeTargets.forEach((t, n) => {
-          if (BUILTIN_JOBS.has(t.job)) issues.push({ path: [...base, n, 'job'], message: `job ${JSON.stringify(t.job)} is one of fedstack's own jobs; pick another name` });
-          issues.push(...checkLabels(t.labels, [...base, n, 'labels'], 'scrape targets'));
+          if (BUILTIN_JOBS.has(t.job))
+            issues.push({
+              path: [...base, n, 'job'],
+              message: `job ${JSON.stringify(t.job)} is one of fedstack's own jobs; pick another name`,
+            });
+          issues.push(...reservedLabels(t.labels, [...base, n, 'labels'], 'scrape targets'));
         });
-        issues.push(...duplicates(m.extraScrapeTargets.map((t, n) => ({ path: [...base, n, 'job'], value: t.job })), 'job'));
+        issues.push(
+          ...duplicates(
+            m.extraScrapeTargets.map((t, n) => ({ path: [...base, n, 'job'], value: t.job })),
+            'job',
+          ),
+        );
       }),
     ),
   );
@@ -153,54 +196,44 @@ function extraTargets(topo: Topology): TopologyIssue[] {
 const UNDROPPABLE = new Set(['__name__', 'job', 'instance', ...RESERVED_LABELS]);
 
 function dropLabels(topo: Topology): TopologyIssue[] {
-  const issues = topo.dropLabels
-    .map((l, i): TopologyIssue | undefined =>
-      UNDROPPABLE.has(l) ? { path: ['dropLabels', i], message: `label ${JSON.stringify(l)} cannot be dropped: fedstack needs it to tell series apart` } : undefined,
-    )
-    .filter((x): x is TopologyIssue => x !== undefined);
-  return [...issues, ...duplicates(topo.dropLabels.map((l, i) => ({ path: ['dropLabels', i], value: l })), 'label')];
-}
-
-/** Offset of the first PromQL syntax error, or -1. */
-export function promqlSyntaxError(expr: string): number {
-  let at = -1;
-  promqlParser.parse(expr).iterate({
-    enter: (n) => {
-      if (at >= 0) return false;
-      if (n.type.isError) at = n.from;
-      return undefined;
-    },
+  const issues = topo.dropLabels.flatMap((l, i): TopologyIssue[] => {
+    if (!LABEL_NAME_RE.test(l))
+      return [{ path: ['dropLabels', i], message: `invalid label name ${JSON.stringify(l)}` }];
+    if (UNDROPPABLE.has(l))
+      return [
+        {
+          path: ['dropLabels', i],
+          message: `label ${JSON.stringify(l)} cannot be dropped: fedstack needs it to tell series apart`,
+        },
+      ];
+    return [];
   });
-  return at;
-}
-
-function exprIssue(expr: string, path: PathSegment[]): TopologyIssue[] {
-  const at = promqlSyntaxError(expr);
-  if (at < 0) return [];
-  const near = expr.slice(at, at + 20);
-  return [{ path, message: `invalid PromQL at character ${at + 1}${near ? ` (near ${JSON.stringify(near)})` : ' (unexpected end)'}` }];
+  return [
+    ...issues,
+    ...duplicates(
+      topo.dropLabels.map((l, i) => ({ path: ['dropLabels', i], value: l })),
+      'label',
+    ),
+  ];
 }
 
 function rules(topo: Topology): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   for (const tier of ['edge', 'cascade', 'central'] as const) {
     const list: readonly RecordingRule[] = topo.recordingRules[tier];
-    list.forEach((r, i) => {
-      const path: PathSegment[] = ['recordingRules', tier, i];
-      if (!METRIC_NAME_RE.test(r.record)) issues.push({ path: [...path, 'record'], message: `invalid metric name ${JSON.stringify(r.record)}` });
-      issues.push(...exprIssue(r.expr, [...path, 'expr']));
-      issues.push(...checkLabels(r.labels, [...path, 'labels'], 'recording rules'));
-    });
-    issues.push(...duplicates(list.map((r, i) => ({ path: ['recordingRules', tier, i, 'record'], value: r.record })), 'recording rule'));
+    list.forEach((r, i) =>
+      issues.push(...reservedLabels(r.labels, ['recordingRules', tier, i, 'labels'], 'recording rules')),
+    );
+    issues.push(
+      ...duplicates(
+        list.map((r, i) => ({ path: ['recordingRules', tier, i, 'record'], value: r.record })),
+        'recording rule',
+      ),
+    );
   }
-  topo.alertRules.forEach((a, i) => {
-    if (!LABEL_NAME_RE.test(a.alert)) issues.push({ path: ['alertRules', i, 'alert'], message: `invalid alert name ${JSON.stringify(a.alert)}` });
-    issues.push(...exprIssue(a.expr, ['alertRules', i, 'expr']));
-    issues.push(...checkLabels(a.labels, ['alertRules', i, 'labels'], 'alert rules'));
-    for (const k of Object.keys(a.annotations)) {
-      if (!LABEL_NAME_RE.test(k)) issues.push({ path: ['alertRules', i, 'annotations', k], atKey: true, message: `invalid annotation name ${JSON.stringify(k)}` });
-    }
-  });
+  topo.alertRules.forEach((a, i) =>
+    issues.push(...reservedLabels(a.labels, ['alertRules', i, 'labels'], 'alert rules')),
+  );
   return issues;
 }
 
@@ -214,10 +247,18 @@ function parseList(list: readonly string[], tier: 'cascade' | 'central', issues:
       out.push({ selector: parseSelector(text), path });
     } catch (e) {
       if (!(e instanceof SelectorError)) throw e;
-      issues.push({ path, message: `invalid selector ${JSON.stringify(text)}: ${e.message} (at character ${e.offset + 1})` });
+      issues.push({
+        path,
+        message: `invalid selector ${JSON.stringify(text)}: ${e.message} (at character ${e.offset + 1})`,
+      });
     }
   });
-  issues.push(...duplicates(list.map((text, i) => ({ path: ['allowLists', tier, i], value: text })), 'selector'));
+  issues.push(
+    ...duplicates(
+      list.map((text, i) => ({ path: ['allowLists', tier, i], value: text })),
+      'selector',
+    ),
+  );
   return out;
 }
 
@@ -237,7 +278,10 @@ function allowLists(topo: Topology): TopologyIssue[] {
   const keptFromEdges = [...cascade.map((c) => c.selector), ...cascadeSystem];
 
   // Names the cascade has whatever its allow-list says.
-  const producedAtCascade = new Set([...topo.recordingRules.cascade.map((r) => r.record), ...SYNTHETIC_SCRAPE_METRICS]);
+  const producedAtCascade = new Set([
+    ...topo.recordingRules.cascade.map((r) => r.record),
+    ...SYNTHETIC_SCRAPE_METRICS,
+  ]);
   // Names known to exist somewhere below central: candidates for regex selectors.
   const known = new Set([
     ...producedAtCascade,
@@ -254,16 +298,34 @@ function allowLists(topo: Topology): TopologyIssue[] {
       if (producedAtCascade.has(name)) continue;
       const keeping = keptFromEdges.filter((s) => selectorCanMatchName(s, name));
       if (keeping.length === 0) {
-        issues.push({ path, message: `${JSON.stringify(selector.text)}: metric ${JSON.stringify(name)} is not kept by the cascade (add it to allowLists.cascade, or record it in recordingRules.cascade)` });
+        issues.push({
+          path,
+          message: `${JSON.stringify(selector.text)}: metric ${JSON.stringify(name)} is not kept by the cascade (add it to allowLists.cascade, or record it in recordingRules.cascade)`,
+        });
       } else if (!keeping.some((s) => labelMatchers(s).every((m) => label.some((l) => sameMatcher(l, m))))) {
-        issues.push({ path, message: `${JSON.stringify(selector.text)} asks for more than the cascade keeps (${keeping.map((s) => JSON.stringify(s.text)).join(', ')}); add the same label matchers` });
+        issues.push({
+          path,
+          message: `${JSON.stringify(selector.text)} asks for more than the cascade keeps (${keeping.map((s) => JSON.stringify(s.text)).join(', ')}); add the same label matchers`,
+        });
       }
     } else if (selector.matchers.some((m) => m.name === '__name__')) {
       if (![...known].some((n) => selectorCanMatchName(selector, n) && availableAtCascade(n))) {
-        issues.push({ path, message: `${JSON.stringify(selector.text)} matches no metric the cascade keeps or records` });
+        issues.push({
+          path,
+          message: `${JSON.stringify(selector.text)} matches no metric the cascade keeps or records`,
+        });
       }
-    } else if (!keptFromEdges.some((s) => !s.matchers.some((m) => m.name === '__name__') && s.matchers.every((m) => label.some((l) => sameMatcher(l, m))))) {
-      issues.push({ path, message: `${JSON.stringify(selector.text)} selects any metric, but the cascade keeps only some; name the metrics` });
+    } else if (
+      !keptFromEdges.some(
+        (s) =>
+          !s.matchers.some((m) => m.name === '__name__') &&
+          s.matchers.every((m) => label.some((l) => sameMatcher(l, m))),
+      )
+    ) {
+      issues.push({
+        path,
+        message: `${JSON.stringify(selector.text)} selects any metric, but the cascade keeps only some; name the metrics`,
+      });
     }
   }
   return issues;
@@ -273,10 +335,16 @@ function profileEndpoints(topo: Topology, opts: CrossCheckOptions): TopologyIssu
   if (opts.profile !== 'local') return [];
   const issues: TopologyIssue[] = [];
   const need = 'is required by the local profile (it runs every component on the address the topology gives)';
-  topo.central.replicas.forEach((r, i) => r.endpoint === undefined && issues.push({ path: ['central', 'replicas', i, 'endpoint'], message: need }));
+  topo.central.replicas.forEach(
+    (r, i) =>
+      r.endpoint === undefined &&
+      issues.push({ path: ['central', 'replicas', i, 'endpoint'], message: need }),
+  );
   topo.alertmanager.replicas.forEach((r, i) => {
-    if (r.endpoint === undefined) issues.push({ path: ['alertmanager', 'replicas', i, 'endpoint'], message: need });
-    if (r.clusterEndpoint === undefined) issues.push({ path: ['alertmanager', 'replicas', i, 'clusterEndpoint'], message: need });
+    if (r.endpoint === undefined)
+      issues.push({ path: ['alertmanager', 'replicas', i, 'endpoint'], message: need });
+    if (r.clusterEndpoint === undefined)
+      issues.push({ path: ['alertmanager', 'replicas', i, 'clusterEndpoint'], message: need });
   });
   return issues;
 }
