@@ -4,7 +4,13 @@
  * `deps` (topology, renderer, clock, token, logger, registry) so tests drive it directly.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type Response,
+  type Router,
+} from 'express';
 import NodeCache from 'node-cache';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -44,7 +50,9 @@ export interface SdGroup {
 const heartbeatSchema = z.strictObject({
   endpoint: hostPortSchema,
   version: z.string().min(1).max(128),
-  configHash: z.string().regex(/^[A-Za-z0-9:_-]{1,128}$/, { error: 'must be 1-128 letters, digits, ":", "_" or "-"' }),
+  configHash: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,128}$/, { error: 'must be 1-128 letters, digits, ":", "_" or "-"' }),
 });
 export type HeartbeatBody = z.infer<typeof heartbeatSchema>;
 
@@ -57,18 +65,29 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** The http_sd answer for one cascade: one group per meta-cluster, registration over topology. */
-export function cascadeTargets(topo: Topology, bigRegion: string, live: ReadonlyMap<string, { endpoint: string }>): SdGroup[] | undefined {
+export function cascadeTargets(
+  topo: Topology,
+  bigRegion: string,
+  live: ReadonlyMap<string, { endpoint: string }>,
+): SdGroup[] | undefined {
   const br = findBigRegion(topo, bigRegion);
   if (!br) return undefined;
   return metaClustersOf(br).map(({ region, metaCluster }) => ({
     targets: [live.get(metaCluster.name)?.endpoint ?? metaCluster.endpoint],
-    labels: { [LABEL.bigRegion]: br.name, [LABEL.region]: region.name, [LABEL.metaCluster]: metaCluster.name },
+    labels: {
+      [LABEL.bigRegion]: br.name,
+      [LABEL.region]: region.name,
+      [LABEL.metaCluster]: metaCluster.name,
+    },
   }));
 }
 
 /** The http_sd answer for central: one group per cascade. */
 export function centralTargets(topo: Topology): SdGroup[] {
-  return topo.bigRegions.map((br) => ({ targets: [br.cascade.endpoint], labels: { [LABEL.bigRegion]: br.name } }));
+  return topo.bigRegions.map((br) => ({
+    targets: [br.cascade.endpoint],
+    labels: { [LABEL.bigRegion]: br.name },
+  }));
 }
 
 class HttpError extends Error {
@@ -96,12 +115,18 @@ export function createApp(deps: AppDeps): express.Express {
     const end = metrics.latency.startTimer();
     res.on('finish', () => {
       // The route pattern, not the URL: bounded label values whatever clients send.
-      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
+      const route =
+        req.route?.path !== undefined
+          ? `${req.baseUrl}${String(req.route.path)}`
+          : req.baseUrl || 'unmatched';
       const labels = { method: req.method, route, code: String(res.statusCode) };
       const seconds = end(labels);
       metrics.requests.inc(labels);
       // Path only: no query string, no headers (the Authorization header must never be logged).
-      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      logger.info(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'request',
+      );
     });
     next();
   });
@@ -114,7 +139,14 @@ export function createApp(deps: AppDeps): express.Express {
     const { revision, hash } = topologySource.current();
     const error = topologySource.lastError();
     if (error !== undefined) {
-      res.status(503).json({ error: 'not ready', reason: `topology file is invalid, serving revision ${revision}: ${error}`, revision, hash });
+      res
+        .status(503)
+        .json({
+          error: 'not ready',
+          reason: `topology file is invalid, serving revision ${revision}: ${error}`,
+          revision,
+          hash,
+        });
       return;
     }
     res.json({ status: 'ready', revision, hash });
@@ -128,7 +160,11 @@ export function createApp(deps: AppDeps): express.Express {
     const { topology } = topologySource.current();
     const groups = cascadeTargets(topology, req.params.bigRegion, registrations.live(now()));
     if (!groups) {
-      throw new HttpError(404, 'not found', `unknown big region ${JSON.stringify(req.params.bigRegion)} (known: ${topology.bigRegions.map((b) => b.name).join(', ')})`);
+      throw new HttpError(
+        404,
+        'not found',
+        `unknown big region ${JSON.stringify(req.params.bigRegion)} (known: ${topology.bigRegions.map((b) => b.name).join(', ')})`,
+      );
     }
     res.json(groups);
   });
@@ -139,7 +175,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   const serveConfig = (res: Response, segments: readonly string[]) => {
     for (const s of segments) {
-      if (!SEGMENT_RE.test(s)) throw new HttpError(400, 'bad request', `invalid path segment ${JSON.stringify(s)}`);
+      if (!SEGMENT_RE.test(s))
+        throw new HttpError(400, 'bad request', `invalid path segment ${JSON.stringify(s)}`);
     }
     const path = segments.join('/');
     const text = bundleFor(topologySource.current()).get(path);
@@ -148,7 +185,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Fedstack-Topology-Revision', String(topologySource.current().revision));
     res.type(CONTENT_TYPES[ext] ?? 'text/plain; charset=utf-8').send(text);
   };
-  app.get('/v1/config/:tier/:name/:file', (req, res) => serveConfig(res, [req.params.tier, req.params.name, req.params.file]));
+  app.get('/v1/config/:tier/:name/:file', (req, res) =>
+    serveConfig(res, [req.params.tier, req.params.name, req.params.file]),
+  );
   // Files directly under a tier (alerting/alertmanager.yml).
   app.get('/v1/config/:tier/:file', (req, res) => serveConfig(res, [req.params.tier, req.params.file]));
 
@@ -162,7 +201,11 @@ export function createApp(deps: AppDeps): express.Express {
       bundle = deps.renderBundle(snap.topology, profile);
     } catch (e) {
       logger.error({ revision: snap.revision, err: (e as Error).message }, 'render failed');
-      throw new HttpError(500, 'render failed', `rendering topology revision ${snap.revision} failed: ${(e as Error).message}`);
+      throw new HttpError(
+        500,
+        'render failed',
+        `rendering topology revision ${snap.revision} failed: ${(e as Error).message}`,
+      );
     } finally {
       end();
     }
@@ -176,7 +219,8 @@ export function createApp(deps: AppDeps): express.Express {
     '/v1/edges/:metaCluster/heartbeat',
     (req, _res, next) => {
       authorize(req, deps.heartbeatToken);
-      if (!req.is('application/json')) throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
+      if (!req.is('application/json'))
+        throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
       next();
     },
     express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
@@ -187,13 +231,19 @@ export function createApp(deps: AppDeps): express.Express {
       }
       const parsed = heartbeatSchema.safeParse(req.body);
       if (!parsed.success) {
-        const reason = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
+        const reason = parsed.error.issues
+          .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
+          .join('; ');
         throw new HttpError(400, 'bad request', reason);
       }
       const at = now();
       registrations.record(name, { ...parsed.data, receivedAt: at });
       metrics.heartbeats.inc({ [LABEL.metaCluster]: name });
-      res.json({ status: 'registered', metaCluster: name, expiresAt: new Date(at + registrations.ttlMs).toISOString() });
+      res.json({
+        status: 'registered',
+        metaCluster: name,
+        expiresAt: new Date(at + registrations.ttlMs).toISOString(),
+      });
     },
   );
 
@@ -216,20 +266,23 @@ export function createApp(deps: AppDeps): express.Express {
 
 /** Bearer token check in constant time (hashing first makes the lengths equal). */
 function authorize(req: Request, token: Secret | undefined): void {
-  if (token === undefined) throw new HttpError(503, 'unavailable', 'heartbeats are disabled: the service has no token configured');
+  if (token === undefined)
+    throw new HttpError(503, 'unavailable', 'heartbeats are disabled: the service has no token configured');
   const header = req.get('authorization');
   if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
   const digest = (s: string) => createHash('sha256').update(s).digest();
-  if (!timingSafeEqual(digest(m[1]!), digest(token.reveal()))) throw new HttpError(401, 'unauthorized', 'invalid token');
+  if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
+    throw new HttpError(401, 'unauthorized', 'invalid token');
 }
 
 /** body-parser errors carry `status` and `type`; anything else is a bug: 500 without details. */
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const e = err as { status?: number; type?: string; message?: string };
-  if (e.type === 'entity.too.large') return new HttpError(413, 'payload too large', 'the request body is over the size limit');
+  if (e.type === 'entity.too.large')
+    return new HttpError(413, 'payload too large', 'the request body is over the size limit');
   if (e.type === 'entity.parse.failed') return new HttpError(400, 'bad request', 'malformed JSON body');
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, 'bad request', e.type ?? 'bad request');

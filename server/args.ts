@@ -47,7 +47,8 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
   const int = (flag: string, s: string | undefined, min: number, max: number): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag}: invalid value ${JSON.stringify(s)} (want an integer ${min}-${max})`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${flag}: invalid value ${JSON.stringify(s)} (want an integer ${min}-${max})`);
     return n;
   };
   const profile = values.profile;

@@ -54,7 +54,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const heartbeatToken = opts.heartbeatTokenFile
     ? new Secret(readFileSync(opts.heartbeatTokenFile, 'utf8').trim())
     : opts.heartbeatToken;
-  if (heartbeatToken === undefined) logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
+  if (heartbeatToken === undefined)
+    logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
 
   const app = createApp({
     topologySource: watcher,
@@ -78,7 +79,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, topologyFile: file, revision: watcher.current().revision }, 'fedstack service listening');
+  logger.info(
+    { url, topologyFile: file, revision: watcher.current().revision },
+    'fedstack service listening',
+  );
 
   return {
     url,

@@ -47,7 +47,11 @@ export interface TopologyWatcher extends TopologySource {
  * polls it. Polling (stat) rather than fs.watch because Kubernetes updates a mounted ConfigMap
  * by swapping a symlink, which inotify on the file itself misses; stat follows the link.
  */
-export function watchTopologyFile(opts: { file: string; pollIntervalMs?: number; logger?: Logger }): TopologyWatcher {
+export function watchTopologyFile(opts: {
+  file: string;
+  pollIntervalMs?: number;
+  logger?: Logger;
+}): TopologyWatcher {
   const { file, logger } = opts;
   const first = readAndParse(file);
   if (!first.ok) throw new Error(first.reason);
@@ -67,7 +71,10 @@ export function watchTopologyFile(opts: { file: string; pollIntervalMs?: number;
       // Count and log each bad content once, not once per poll.
       if (next.hash !== lastSeenHash) {
         failures++;
-        logger?.warn({ file, revision: snapshot.revision }, 'topology change refused, still serving the last good revision');
+        logger?.warn(
+          { file, revision: snapshot.revision },
+          'topology change refused, still serving the last good revision',
+        );
       }
       lastSeenHash = next.hash;
       error = next.reason;
@@ -101,7 +108,11 @@ function readAndParse(file: string): Parsed {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { ok: false, reason: `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hash: 'unreadable' };
+    return {
+      ok: false,
+      reason: `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      hash: 'unreadable',
+    };
   }
   const hash = textHash(text);
   const result = parseTopology(text, file);

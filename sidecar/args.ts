@@ -14,9 +14,22 @@ type Flags = Omit<SidecarOptions, 'logger' | 'prometheusAuth'> & {
 };
 
 const STRINGS = [
-  'serviceUrl', 'metaCluster', 'endpoint', 'tokenFile', 'configDir', 'liveDir', 'prometheusUrl',
-  'prometheusUsername', 'prometheusPasswordFile', 'prometheusCaFile', 'passwordHashFile', 'promtoolPath',
-  'interval', 'metricsPort', 'metricsHost', 'version',
+  'serviceUrl',
+  'metaCluster',
+  'endpoint',
+  'tokenFile',
+  'configDir',
+  'liveDir',
+  'prometheusUrl',
+  'prometheusUsername',
+  'prometheusPasswordFile',
+  'prometheusCaFile',
+  'passwordHashFile',
+  'promtoolPath',
+  'interval',
+  'metricsPort',
+  'metricsHost',
+  'version',
 ] as const;
 const BOOLEANS = ['prometheusInsecureSkipVerify', 'once'] as const;
 
@@ -76,13 +89,20 @@ export function parseSidecarArgs(argv: readonly string[]): SidecarOptions {
   };
   const beat = [flags.serviceUrl, flags.metaCluster, flags.endpoint, flags.tokenFile];
   if (beat.some((x) => x !== undefined) && beat.some((x) => x === undefined)) {
-    throw new Error('--service-url, --meta-cluster, --endpoint and --token-file: give all four (heartbeats) or none');
+    throw new Error(
+      '--service-url, --meta-cluster, --endpoint and --token-file: give all four (heartbeats) or none',
+    );
   }
   return {
     ...flags,
     prometheusAuth:
       username !== undefined && passwordFile !== undefined
-        ? { username, passwordFile, caFile: v('prometheusCaFile'), insecureSkipVerify: b('prometheusInsecureSkipVerify') }
+        ? {
+            username,
+            passwordFile,
+            caFile: v('prometheusCaFile'),
+            insecureSkipVerify: b('prometheusInsecureSkipVerify'),
+          }
         : undefined,
   };
 }
@@ -96,6 +116,7 @@ function parseMs(s: string): number {
 
 function parsePort(s: string): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--metrics-port: invalid port ${JSON.stringify(s)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--metrics-port: invalid port ${JSON.stringify(s)}`);
   return n;
 }

@@ -11,7 +11,16 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -86,7 +95,8 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   const promtool = opts.promtoolPath ?? 'promtool';
   const version = opts.version ?? '0.1.0';
   const registry = new Registry();
-  if (opts.metricsPort !== undefined) collectDefaultMetrics({ register: registry, prefix: 'fedstack_sidecar_' });
+  if (opts.metricsPort !== undefined)
+    collectDefaultMetrics({ register: registry, prefix: 'fedstack_sidecar_' });
   const m = sidecarMetrics(registry);
   const http = promHttp(opts);
   mkdirSync(opts.liveDir, { recursive: true });
@@ -123,7 +133,8 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       }
       // One rename per file: each is atomic, and Prometheus reads only on reload (below).
       for (const name of files.keys()) renameSync(join(staging, name), join(opts.liveDir, name));
-      for (const name of liveNames(opts.liveDir)) if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
+      for (const name of liveNames(opts.liveDir))
+        if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -153,7 +164,11 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   };
 
   const { serviceUrl, metaCluster, endpoint, tokenFile } = opts;
-  const heartbeats = serviceUrl !== undefined && metaCluster !== undefined && endpoint !== undefined && tokenFile !== undefined;
+  const heartbeats =
+    serviceUrl !== undefined &&
+    metaCluster !== undefined &&
+    endpoint !== undefined &&
+    tokenFile !== undefined;
   const heartbeat = async (): Promise<boolean> => {
     if (!heartbeats) return false;
     try {
@@ -175,7 +190,8 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
 
   if (opts.once) {
     const outcome = await sync(false);
-    if (outcome === 'rejected' && applied === 'none') throw new Error(`${opts.configDir}: config failed promtool check and there is no last good config`);
+    if (outcome === 'rejected' && applied === 'none')
+      throw new Error(`${opts.configDir}: config failed promtool check and there is no last good config`);
     return { sync: () => sync(), heartbeat, appliedHash: () => applied, registry, close: async () => {} };
   }
 
@@ -184,14 +200,20 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   if (opts.metricsPort !== undefined) {
     server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text));
+        registry
+          .metrics()
+          .then((text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text));
       } else if (req.url === '/healthz') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
       } else {
-        res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"not found","reason":"try /metrics"}');
+        res
+          .writeHead(404, { 'Content-Type': 'application/json' })
+          .end('{"error":"not found","reason":"try /metrics"}');
       }
     });
-    await new Promise<void>((resolve) => server!.listen(opts.metricsPort, opts.metricsHost ?? '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      server!.listen(opts.metricsPort, opts.metricsHost ?? '127.0.0.1', resolve),
+    );
     metricsUrl = `http://${opts.metricsHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/metrics`;
   }
 
@@ -241,7 +263,11 @@ function liveNames(dir: string): string[] {
 }
 
 function readLive(dir: string): Map<string, string> {
-  return new Map(liveNames(dir).sort().map((n) => [n, readFileSync(join(dir, n), 'utf8')]));
+  return new Map(
+    liveNames(dir)
+      .sort()
+      .map((n) => [n, readFileSync(join(dir, n), 'utf8')]),
+  );
 }
 
 function hashFiles(files: ReadonlyMap<string, string>): string {
@@ -251,7 +277,11 @@ function hashFiles(files: ReadonlyMap<string, string>): string {
 }
 
 /** undefined when promtool accepts the staged config (and web config); else its complaint. */
-async function check(promtool: string, staging: string, files: ReadonlyMap<string, string>): Promise<string | undefined> {
+async function check(
+  promtool: string,
+  staging: string,
+  files: ReadonlyMap<string, string>,
+): Promise<string | undefined> {
   const runs: string[][] = [['check', 'config', join(staging, FILE.prometheus)]];
   if (files.has(FILE.webConfig)) runs.push(['check', 'web-config', join(staging, FILE.webConfig)]);
   for (const args of runs) {
@@ -272,14 +302,20 @@ function promHttp(opts: SidecarOptions): AxiosInstance {
     baseURL: opts.prometheusUrl.replace(/\/$/, ''),
     timeout: 30_000,
     httpsAgent: auth
-      ? new Agent({ ca: auth.caFile ? readFileSync(auth.caFile) : undefined, rejectUnauthorized: !auth.insecureSkipVerify })
+      ? new Agent({
+          ca: auth.caFile ? readFileSync(auth.caFile) : undefined,
+          rejectUnauthorized: !auth.insecureSkipVerify,
+        })
       : undefined,
   });
   if (auth) {
     // Read per call, so a rotated password file takes effect without a restart.
     client.interceptors.request.use((config) => {
       const password = readFileSync(auth.passwordFile, 'utf8').trim();
-      config.headers.set('Authorization', `Basic ${Buffer.from(`${auth.username}:${password}`).toString('base64')}`);
+      config.headers.set(
+        'Authorization',
+        `Basic ${Buffer.from(`${auth.username}:${password}`).toString('base64')}`,
+      );
       return config;
     });
   }
@@ -301,13 +337,22 @@ function sidecarMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers,
     }),
-    valid: new Gauge({ name: 'fedstack_sidecar_config_valid', help: '1 when the mounted config is the one live, 0 when it was rejected.', registers }),
+    valid: new Gauge({
+      name: 'fedstack_sidecar_config_valid',
+      help: '1 when the mounted config is the one live, 0 when it was rejected.',
+      registers,
+    }),
     lastReload: new Gauge({
       name: 'fedstack_sidecar_last_reload_success_timestamp_seconds',
       help: 'When Prometheus last reloaded a config the sidecar applied.',
       registers,
     }),
-    heartbeats: new Counter({ name: 'fedstack_sidecar_heartbeats_total', help: 'Heartbeats sent, by outcome.', labelNames: ['outcome'], registers }),
+    heartbeats: new Counter({
+      name: 'fedstack_sidecar_heartbeats_total',
+      help: 'Heartbeats sent, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    }),
     lastHeartbeat: new Gauge({
       name: 'fedstack_sidecar_last_heartbeat_success_timestamp_seconds',
       help: 'When the service last accepted a heartbeat.',

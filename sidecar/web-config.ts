@@ -16,9 +16,11 @@ const BCRYPT_RE = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
  */
 export function fillWebConfig(template: string, hashFile: string | undefined): string {
   if (!template.includes(WEB_CONFIG_HASH_PLACEHOLDER)) return template;
-  if (hashFile === undefined) throw new Error('web config: needs a password hash file but none is configured');
+  if (hashFile === undefined)
+    throw new Error('web config: needs a password hash file but none is configured');
   const hash = readFileSync(hashFile, 'utf8').trim();
-  if (!BCRYPT_RE.test(hash)) throw new Error(`${hashFile}: not a bcrypt hash ($2a$/$2b$/$2y$, cost, 53 characters)`);
+  if (!BCRYPT_RE.test(hash))
+    throw new Error(`${hashFile}: not a bcrypt hash ($2a$/$2b$/$2y$, cost, 53 characters)`);
   // The hash's alphabet ([./A-Za-z0-9$]) is safe in a plain or a double-quoted YAML scalar.
   return template.split(WEB_CONFIG_HASH_PLACEHOLDER).join(hash);
 }

@@ -31,16 +31,15 @@ const secretName = z
   .string()
   .max(253)
   .refine((s) => K8S_NAME_RE.test(s), {
-    error: (iss) => `invalid Secret name ${JSON.stringify(iss.input)} (lower-case letters, digits, '-' and '.')`,
+    error: (iss) =>
+      `invalid Secret name ${JSON.stringify(iss.input)} (lower-case letters, digits, '-' and '.')`,
   });
 
 export const secretRefSchema = z.strictObject({
   name: secretName,
-  key: z
-    .string()
-    .refine((s) => SECRET_KEY_RE.test(s), {
-      error: (iss) => `invalid Secret key ${JSON.stringify(iss.input)} (letters, digits, '-', '_' and '.')`,
-    }),
+  key: z.string().refine((s) => SECRET_KEY_RE.test(s), {
+    error: (iss) => `invalid Secret key ${JSON.stringify(iss.input)} (letters, digits, '-', '_' and '.')`,
+  }),
 });
 
 export const securitySchema = z.strictObject({
@@ -73,18 +72,30 @@ export const securitySchema = z.strictObject({
      * admit their big region's `cascade.egressCidrs`). Empty: the cascade is not exposed
      * outside its cluster at all (ClusterIP), never opened to the internet by default.
      */
-    centralEgressCidrs: z.array(z.union([z.cidrv4(), z.cidrv6()], { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` })).default([]),
+    centralEgressCidrs: z
+      .array(
+        z.union([z.cidrv4(), z.cidrv6()], { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` }),
+      )
+      .default([]),
   }),
 });
 export type Security = z.output<typeof securitySchema>;
 /** The section as the frozen Topology holds it (readonly all the way down); a Security fits too. */
 export type SecurityView = DeepReadonly<Security>;
-type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 /** What a federating scrape job adds to reach a protected source (scheme, TLS, basic auth). */
 export interface FederationClientConfig {
   readonly scheme: 'http' | 'https';
-  readonly tls_config?: { readonly ca_file?: string; readonly server_name?: string; readonly insecure_skip_verify?: boolean };
+  readonly tls_config?: {
+    readonly ca_file?: string;
+    readonly server_name?: string;
+    readonly insecure_skip_verify?: boolean;
+  };
   readonly basic_auth?: { readonly username: string; readonly password_file: string };
 }
 
@@ -118,17 +129,26 @@ export const WEB_CONFIG_HASH_PLACEHOLDER = '${FEDSTACK_FEDERATION_PASSWORD_HASH}
  * The client settings cascades and central use to scrape the tier below. Plain HTTP when the
  * topology has no `security` section.
  */
-export function federationClientConfig(security: SecurityView | undefined, profile: Profile): FederationClientConfig {
+export function federationClientConfig(
+  security: SecurityView | undefined,
+  profile: Profile,
+): FederationClientConfig {
   const tls = security?.federation.tls;
   const auth = security?.federation.basicAuth;
   const path = (k8s: string, local: string) => (profile === 'kubernetes' ? k8s : fromConfigDir(local));
   return {
     scheme: tls ? 'https' : 'http',
     tls_config: tls
-      ? { ca_file: path(MOUNT.federationCaFile, LOCAL_SECRET_FILES.federationCa), server_name: tls.serverName }
+      ? {
+          ca_file: path(MOUNT.federationCaFile, LOCAL_SECRET_FILES.federationCa),
+          server_name: tls.serverName,
+        }
       : undefined,
     basic_auth: auth
-      ? { username: auth.username, password_file: path(MOUNT.federationPasswordFile, LOCAL_SECRET_FILES.federationPassword) }
+      ? {
+          username: auth.username,
+          password_file: path(MOUNT.federationPasswordFile, LOCAL_SECRET_FILES.federationPassword),
+        }
       : undefined,
   };
 }
@@ -149,7 +169,10 @@ export function federationWebConfig(security: SecurityView | undefined, profile:
   const path = (k8s: string, local: string) => (profile === 'kubernetes' ? k8s : fromConfigDir(local));
   return {
     tls_server_config: tls
-      ? { cert_file: path(MOUNT.tlsCertFile, LOCAL_SECRET_FILES.tlsCert), key_file: path(MOUNT.tlsKeyFile, LOCAL_SECRET_FILES.tlsKey) }
+      ? {
+          cert_file: path(MOUNT.tlsCertFile, LOCAL_SECRET_FILES.tlsCert),
+          key_file: path(MOUNT.tlsKeyFile, LOCAL_SECRET_FILES.tlsKey),
+        }
       : undefined,
     basic_auth_users: auth ? { [auth.username]: WEB_CONFIG_HASH_PLACEHOLDER } : undefined,
   };

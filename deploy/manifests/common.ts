@@ -3,7 +3,11 @@
  * contexts, and the references to Secrets that operators create (fedstack never renders
  * secret data; it only points at Secrets by name and key).
  */
-import type { IIoK8sApiCoreV1Container, IIoK8sApiCoreV1PodSecurityContext, IIoK8sApiCoreV1SecurityContext } from 'kubernetes-models/v1';
+import type {
+  IIoK8sApiCoreV1Container,
+  IIoK8sApiCoreV1PodSecurityContext,
+  IIoK8sApiCoreV1SecurityContext,
+} from 'kubernetes-models/v1';
 import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
 
 /** Pinned to the versions fedstack is tested against (Debian's 2.42 / 0.25). */
@@ -38,7 +42,8 @@ export type Tier = 'edge' | 'cascade' | 'central' | 'alertmanager' | 'service';
 
 export function labels(tier: Tier, instance: string): Record<string, string> {
   return {
-    'app.kubernetes.io/name': tier === 'alertmanager' ? 'alertmanager' : tier === 'service' ? 'fedstack' : 'prometheus',
+    'app.kubernetes.io/name':
+      tier === 'alertmanager' ? 'alertmanager' : tier === 'service' ? 'fedstack' : 'prometheus',
     'app.kubernetes.io/component': tier,
     'app.kubernetes.io/instance': instance,
     'app.kubernetes.io/part-of': 'fedstack',
@@ -75,8 +80,17 @@ export function namespace(name: string): Namespace {
   return new Namespace({ metadata: { name, labels: { 'app.kubernetes.io/part-of': 'fedstack' } } });
 }
 
-export function serviceAccount(name: string, ns: string, tier: Tier, instance: string, automount: boolean): ServiceAccount {
-  return new ServiceAccount({ metadata: { name, namespace: ns, labels: labels(tier, instance) }, automountServiceAccountToken: automount });
+export function serviceAccount(
+  name: string,
+  ns: string,
+  tier: Tier,
+  instance: string,
+  automount: boolean,
+): ServiceAccount {
+  return new ServiceAccount({
+    metadata: { name, namespace: ns, labels: labels(tier, instance) },
+    automountServiceAccountToken: automount,
+  });
 }
 
 export type ContainerSpec = IIoK8sApiCoreV1Container;

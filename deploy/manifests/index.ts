@@ -66,7 +66,11 @@ interface Validatable {
   toJSON(): unknown;
 }
 
-export function renderManifests(topo: Topology, profile: Profile, opts: ManifestOptions = {}): Map<string, string> {
+export function renderManifests(
+  topo: Topology,
+  profile: Profile,
+  opts: ManifestOptions = {},
+): Map<string, string> {
   const out = new Map<string, string>();
   const ns = topo.global.namespace;
   const add = (dir: string, objects: readonly Validatable[], extra: Record<string, string> = {}) => {
@@ -102,10 +106,21 @@ export function renderManifests(topo: Topology, profile: Profile, opts: Manifest
           serves: true,
           scrapes: false,
           federationSources: placed.bigRegion.cascade.egressCidrs,
-          heartbeat: { serviceUrl: topo.global.serviceUrl, metaCluster: mc, endpoint: placed.metaCluster.endpoint },
+          heartbeat: {
+            serviceUrl: topo.global.serviceUrl,
+            metaCluster: mc,
+            endpoint: placed.metaCluster.endpoint,
+          },
           serviceAccountName: name,
           automountToken: true,
-          extraSecretMounts: [{ name: 'etcd-client', secretName: SECRET.etcdClient, mountPath: dirOf(MOUNT.etcdCa), optional: false }],
+          extraSecretMounts: [
+            {
+              name: 'etcd-client',
+              secretName: SECRET.etcdClient,
+              mountPath: dirOf(MOUNT.etcdCa),
+              optional: false,
+            },
+          ],
         }),
       ],
       { [FILE.webConfig]: webConfigOut },
@@ -171,7 +186,9 @@ export function renderManifests(topo: Topology, profile: Profile, opts: Manifest
       ...kustomization(ns, [FILE.manifests]),
       // The Alertmanager config is rendered by alerting/; kustomize packs it. The name hash
       // rolls the StatefulSets when it changes (Alertmanager has no config sidecar).
-      configMapGenerator: [{ name: 'alertmanager-config', files: [...(opts.alertingFiles ?? [FILE.alertmanager])] }],
+      configMapGenerator: [
+        { name: 'alertmanager-config', files: [...(opts.alertingFiles ?? [FILE.alertmanager])] },
+      ],
     }),
   );
 
@@ -184,7 +201,9 @@ function validated(o: Validatable, where: string): void {
     o.validate();
   } catch (e) {
     const kind = (o.toJSON() as { kind?: string; metadata?: { name?: string } }) ?? {};
-    throw new Error(`${where}: ${kind.kind ?? 'object'} "${kind.metadata?.name ?? '?'}" is not a valid Kubernetes object: ${(e as Error).message}`);
+    throw new Error(
+      `${where}: ${kind.kind ?? 'object'} "${kind.metadata?.name ?? '?'}" is not a valid Kubernetes object: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -212,7 +231,11 @@ function edgeRbac(name: string, sa: string, ns: string, mc: string): (ClusterRol
     new ClusterRole({
       metadata: meta,
       rules: [
-        { apiGroups: [''], resources: ['nodes', 'nodes/metrics', 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: [''],
+          resources: ['nodes', 'nodes/metrics', 'services', 'endpoints', 'pods'],
+          verbs: ['get', 'list', 'watch'],
+        },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
         { nonResourceURLs: ['/metrics', '/metrics/cadvisor'], verbs: ['get'] },
       ],
@@ -232,13 +255,21 @@ function edgeRbac(name: string, sa: string, ns: string, mc: string): (ClusterRol
  */
 function alertingObjects(topo: Topology): Validatable[] {
   const ns = topo.global.namespace;
-  const names = topo.alertmanager.replicas.map((r) => ({ replica: r, dns: SERVICE.alertmanager(r.name, ns) }));
-  const objects: Validatable[] = [namespace(ns), serviceAccount('alertmanager', ns, 'alertmanager', 'alertmanager', false)];
+  const names = topo.alertmanager.replicas.map((r) => ({
+    replica: r,
+    dns: SERVICE.alertmanager(r.name, ns),
+  }));
+  const objects: Validatable[] = [
+    namespace(ns),
+    serviceAccount('alertmanager', ns, 'alertmanager', 'alertmanager', false),
+  ];
   for (const { replica, dns } of names) {
     const name = serviceName(dns);
     const selector = selectorLabels('alertmanager', replica.name);
     const meta = { name, namespace: ns, labels: labels('alertmanager', replica.name) };
-    const peers = names.filter((n) => n.replica.name !== replica.name).map((n) => `--cluster.peer=${n.dns}:${PORT.alertmanagerCluster}`);
+    const peers = names
+      .filter((n) => n.replica.name !== replica.name)
+      .map((n) => `--cluster.peer=${n.dns}:${PORT.alertmanagerCluster}`);
     objects.push(
       new Service({
         metadata: meta,
@@ -249,8 +280,18 @@ function alertingObjects(topo: Topology): Validatable[] {
           selector,
           ports: [
             { name: 'web', port: PORT.alertmanager, targetPort: 'web', protocol: 'TCP' },
-            { name: 'cluster-tcp', port: PORT.alertmanagerCluster, targetPort: 'cluster-tcp', protocol: 'TCP' },
-            { name: 'cluster-udp', port: PORT.alertmanagerCluster, targetPort: 'cluster-udp', protocol: 'UDP' },
+            {
+              name: 'cluster-tcp',
+              port: PORT.alertmanagerCluster,
+              targetPort: 'cluster-tcp',
+              protocol: 'TCP',
+            },
+            {
+              name: 'cluster-udp',
+              port: PORT.alertmanagerCluster,
+              targetPort: 'cluster-udp',
+              protocol: 'UDP',
+            },
           ],
         },
       }),
@@ -288,7 +329,11 @@ function alertingObjects(topo: Topology): Validatable[] {
                     { name: 'data', mountPath: PATH.alertmanagerData },
                   ],
                   readinessProbe: { httpGet: { path: '/-/ready', port: 'web' }, periodSeconds: 10 },
-                  livenessProbe: { httpGet: { path: '/-/healthy', port: 'web' }, periodSeconds: 30, initialDelaySeconds: 30 },
+                  livenessProbe: {
+                    httpGet: { path: '/-/healthy', port: 'web' },
+                    periodSeconds: 30,
+                    initialDelaySeconds: 30,
+                  },
                   securityContext: CONTAINER_SECURITY,
                   resources: RESOURCES.alertmanager,
                 },
@@ -297,7 +342,13 @@ function alertingObjects(topo: Topology): Validatable[] {
             },
           },
           volumeClaimTemplates: [
-            { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: STORAGE.alertmanager } } } },
+            {
+              metadata: { name: 'data' },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                resources: { requests: { storage: STORAGE.alertmanager } },
+              },
+            },
           ],
         },
       }),
@@ -359,7 +410,13 @@ function serviceObjects(topo: Topology): Validatable[] {
             affinity: {
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: 'topology.kubernetes.io/zone' } },
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      labelSelector: { matchLabels: selector },
+                      topologyKey: 'topology.kubernetes.io/zone',
+                    },
+                  },
                 ],
               },
             },
@@ -390,7 +447,14 @@ function serviceObjects(topo: Topology): Validatable[] {
             ],
             volumes: [
               { name: 'topology', configMap: { name: 'fedstack-topology' } },
-              { name: 'sidecar-token', secret: { secretName: SECRET.sidecarToken.name, items: [{ key: SECRET.sidecarToken.key, path: 'token' }], defaultMode: 0o440 } },
+              {
+                name: 'sidecar-token',
+                secret: {
+                  secretName: SECRET.sidecarToken.name,
+                  items: [{ key: SECRET.sidecarToken.key, path: 'token' }],
+                  defaultMode: 0o440,
+                },
+              },
               { name: 'tmp', emptyDir: {} },
             ],
           },
@@ -403,8 +467,15 @@ function serviceObjects(topo: Topology): Validatable[] {
     }),
     new NetworkPolicy({
       metadata: meta,
-      spec: { podSelector: { matchLabels: selector }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: PORT.fedstack, protocol: 'TCP' }] }] },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress'],
+        ingress: [{ ports: [{ port: PORT.fedstack, protocol: 'TCP' }] }],
+      },
     }),
-    new PodDisruptionBudget({ metadata: meta, spec: { selector: { matchLabels: selector }, minAvailable: 1 } }),
+    new PodDisruptionBudget({
+      metadata: meta,
+      spec: { selector: { matchLabels: selector }, minAvailable: 1 },
+    }),
   ];
 }

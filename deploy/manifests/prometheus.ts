@@ -11,13 +11,28 @@
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import type { IIoK8sApiCoreV1Probe, IIoK8sApiCoreV1Volume, IIoK8sApiCoreV1VolumeMount, IIoK8sApiCoreV1VolumeProjection } from 'kubernetes-models/v1';
+import type {
+  IIoK8sApiCoreV1Probe,
+  IIoK8sApiCoreV1Volume,
+  IIoK8sApiCoreV1VolumeMount,
+  IIoK8sApiCoreV1VolumeProjection,
+} from 'kubernetes-models/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { FILE, MOUNT, PORT } from '../../common/conventions.ts';
 import { sidecarArgs } from '../../sidecar/args.ts';
 import type { SidecarOptions } from '../../sidecar/sidecar.ts';
 import { PASSWORD_HASH_FILE, type SecurityView } from '../../topology/security.ts';
-import { CONTAINER_SECURITY, IMAGE, labels, PATH, POD_SECURITY, RESOURCES, SECRET, selectorLabels, STORAGE } from './common.ts';
+import {
+  CONTAINER_SECURITY,
+  IMAGE,
+  labels,
+  PATH,
+  POD_SECURITY,
+  RESOURCES,
+  SECRET,
+  selectorLabels,
+  STORAGE,
+} from './common.ts';
 
 export type PrometheusTier = 'edge' | 'cascade' | 'central';
 
@@ -43,19 +58,30 @@ export interface PrometheusWorkload {
    */
   readonly federationSources?: readonly string[];
   /** Heartbeat settings for edges. */
-  readonly heartbeat?: { readonly serviceUrl: string; readonly metaCluster: string; readonly endpoint: string };
+  readonly heartbeat?: {
+    readonly serviceUrl: string;
+    readonly metaCluster: string;
+    readonly endpoint: string;
+  };
   /** Pin to one zone (central replicas). */
   readonly zone?: string;
   /** A service account with discovery RBAC (edge) or none at all. */
   readonly serviceAccountName: string;
   readonly automountToken: boolean;
   /** Extra Secret volumes (edge etcd client certs). */
-  readonly extraSecretMounts?: readonly { readonly name: string; readonly secretName: string; readonly mountPath: string; readonly optional: boolean }[];
+  readonly extraSecretMounts?: readonly {
+    readonly name: string;
+    readonly secretName: string;
+    readonly mountPath: string;
+    readonly optional: boolean;
+  }[];
 }
 
 const ZONE_KEY = 'topology.kubernetes.io/zone';
 
-export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulSet | Service | NetworkPolicy | PodDisruptionBudget)[] {
+export function prometheusObjects(
+  w: PrometheusWorkload,
+): (ConfigMap | StatefulSet | Service | NetworkPolicy | PodDisruptionBudget)[] {
   const meta = { namespace: w.namespace, labels: labels(w.tier, w.instance) };
   const selector = selectorLabels(w.tier, w.instance);
   const fed = w.security?.federation;
@@ -63,13 +89,26 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
   const auth = fed?.basicAuth;
   const configMapName = `${w.name}-config`;
 
-  const configMap = new ConfigMap({ metadata: { name: configMapName, ...meta }, data: Object.fromEntries(w.files) });
+  const configMap = new ConfigMap({
+    metadata: { name: configMapName, ...meta },
+    data: Object.fromEntries(w.files),
+  });
 
   // Every file under /etc/prometheus/secrets/federation comes from a Secret reference.
   const projections: IIoK8sApiCoreV1VolumeProjection[] = [];
-  if (auth && (w.scrapes || w.serves)) projections.push({ secret: { name: auth.password.name, items: [{ key: auth.password.key, path: 'password' }] } });
-  if (auth && w.serves) projections.push({ secret: { name: auth.passwordHash.name, items: [{ key: auth.passwordHash.key, path: 'password.bcrypt' }] } });
-  if (fed?.tls && w.scrapes) projections.push({ secret: { name: fed.tls.ca.name, items: [{ key: fed.tls.ca.key, path: 'ca.crt' }] } });
+  if (auth && (w.scrapes || w.serves))
+    projections.push({
+      secret: { name: auth.password.name, items: [{ key: auth.password.key, path: 'password' }] },
+    });
+  if (auth && w.serves)
+    projections.push({
+      secret: {
+        name: auth.passwordHash.name,
+        items: [{ key: auth.passwordHash.key, path: 'password.bcrypt' }],
+      },
+    });
+  if (fed?.tls && w.scrapes)
+    projections.push({ secret: { name: fed.tls.ca.name, items: [{ key: fed.tls.ca.key, path: 'ca.crt' }] } });
   const federationDir = MOUNT.federationPasswordFile.slice(0, MOUNT.federationPasswordFile.lastIndexOf('/'));
   const tlsDir = MOUNT.tlsCertFile.slice(0, MOUNT.tlsCertFile.lastIndexOf('/'));
 
@@ -77,10 +116,26 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
     { name: 'config', configMap: { name: configMapName } },
     { name: 'live', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },
-    ...(projections.length ? [{ name: 'federation', projected: { sources: projections, defaultMode: 0o440 } }] : []),
+    ...(projections.length
+      ? [{ name: 'federation', projected: { sources: projections, defaultMode: 0o440 } }]
+      : []),
     ...(tls ? [{ name: 'tls', secret: { secretName: tls.serverCertSecret, defaultMode: 0o440 } }] : []),
-    ...(w.heartbeat ? [{ name: 'sidecar-token', secret: { secretName: SECRET.sidecarToken.name, items: [{ key: SECRET.sidecarToken.key, path: 'token' }], defaultMode: 0o440 } }] : []),
-    ...(w.extraSecretMounts ?? []).map((m) => ({ name: m.name, secret: { secretName: m.secretName, optional: m.optional, defaultMode: 0o440 } })),
+    ...(w.heartbeat
+      ? [
+          {
+            name: 'sidecar-token',
+            secret: {
+              secretName: SECRET.sidecarToken.name,
+              items: [{ key: SECRET.sidecarToken.key, path: 'token' }],
+              defaultMode: 0o440,
+            },
+          },
+        ]
+      : []),
+    ...(w.extraSecretMounts ?? []).map((m) => ({
+      name: m.name,
+      secret: { secretName: m.secretName, optional: m.optional, defaultMode: 0o440 },
+    })),
   ];
   const secretMounts: IIoK8sApiCoreV1VolumeMount[] = [
     ...(projections.length ? [{ name: 'federation', mountPath: federationDir, readOnly: true }] : []),
@@ -95,14 +150,25 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
     prometheusUrl: `${scheme}://localhost:${PORT.prometheus}`,
     // The serving certificate names the LoadBalancer, not localhost: inside the pod only the
     // loopback hop skips verification; basic auth still applies.
-    prometheusAuth: auth && w.serves ? { username: auth.username, passwordFile: MOUNT.federationPasswordFile, insecureSkipVerify: tls !== undefined } : undefined,
+    prometheusAuth:
+      auth && w.serves
+        ? {
+            username: auth.username,
+            passwordFile: MOUNT.federationPasswordFile,
+            insecureSkipVerify: tls !== undefined,
+          }
+        : undefined,
     passwordHashFile: auth && w.serves ? PASSWORD_HASH_FILE : undefined,
     promtoolPath: PATH.promtool,
     interval: 30_000,
     metricsPort: PORT.sidecar,
     metricsHost: '0.0.0.0',
   };
-  const extraMounts = (w.extraSecretMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: true }));
+  const extraMounts = (w.extraSecretMounts ?? []).map((m) => ({
+    name: m.name,
+    mountPath: m.mountPath,
+    readOnly: true,
+  }));
   // The sidecar sees every file Prometheus sees at the same path: promtool check config fails
   // on a missing client cert, so a check without them would reject every good config.
   const sidecarMounts: IIoK8sApiCoreV1VolumeMount[] = [
@@ -152,12 +218,26 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
                 ? {
                     // Central replicas never share a zone: losing one zone must leave one replica.
                     requiredDuringSchedulingIgnoredDuringExecution: [
-                      { labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'central' } }, topologyKey: ZONE_KEY },
+                      {
+                        labelSelector: {
+                          matchLabels: {
+                            'app.kubernetes.io/name': 'prometheus',
+                            'app.kubernetes.io/component': 'central',
+                          },
+                        },
+                        topologyKey: ZONE_KEY,
+                      },
                     ],
                   }
                 : {
                     preferredDuringSchedulingIgnoredDuringExecution: [
-                      { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: 'kubernetes.io/hostname' } },
+                      {
+                        weight: 100,
+                        podAffinityTerm: {
+                          labelSelector: { matchLabels: selector },
+                          topologyKey: 'kubernetes.io/hostname',
+                        },
+                      },
                     ],
                   },
           },
@@ -168,7 +248,12 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
                     maxSkew: 1,
                     topologyKey: ZONE_KEY,
                     whenUnsatisfiable: 'DoNotSchedule',
-                    labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'central' } },
+                    labelSelector: {
+                      matchLabels: {
+                        'app.kubernetes.io/name': 'prometheus',
+                        'app.kubernetes.io/component': 'central',
+                      },
+                    },
                   },
                 ]
               : undefined,
@@ -176,7 +261,10 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
             {
               name: 'config-init',
               image: IMAGE.fedstack,
-              args: ['sidecar', ...sidecarArgs({ ...sidecar, once: true, metricsPort: undefined, metricsHost: undefined })],
+              args: [
+                'sidecar',
+                ...sidecarArgs({ ...sidecar, once: true, metricsPort: undefined, metricsHost: undefined }),
+              ],
               volumeMounts: sidecarMounts,
               securityContext: CONTAINER_SECURITY,
               resources: RESOURCES.sidecar,
@@ -195,7 +283,12 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
                 ...extraMounts,
               ],
               readinessProbe: { ...probe('/-/ready'), periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { ...probe('/-/healthy'), periodSeconds: 30, failureThreshold: 6, initialDelaySeconds: 60 },
+              livenessProbe: {
+                ...probe('/-/healthy'),
+                periodSeconds: 30,
+                failureThreshold: 6,
+                initialDelaySeconds: 60,
+              },
               securityContext: CONTAINER_SECURITY,
               resources: RESOURCES[w.tier],
             },
@@ -234,7 +327,11 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
     },
   });
 
-  const objects: (ConfigMap | StatefulSet | Service | NetworkPolicy | PodDisruptionBudget)[] = [configMap, statefulSet, inCluster];
+  const objects: (ConfigMap | StatefulSet | Service | NetworkPolicy | PodDisruptionBudget)[] = [
+    configMap,
+    statefulSet,
+    inCluster,
+  ];
   const sources = w.federationSources;
   if (sources !== undefined && sources.length > 0) {
     objects.push(
@@ -271,7 +368,12 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
             ],
           },
           ...(sources && sources.length > 0
-            ? [{ from: sources.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: PORT.prometheus, protocol: 'TCP' as const }] }]
+            ? [
+                {
+                  from: sources.map((cidr) => ({ ipBlock: { cidr } })),
+                  ports: [{ port: PORT.prometheus, protocol: 'TCP' as const }],
+                },
+              ]
             : []),
         ],
       },
@@ -279,7 +381,10 @@ export function prometheusObjects(w: PrometheusWorkload): (ConfigMap | StatefulS
     new PodDisruptionBudget({
       metadata: { name: w.name, ...meta },
       // With one replica this still lets a drain proceed (maxUnavailable 1) but never two at once.
-      spec: { selector: { matchLabels: selector }, ...(w.replicas > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }) },
+      spec: {
+        selector: { matchLabels: selector },
+        ...(w.replicas > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }),
+      },
     }),
   );
   return objects;

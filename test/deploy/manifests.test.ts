@@ -17,10 +17,27 @@ import { securedTopologyText } from '../server/fixture-topology.ts';
 
 /** Every kind fedstack emits, so each serialized document is validated again from its text. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  Namespace, ServiceAccount, ConfigMap, Service, StatefulSet, Deployment, NetworkPolicy, PodDisruptionBudget, ClusterRole, ClusterRoleBinding,
+  Namespace,
+  ServiceAccount,
+  ConfigMap,
+  Service,
+  StatefulSet,
+  Deployment,
+  NetworkPolicy,
+  PodDisruptionBudget,
+  ClusterRole,
+  ClusterRoleBinding,
 };
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  // Manifests are walked freely in assertions; the schema check above is what types them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec?: any;
+  data?: Record<string, string>;
+};
 
 function docs(text: string): Doc[] {
   return YAML.parseAllDocuments(text).map((d) => d.toJS() as Doc);
@@ -28,13 +45,19 @@ function docs(text: string): Doc[] {
 
 const plain = defaultTopology();
 const secured = topologyFrom(
-  securedTopologyText({ serviceUrl: 'http://fedstack.fedstack-system.svc:8080', edgeEndpoint: '10.0.0.1:9090' }).replace(
+  securedTopologyText({
+    serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
+    edgeEndpoint: '10.0.0.1:9090',
+  }).replace(
     '      passwordHash: { name: fed-auth, key: password.bcrypt }\n',
     '      passwordHash: { name: fed-auth, key: password.bcrypt }\n    centralEgressCidrs: [203.0.113.8/32]\n',
   ),
 );
 
-for (const [name, topo] of [['the example topology', plain], ['a secured topology', secured]] as const) {
+for (const [name, topo] of [
+  ['the example topology', plain],
+  ['a secured topology', secured],
+] as const) {
   test(`every manifest of ${name} parses back and validates against the Kubernetes schema`, () => {
     const files = renderManifests(topo, 'kubernetes');
     let count = 0;
@@ -58,36 +81,61 @@ test('rendering twice gives identical bytes', () => {
 
 test('every cluster bundle has a kustomization listing its manifests', () => {
   const files = renderManifests(plain, 'kubernetes');
-  const dirs = [...files.keys()].filter((p) => p.endsWith(FILE.manifests)).map((p) => p.slice(0, -FILE.manifests.length - 1));
-  assert.equal(dirs.length, metaClusters(plain).length + plain.bigRegions.length + plain.central.replicas.length + 2);
+  const dirs = [...files.keys()]
+    .filter((p) => p.endsWith(FILE.manifests))
+    .map((p) => p.slice(0, -FILE.manifests.length - 1));
+  assert.equal(
+    dirs.length,
+    metaClusters(plain).length + plain.bigRegions.length + plain.central.replicas.length + 2,
+  );
   for (const dir of dirs) {
     const k = YAML.parse(files.get(`${dir}/kustomization.yaml`)!);
     assert.equal(k.kind, 'Kustomization');
     assert.ok(k.resources.includes(FILE.manifests), dir);
   }
   const alerting = YAML.parse(files.get('alerting/kustomization.yaml')!);
-  assert.deepEqual(alerting.configMapGenerator, [{ name: 'alertmanager-config', files: [FILE.alertmanager] }]);
+  assert.deepEqual(alerting.configMapGenerator, [
+    { name: 'alertmanager-config', files: [FILE.alertmanager] },
+  ]);
 });
 
 test('the edge LoadBalancer exposes only the federation port, to its cascade egress CIDRs', () => {
   const d = docs(renderManifests(plain, 'kubernetes').get('edge/mc-hz-01/manifests.yaml')!);
   const lbs = d.filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
   assert.equal(lbs.length, 1);
-  assert.deepEqual(lbs[0]!.spec.ports, [{ name: 'federation', port: PORT.prometheus, targetPort: 'web', protocol: 'TCP' }]);
+  assert.deepEqual(lbs[0]!.spec.ports, [
+    { name: 'federation', port: PORT.prometheus, targetPort: 'web', protocol: 'TCP' },
+  ]);
   assert.deepEqual(lbs[0]!.spec.loadBalancerSourceRanges, ['47.96.0.10/32', '47.96.0.11/32']);
   const np = d.find((x) => x.kind === 'NetworkPolicy')!;
-  assert.deepEqual(np.spec.ingress[1].from, [{ ipBlock: { cidr: '47.96.0.10/32' } }, { ipBlock: { cidr: '47.96.0.11/32' } }]);
+  assert.deepEqual(np.spec.ingress[1].from, [
+    { ipBlock: { cidr: '47.96.0.10/32' } },
+    { ipBlock: { cidr: '47.96.0.11/32' } },
+  ]);
   const others = d.filter((x) => x.kind === 'Service' && x.spec.type !== 'LoadBalancer');
-  assert.ok(others.every((s) => s.spec.type === undefined), 'the other Service stays ClusterIP');
-  assert.deepEqual(
-    d.map((x) => x.kind).sort(),
-    ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'],
+  assert.ok(
+    others.every((s) => s.spec.type === undefined),
+    'the other Service stays ClusterIP',
   );
+  assert.deepEqual(d.map((x) => x.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'ConfigMap',
+    'Namespace',
+    'NetworkPolicy',
+    'PodDisruptionBudget',
+    'Service',
+    'Service',
+    'ServiceAccount',
+    'StatefulSet',
+  ]);
 });
 
 test('a cascade is exposed only to the central egress CIDRs, and not at all without them', () => {
   const lb = (topo: typeof plain, br: string) =>
-    docs(renderManifests(topo, 'kubernetes').get(`cascade/${br}/manifests.yaml`)!).filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
+    docs(renderManifests(topo, 'kubernetes').get(`cascade/${br}/manifests.yaml`)!).filter(
+      (x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer',
+    );
   assert.deepEqual(lb(plain, 'china'), []);
   assert.deepEqual(lb(secured, 'lab')[0]!.spec.loadBalancerSourceRanges, ['203.0.113.8/32']);
 });
@@ -98,7 +146,10 @@ test('central replicas are pinned to their zones and never share one', () => {
     const sts = docs(files.get(`central/${r.name}/manifests.yaml`)!).find((x) => x.kind === 'StatefulSet')!;
     assert.equal(sts.metadata.name, SERVICE.centralPrometheus(r.name, plain.global.namespace).split('.')[0]);
     const spec = sts.spec.template.spec;
-    assert.equal(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'topology.kubernetes.io/zone');
+    assert.equal(
+      spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey,
+      'topology.kubernetes.io/zone',
+    );
     assert.equal(spec.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone');
     return spec.nodeSelector['topology.kubernetes.io/zone'];
   });
@@ -108,14 +159,22 @@ test('central replicas are pinned to their zones and never share one', () => {
 test('each Alertmanager replica peers with the others by their Service names', () => {
   const d = docs(renderManifests(plain, 'kubernetes').get('alerting/manifests.yaml')!);
   const sts = d.filter((x) => x.kind === 'StatefulSet');
-  assert.deepEqual(sts.map((s) => s.metadata.name), ['alertmanager-am-0', 'alertmanager-am-1']);
-  const peers = sts.map((s) => s.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--cluster.peer=')));
+  assert.deepEqual(
+    sts.map((s) => s.metadata.name),
+    ['alertmanager-am-0', 'alertmanager-am-1'],
+  );
+  const peers = sts.map((s) =>
+    s.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--cluster.peer=')),
+  );
   assert.deepEqual(peers, [
     [`--cluster.peer=${SERVICE.alertmanager('am-1', 'fedstack-system')}:${PORT.alertmanagerCluster}`],
     [`--cluster.peer=${SERVICE.alertmanager('am-0', 'fedstack-system')}:${PORT.alertmanagerCluster}`],
   ]);
   const svcs = d.filter((x) => x.kind === 'Service');
-  assert.ok(svcs.every((s) => s.spec.clusterIP === 'None'), 'headless: Prometheus sends to each instance, not via a balancer');
+  assert.ok(
+    svcs.every((s) => s.spec.clusterIP === 'None'),
+    'headless: Prometheus sends to each instance, not via a balancer',
+  );
 });
 
 test('the fedstack service runs 2 replicas with args its own CLI parser accepts', () => {
@@ -134,18 +193,31 @@ test('the fedstack service runs 2 replicas with args its own CLI parser accepts'
     profile: undefined,
   });
   const topoCm = d.find((x) => x.kind === 'ConfigMap')!;
-  assert.equal(topologyFrom(topoCm.data!['topology.yaml']!).metadata.name, plain.metadata.name, 'the embedded topology loads again');
+  assert.equal(
+    topologyFrom(topoCm.data!['topology.yaml']!).metadata.name,
+    plain.metadata.name,
+    'the embedded topology loads again',
+  );
 });
 
 test('sidecar args in the manifests round-trip through the CLI parser', () => {
-  const sts = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!).find((x) => x.kind === 'StatefulSet')!;
-  const sidecar = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'config-sidecar');
+  const sts = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!).find(
+    (x) => x.kind === 'StatefulSet',
+  )!;
+  const sidecar = sts.spec.template.spec.containers.find(
+    (c: { name: string }) => c.name === 'config-sidecar',
+  );
   const [cmd, ...args] = sidecar.args as string[];
   assert.equal(cmd, 'sidecar');
   const opts = parseSidecarArgs(args);
   assert.equal(opts.metaCluster, 'mc-lab-01');
   assert.equal(opts.prometheusUrl, `https://localhost:${PORT.prometheus}`);
-  assert.deepEqual(opts.prometheusAuth, { username: 'federate', passwordFile: MOUNT.federationPasswordFile, caFile: undefined, insecureSkipVerify: true });
+  assert.deepEqual(opts.prometheusAuth, {
+    username: 'federate',
+    passwordFile: MOUNT.federationPasswordFile,
+    caFile: undefined,
+    insecureSkipVerify: true,
+  });
   assert.deepEqual(sidecarArgs(opts), args);
   const init = sts.spec.template.spec.initContainers[0];
   assert.equal(parseSidecarArgs(init.args.slice(1)).once, true);

@@ -8,7 +8,11 @@ import { Secret } from '../../common/secret.ts';
 import type { Topology } from '../../topology/model.ts';
 import { createApp, type AppDeps } from '../../server/app.ts';
 import { RegistrationStore } from '../../server/registrations.ts';
-import { staticTopologySource, type TopologySnapshot, type TopologySource } from '../../server/topology-watch.ts';
+import {
+  staticTopologySource,
+  type TopologySnapshot,
+  type TopologySource,
+} from '../../server/topology-watch.ts';
 import { capturingLogger, defaultTopology } from './helpers.ts';
 
 const TOKEN = 'tok-3f9a1c0d7e5b';
@@ -19,7 +23,8 @@ function fakeRender(calls: { n: number }) {
   return (t: Topology, profile: Profile) => {
     calls.n++;
     const files = new Map<string, string>();
-    for (const br of t.bigRegions) files.set(`cascade/${br.name}/prometheus.yml`, `# ${profile} ${br.cascade.endpoint}\n`);
+    for (const br of t.bigRegions)
+      files.set(`cascade/${br.name}/prometheus.yml`, `# ${profile} ${br.cascade.endpoint}\n`);
     files.set('alerting/alertmanager.yml', 'route: {}\n');
     files.set('dashboards/fleet.json', '{}\n');
     return files;
@@ -50,15 +55,35 @@ test('cascade SD lists every meta-cluster of the big region with its labels, as 
   const res = await request(app).get('/v1/sd/cascade/europe').expect(200);
   assert.match(res.headers['content-type']!, /^application\/json/);
   assert.deepEqual(res.body, [
-    { targets: ['10.40.1.10:9090'], labels: { [LABEL.bigRegion]: 'europe', [LABEL.region]: 'eu-central-1', [LABEL.metaCluster]: 'mc-fra-01' } },
-    { targets: ['10.40.2.10:9090'], labels: { [LABEL.bigRegion]: 'europe', [LABEL.region]: 'eu-central-1', [LABEL.metaCluster]: 'mc-fra-02' } },
-    { targets: ['10.50.1.10:9090'], labels: { [LABEL.bigRegion]: 'europe', [LABEL.region]: 'eu-west-1', [LABEL.metaCluster]: 'mc-lon-01' } },
+    {
+      targets: ['10.40.1.10:9090'],
+      labels: {
+        [LABEL.bigRegion]: 'europe',
+        [LABEL.region]: 'eu-central-1',
+        [LABEL.metaCluster]: 'mc-fra-01',
+      },
+    },
+    {
+      targets: ['10.40.2.10:9090'],
+      labels: {
+        [LABEL.bigRegion]: 'europe',
+        [LABEL.region]: 'eu-central-1',
+        [LABEL.metaCluster]: 'mc-fra-02',
+      },
+    },
+    {
+      targets: ['10.50.1.10:9090'],
+      labels: { [LABEL.bigRegion]: 'europe', [LABEL.region]: 'eu-west-1', [LABEL.metaCluster]: 'mc-lon-01' },
+    },
   ]);
 });
 
 test('central SD lists one target per cascade', async () => {
   const { app } = setup();
-  const res = await request(app).get('/v1/sd/central').expect(200).expect('content-type', /application\/json/);
+  const res = await request(app)
+    .get('/v1/sd/central')
+    .expect(200)
+    .expect('content-type', /application\/json/);
   assert.deepEqual(
     res.body,
     topo.bigRegions.map((b) => ({ targets: [b.cascade.endpoint], labels: { [LABEL.bigRegion]: b.name } })),
@@ -74,10 +99,17 @@ test('an unknown big region is a 404 with a reason naming the known ones', async
 
 test('a heartbeat overrides its meta-cluster endpoint in SD until the TTL runs out', async () => {
   const { app, advance } = setup();
-  const ok = await request(app).post('/v1/edges/mc-lon-01/heartbeat').set('Authorization', `Bearer ${TOKEN}`).send(beat).expect(200);
+  const ok = await request(app)
+    .post('/v1/edges/mc-lon-01/heartbeat')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .send(beat)
+    .expect(200);
   assert.equal(ok.body.status, 'registered');
   const live = await request(app).get('/v1/sd/cascade/europe').expect(200);
-  assert.deepEqual(live.body.map((g: { targets: string[] }) => g.targets[0]), ['10.40.1.10:9090', '10.40.2.10:9090', '192.0.2.7:443']);
+  assert.deepEqual(
+    live.body.map((g: { targets: string[] }) => g.targets[0]),
+    ['10.40.1.10:9090', '10.40.2.10:9090', '192.0.2.7:443'],
+  );
   advance(89_999);
   const still = await request(app).get('/v1/sd/cascade/europe');
   assert.equal(still.body[2].targets[0], '192.0.2.7:443');
@@ -86,13 +118,34 @@ test('a heartbeat overrides its meta-cluster endpoint in SD until the TTL runs o
   assert.equal(expired.body[2].targets[0], '10.50.1.10:9090');
 });
 
-const badHeartbeats: { name: string; send: (r: request.Test) => request.Test; status: number; reason: RegExp }[] = [
-  { name: 'without a token is refused', send: (r) => r.send(beat), status: 401, reason: /missing bearer token/ },
-  { name: 'with a wrong token is refused', send: (r) => r.set('Authorization', 'Bearer nope').send(beat), status: 401, reason: /invalid token/ },
-  { name: 'with a non-bearer scheme is refused', send: (r) => r.set('Authorization', `Basic ${TOKEN}`).send(beat), status: 401, reason: /Bearer <token>/ },
+const badHeartbeats: {
+  name: string;
+  send: (r: request.Test) => request.Test;
+  status: number;
+  reason: RegExp;
+}[] = [
+  {
+    name: 'without a token is refused',
+    send: (r) => r.send(beat),
+    status: 401,
+    reason: /missing bearer token/,
+  },
+  {
+    name: 'with a wrong token is refused',
+    send: (r) => r.set('Authorization', 'Bearer nope').send(beat),
+    status: 401,
+    reason: /invalid token/,
+  },
+  {
+    name: 'with a non-bearer scheme is refused',
+    send: (r) => r.set('Authorization', `Basic ${TOKEN}`).send(beat),
+    status: 401,
+    reason: /Bearer <token>/,
+  },
   {
     name: 'with malformed JSON is a 400',
-    send: (r) => r.set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send('{"endpoint": '),
+    send: (r) =>
+      r.set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send('{"endpoint": '),
     status: 400,
     reason: /malformed JSON body/,
   },
@@ -110,7 +163,10 @@ const badHeartbeats: { name: string; send: (r: request.Test) => request.Test; st
   },
   {
     name: 'with invalid fields names each of them',
-    send: (r) => r.set('Authorization', `Bearer ${TOKEN}`).send({ endpoint: 'nohost', version: '', configHash: 'a b', extra: 1 }),
+    send: (r) =>
+      r
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .send({ endpoint: 'nohost', version: '', configHash: 'a b', extra: 1 }),
     status: 400,
     reason: /endpoint: invalid endpoint "nohost".*version: .*configHash: must be.*extra/,
   },
@@ -130,20 +186,36 @@ for (const c of badHeartbeats) {
 
 test('a heartbeat for an unknown meta-cluster is a 404', async () => {
   const { app } = setup();
-  const res = await request(app).post('/v1/edges/mc-nowhere/heartbeat').set('Authorization', `Bearer ${TOKEN}`).send(beat).expect(404);
+  const res = await request(app)
+    .post('/v1/edges/mc-nowhere/heartbeat')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .send(beat)
+    .expect(404);
   assert.match(res.body.reason, /unknown meta-cluster "mc-nowhere"/);
 });
 
 test('heartbeats are refused with 503 when the service has no token', async () => {
   const { app } = setup({ heartbeatToken: undefined });
-  const res = await request(app).post('/v1/edges/mc-lon-01/heartbeat').set('Authorization', 'Bearer anything').send(beat).expect(503);
+  const res = await request(app)
+    .post('/v1/edges/mc-lon-01/heartbeat')
+    .set('Authorization', 'Bearer anything')
+    .send(beat)
+    .expect(503);
   assert.match(res.body.reason, /no token configured/);
 });
 
 test('the token never appears in the logs', async () => {
   const { app, lines } = setup();
-  await request(app).post('/v1/edges/mc-lon-01/heartbeat').set('Authorization', `Bearer ${TOKEN}`).send(beat).expect(200);
-  await request(app).post('/v1/edges/mc-lon-01/heartbeat').set('Authorization', `Bearer ${TOKEN}x`).send(beat).expect(401);
+  await request(app)
+    .post('/v1/edges/mc-lon-01/heartbeat')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .send(beat)
+    .expect(200);
+  await request(app)
+    .post('/v1/edges/mc-lon-01/heartbeat')
+    .set('Authorization', `Bearer ${TOKEN}x`)
+    .send(beat)
+    .expect(401);
   assert.ok(lines.length >= 2);
   for (const l of lines) assert.ok(!l.includes(TOKEN), `log line leaks the token: ${l}`);
   assert.ok(lines.some((l) => JSON.parse(l).path === '/v1/edges/mc-lon-01/heartbeat'));
@@ -155,7 +227,10 @@ test('config files are served from the rendered bundle, rendered once per revisi
   assert.match(a.headers['content-type']!, /^application\/yaml/);
   assert.equal(a.text, '# kubernetes cascade-china.fedstack.example.com:9090\n');
   await request(app).get('/v1/config/alerting/alertmanager.yml').expect(200, 'route: {}\n');
-  await request(app).get('/v1/config/dashboards/fleet.json').expect(200).expect('content-type', /application\/json/);
+  await request(app)
+    .get('/v1/config/dashboards/fleet.json')
+    .expect(200)
+    .expect('content-type', /application\/json/);
   assert.equal(calls.n, 1);
 });
 
@@ -185,7 +260,10 @@ test('a render failure is a 500 with a reason, not a crash', async () => {
     },
   });
   const res = await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(500);
-  assert.deepEqual(res.body, { error: 'render failed', reason: 'rendering topology revision 1 failed: allow-list closure broken' });
+  assert.deepEqual(res.body, {
+    error: 'render failed',
+    reason: 'rendering topology revision 1 failed: allow-list closure broken',
+  });
 });
 
 test('healthz is always ok and readyz reports the served revision', async () => {
@@ -204,7 +282,10 @@ test('readyz is 503 with the reason while the topology file is invalid, SD keeps
   const { app } = setup({ topologySource: source });
   const res = await request(app).get('/readyz').expect(503);
   assert.equal(res.body.error, 'not ready');
-  assert.match(res.body.reason, /serving revision 3: topo.yaml:4:3: bigRegions\[0\].name: invalid name "Bad"/);
+  assert.match(
+    res.body.reason,
+    /serving revision 3: topo.yaml:4:3: bigRegions\[0\].name: invalid name "Bad"/,
+  );
   await request(app).get('/v1/sd/cascade/china').expect(200);
   const metrics = await request(app).get('/metrics').expect(200);
   assert.match(metrics.text, /^fedstack_topology_valid 0$/m);
@@ -218,11 +299,23 @@ test('metrics count requests by route pattern, renders and registrations', async
   await request(app).get('/v1/sd/cascade/atlantis');
   await request(app).get('/v1/config/cascade/china/prometheus.yml');
   await request(app).post('/v1/edges/mc-hz-01/heartbeat').set('Authorization', `Bearer ${TOKEN}`).send(beat);
-  const res = await request(app).get('/metrics').expect(200).expect('content-type', /text\/plain/);
+  const res = await request(app)
+    .get('/metrics')
+    .expect(200)
+    .expect('content-type', /text\/plain/);
   const t = res.text;
-  assert.match(t, /^fedstack_http_requests_total\{method="GET",route="\/v1\/sd\/cascade\/:bigRegion",code="200"\} 1$/m);
-  assert.match(t, /^fedstack_http_requests_total\{method="GET",route="\/v1\/sd\/cascade\/:bigRegion",code="404"\} 1$/m);
-  assert.match(t, /^fedstack_http_request_duration_seconds_count\{method="POST",route="\/v1\/edges\/:metaCluster\/heartbeat",code="200"\} 1$/m);
+  assert.match(
+    t,
+    /^fedstack_http_requests_total\{method="GET",route="\/v1\/sd\/cascade\/:bigRegion",code="200"\} 1$/m,
+  );
+  assert.match(
+    t,
+    /^fedstack_http_requests_total\{method="GET",route="\/v1\/sd\/cascade\/:bigRegion",code="404"\} 1$/m,
+  );
+  assert.match(
+    t,
+    /^fedstack_http_request_duration_seconds_count\{method="POST",route="\/v1\/edges\/:metaCluster\/heartbeat",code="200"\} 1$/m,
+  );
   assert.match(t, /^fedstack_render_duration_seconds_count 1$/m);
   assert.match(t, /^fedstack_edge_registrations 1$/m);
   assert.match(t, /^fedstack_edge_heartbeats_total\{meta_cluster="mc-hz-01"\} 1$/m);
@@ -242,6 +335,9 @@ test('extra routers are mounted at their path and their errors are JSON too', as
   });
   const { app } = setup({ extraRouters: [{ path: '/v1/alerts', router }] });
   await request(app).post('/v1/alerts/dingtalk').send({ a: 1 }).expect(202, { accepted: true });
-  const big = await request(app).post('/v1/alerts/dingtalk').send({ a: 'x'.repeat(2000) }).expect(413);
+  const big = await request(app)
+    .post('/v1/alerts/dingtalk')
+    .send({ a: 'x'.repeat(2000) })
+    .expect(413);
   assert.equal(big.body.error, 'payload too large');
 });

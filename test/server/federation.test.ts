@@ -13,7 +13,13 @@ import { fillWebConfig } from '../../sidecar/web-config.ts';
 import { federationWebConfig } from '../../topology/security.ts';
 import { securedTopologyText } from './fixture-topology.ts';
 import { capturingLogger, topologyFrom, waitFor } from './helpers.ts';
-import { freePort, makeFederationSecrets, startPrometheus, type FederationSecrets, type Proc } from './procs.ts';
+import {
+  freePort,
+  makeFederationSecrets,
+  startPrometheus,
+  type FederationSecrets,
+  type Proc,
+} from './procs.ts';
 
 const TOKEN = 'sidecar-token-7d1e';
 const root = mkdtempSync(join(tmpdir(), 'fedstack-fed-'));
@@ -32,21 +38,46 @@ before(async () => {
   edgePort = await freePort();
   cascadePort = await freePort();
   // The topology's endpoint is deliberately wrong: the sidecar heartbeat must win.
-  const text = securedTopologyText({ serviceUrl: `http://127.0.0.1:${servicePort}`, edgeEndpoint: '127.0.0.1:1', scrapeInterval: '2s' });
+  const text = securedTopologyText({
+    serviceUrl: `http://127.0.0.1:${servicePort}`,
+    edgeEndpoint: '127.0.0.1:1',
+    scrapeInterval: '2s',
+  });
   const topoFile = join(root, 'topology.yaml');
   writeFileSync(topoFile, text);
-  server = await startServer({ topologyFile: topoFile, port: servicePort, heartbeatToken: new Secret(TOKEN), logger: capturingLogger().logger });
+  server = await startServer({
+    topologyFile: topoFile,
+    port: servicePort,
+    heartbeatToken: new Secret(TOKEN),
+    logger: capturingLogger().logger,
+  });
   const topo = topologyFrom(text);
 
   // Edge: records the heartbeat series every second, serves only over TLS with basic auth.
   const edgeDir = join(root, 'edge');
   mkdirSync(edgeDir);
-  writeFileSync(join(edgeDir, 'prometheus.yml'), toYaml({ global: { external_labels: { [LABEL.metaCluster]: 'mc-lab-01' } }, rule_files: ['rules.yml'] }));
-  writeFileSync(join(edgeDir, 'rules.yml'), toYaml({ groups: [{ name: 'hb', interval: '1s', rules: [{ record: HEARTBEAT_METRIC, expr: 'vector(time())' }] }] }));
+  writeFileSync(
+    join(edgeDir, 'prometheus.yml'),
+    toYaml({ global: { external_labels: { [LABEL.metaCluster]: 'mc-lab-01' } }, rule_files: ['rules.yml'] }),
+  );
+  writeFileSync(
+    join(edgeDir, 'rules.yml'),
+    toYaml({
+      groups: [{ name: 'hb', interval: '1s', rules: [{ record: HEARTBEAT_METRIC, expr: 'vector(time())' }] }],
+    }),
+  );
   const template = relocate(toYaml(federationWebConfig(topo.security, 'kubernetes')));
-  writeFileSync(join(edgeDir, 'web-config.yml'), fillWebConfig(template, join(secrets.dir, 'federation', 'password.bcrypt')));
+  writeFileSync(
+    join(edgeDir, 'web-config.yml'),
+    fillWebConfig(template, join(secrets.dir, 'federation', 'password.bcrypt')),
+  );
   procs.push(
-    await startPrometheus({ dir: edgeDir, configFile: join(edgeDir, 'prometheus.yml'), port: edgePort, extraArgs: [`--web.config.file=${join(edgeDir, 'web-config.yml')}`] }),
+    await startPrometheus({
+      dir: edgeDir,
+      configFile: join(edgeDir, 'prometheus.yml'),
+      port: edgePort,
+      extraArgs: [`--web.config.file=${join(edgeDir, 'web-config.yml')}`],
+    }),
   );
 
   // The sidecar's heartbeat, as it would send it from the edge pod.
@@ -63,7 +94,13 @@ before(async () => {
   mkdirSync(cascadeDir);
   writeFileSync(join(cascadeDir, 'prometheus.yml'), relocate(bundle.get('cascade/lab/prometheus.yml')!));
   writeFileSync(join(cascadeDir, 'rules.yml'), bundle.get('cascade/lab/rules.yml')!);
-  procs.push(await startPrometheus({ dir: cascadeDir, configFile: join(cascadeDir, 'prometheus.yml'), port: cascadePort }));
+  procs.push(
+    await startPrometheus({
+      dir: cascadeDir,
+      configFile: join(cascadeDir, 'prometheus.yml'),
+      port: cascadePort,
+    }),
+  );
 });
 
 after(async () => {
@@ -76,7 +113,13 @@ after(async () => {
 function edgeStatus(path: string, auth?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: edgePort, path, ca: secrets.caPem, headers: auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {} },
+      {
+        host: '127.0.0.1',
+        port: edgePort,
+        path,
+        ca: secrets.caPem,
+        headers: auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode!);
@@ -89,7 +132,9 @@ function edgeStatus(path: string, auth?: string): Promise<number> {
 
 async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const r = await fetch(`http://127.0.0.1:${cascadePort}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = (await r.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const body = (await r.json()) as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
   return body.data.result;
 }
 
@@ -99,19 +144,38 @@ test('the edge refuses plain HTTP, missing and wrong credentials, and answers wi
   assert.equal(await edgeStatus('/federate'), 401);
   assert.equal(await edgeStatus('/federate', `federate:${secrets.password}x`), 401);
   assert.equal(await edgeStatus('/federate', `nobody:${secrets.password}`), 401);
-  assert.equal(await edgeStatus(`/federate?match[]=${encodeURIComponent(HEARTBEAT_METRIC)}`, `federate:${secrets.password}`), 200);
+  assert.equal(
+    await edgeStatus(
+      `/federate?match[]=${encodeURIComponent(HEARTBEAT_METRIC)}`,
+      `federate:${secrets.password}`,
+    ),
+    200,
+  );
 });
 
 test('the cascade discovers the edge from the service SD and federates it over TLS with basic auth', async () => {
   const targets = await waitFor('the federation target to be up', async () => {
     const r = await fetch(`http://127.0.0.1:${cascadePort}/api/v1/targets?state=active`);
-    const body = (await r.json()) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string }[] } };
+    const body = (await r.json()) as {
+      data: {
+        activeTargets: {
+          labels: Record<string, string>;
+          scrapeUrl: string;
+          health: string;
+          lastError: string;
+        }[];
+      };
+    };
     const fed = body.data.activeTargets.filter((t) => t.labels.job === JOB.federateEdge);
     return fed.length === 1 && fed[0]!.health === 'up' ? fed : undefined;
   });
   assert.match(targets[0]!.scrapeUrl, new RegExp(`^https://127\\.0\\.0\\.1:${edgePort}/federate\\?`));
   assert.deepEqual(
-    { big: targets[0]!.labels[LABEL.bigRegion], region: targets[0]!.labels[LABEL.region], mc: targets[0]!.labels[LABEL.metaCluster] },
+    {
+      big: targets[0]!.labels[LABEL.bigRegion],
+      region: targets[0]!.labels[LABEL.region],
+      mc: targets[0]!.labels[LABEL.metaCluster],
+    },
     { big: 'lab', region: 'lab-east', mc: 'mc-lab-01' },
   );
   const series = await waitFor('the edge heartbeat series at the cascade', async () => {

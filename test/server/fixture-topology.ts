@@ -1,5 +1,9 @@
 /** A small topology with the security section, for tests that run real Prometheus. */
-export function securedTopologyText(o: { serviceUrl: string; edgeEndpoint: string; scrapeInterval?: string }): string {
+export function securedTopologyText(o: {
+  serviceUrl: string;
+  edgeEndpoint: string;
+  scrapeInterval?: string;
+}): string {
   return `apiVersion: fedstack/v1
 kind: Topology
 metadata: { name: fed-test }

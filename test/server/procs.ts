@@ -23,7 +23,12 @@ export interface Proc {
 }
 
 /** Starts `cmd` and resolves once its output matches `ready` (rejects if it exits first). */
-export async function startProcess(cmd: string, args: readonly string[], ready: RegExp, timeoutMs = 30_000): Promise<Proc> {
+export async function startProcess(
+  cmd: string,
+  args: readonly string[],
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<Proc> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exited = false;
@@ -40,7 +45,10 @@ export async function startProcess(cmd: string, args: readonly string[], ready: 
     },
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${cmd} not ready after ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (ready.test(out)) {
@@ -64,7 +72,12 @@ export async function startProcess(cmd: string, args: readonly string[], ready: 
 export const PROMETHEUS_READY = /Server is ready to receive web requests/;
 
 /** Prometheus on a loopback port with its own data dir. */
-export async function startPrometheus(opts: { dir: string; configFile: string; port: number; extraArgs?: readonly string[] }): Promise<Proc> {
+export async function startPrometheus(opts: {
+  dir: string;
+  configFile: string;
+  port: number;
+  extraArgs?: readonly string[];
+}): Promise<Proc> {
   return startProcess(
     '/usr/bin/prometheus',
     [
@@ -91,11 +104,27 @@ export function makeFederationSecrets(root: string): FederationSecrets {
   const dir = join(root, 'secrets');
   mkdirSync(join(dir, 'federation'), { recursive: true });
   mkdirSync(join(dir, 'tls'), { recursive: true });
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(dir, 'tls', 'tls.key'), '-out', join(dir, 'tls', 'tls.crt'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'tls', 'tls.key'),
+      '-out',
+      join(dir, 'tls', 'tls.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   const caPem = readFileSync(join(dir, 'tls', 'tls.crt'), 'utf8');
   writeFileSync(join(dir, 'federation', 'ca.crt'), caPem);
   const password = `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;

@@ -10,14 +10,28 @@ import {
 
 const security = securitySchema.parse({
   federation: {
-    tls: { serverCertSecret: 'fed-tls', ca: { name: 'fed-ca', key: 'ca.crt' }, serverName: 'federation.internal' },
-    basicAuth: { password: { name: 'fed-auth', key: 'password' }, passwordHash: { name: 'fed-auth', key: 'password.bcrypt' } },
+    tls: {
+      serverCertSecret: 'fed-tls',
+      ca: { name: 'fed-ca', key: 'ca.crt' },
+      serverName: 'federation.internal',
+    },
+    basicAuth: {
+      password: { name: 'fed-auth', key: 'password' },
+      passwordHash: { name: 'fed-auth', key: 'password.bcrypt' },
+    },
   },
 });
 
 test('without a security section federation stays plain HTTP', () => {
-  assert.deepEqual(federationClientConfig(undefined, 'kubernetes'), { scheme: 'http', tls_config: undefined, basic_auth: undefined });
-  assert.deepEqual(federationWebConfig(undefined, 'kubernetes'), { tls_server_config: undefined, basic_auth_users: undefined });
+  assert.deepEqual(federationClientConfig(undefined, 'kubernetes'), {
+    scheme: 'http',
+    tls_config: undefined,
+    basic_auth: undefined,
+  });
+  assert.deepEqual(federationWebConfig(undefined, 'kubernetes'), {
+    tls_server_config: undefined,
+    basic_auth_users: undefined,
+  });
 });
 
 test('in kubernetes the scraper reads the CA and password from the mounted Secret paths', () => {
@@ -41,6 +55,8 @@ test('the web config carries the hash placeholder, never a hash', () => {
 });
 
 test('a literal password where a Secret reference belongs is refused', () => {
-  const r = securitySchema.safeParse({ federation: { basicAuth: { password: 'hunter2', passwordHash: { name: 'a', key: 'b' } } } });
+  const r = securitySchema.safeParse({
+    federation: { basicAuth: { password: 'hunter2', passwordHash: { name: 'a', key: 'b' } } },
+  });
   assert.equal(r.success, false);
 });

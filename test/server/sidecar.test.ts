@@ -12,7 +12,13 @@ import { runSidecar, type RunningSidecar, type SidecarOptions } from '../../side
 import { federationWebConfig, WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
 import { securedTopologyText } from './fixture-topology.ts';
 import { capturingLogger, topologyFrom } from './helpers.ts';
-import { freePort, makeFederationSecrets, startPrometheus, type FederationSecrets, type Proc } from './procs.ts';
+import {
+  freePort,
+  makeFederationSecrets,
+  startPrometheus,
+  type FederationSecrets,
+  type Proc,
+} from './procs.ts';
 
 const TOKEN = 'sidecar-token-51ab';
 const root = mkdtempSync(join(tmpdir(), 'fedstack-sidecar-'));
@@ -26,8 +32,13 @@ let promPort: number;
 let options: SidecarOptions;
 
 const config = (version: string) =>
-  toYaml({ global: { scrape_interval: '15s', external_labels: { config_version: version } }, rule_files: ['rules.yml'], scrape_configs: [] });
-const rules = (expr: string) => toYaml({ groups: [{ name: 'r', rules: [{ record: 'fedstack:test:one', expr }] }] });
+  toYaml({
+    global: { scrape_interval: '15s', external_labels: { config_version: version } },
+    rule_files: ['rules.yml'],
+    scrape_configs: [],
+  });
+const rules = (expr: string) =>
+  toYaml({ groups: [{ name: 'r', rules: [{ record: 'fedstack:test:one', expr }] }] });
 /** Prometheus logs this line once per successful (re)load. */
 const loads = () => prometheus.output().split('Completed loading of configuration file').length - 1;
 
@@ -38,12 +49,19 @@ before(async () => {
   const topoFile = join(root, 'topology.yaml');
   writeFileSync(topoFile, text);
   writeFileSync(join(root, 'token'), `${TOKEN}\n`);
-  server = await startServer({ topologyFile: topoFile, port: 0, heartbeatToken: new Secret(TOKEN), logger: capturingLogger().logger });
+  server = await startServer({
+    topologyFile: topoFile,
+    port: 0,
+    heartbeatToken: new Secret(TOKEN),
+    logger: capturingLogger().logger,
+  });
 
   mkdirSync(configDir);
   writeFileSync(join(configDir, FILE.prometheus), config('v1'));
   writeFileSync(join(configDir, FILE.rules), rules('vector(1)'));
-  const webTemplate = toYaml(federationWebConfig(topologyFrom(text).security, 'kubernetes')).split(MOUNT.secrets).join(secrets.dir);
+  const webTemplate = toYaml(federationWebConfig(topologyFrom(text).security, 'kubernetes'))
+    .split(MOUNT.secrets)
+    .join(secrets.dir);
   assert.ok(webTemplate.includes(WEB_CONFIG_HASH_PLACEHOLDER));
   writeFileSync(join(configDir, FILE.webConfig), webTemplate);
 
@@ -55,7 +73,11 @@ before(async () => {
     configDir,
     liveDir,
     prometheusUrl: `https://127.0.0.1:${promPort}`,
-    prometheusAuth: { username: 'federate', passwordFile: join(secrets.dir, 'federation', 'password'), caFile: join(secrets.dir, 'federation', 'ca.crt') },
+    prometheusAuth: {
+      username: 'federate',
+      passwordFile: join(secrets.dir, 'federation', 'password'),
+      caFile: join(secrets.dir, 'federation', 'ca.crt'),
+    },
     passwordHashFile: join(secrets.dir, 'federation', 'password.bcrypt'),
     promtoolPath: '/usr/bin/promtool',
     interval: 3_600_000, // the test drives sync() itself
@@ -84,11 +106,20 @@ after(async () => {
 function runningConfig(): Promise<string> {
   return new Promise((resolve, reject) => {
     const auth = Buffer.from(`federate:${secrets.password}`).toString('base64');
-    const req = httpsRequest({ host: '127.0.0.1', port: promPort, path: '/api/v1/status/config', ca: secrets.caPem, headers: { Authorization: `Basic ${auth}` } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve((JSON.parse(body) as { data: { yaml: string } }).data.yaml));
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: promPort,
+        path: '/api/v1/status/config',
+        ca: secrets.caPem,
+        headers: { Authorization: `Basic ${auth}` },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve((JSON.parse(body) as { data: { yaml: string } }).data.yaml));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -108,20 +139,43 @@ test('an unchanged mount is not reloaded', async () => {
 });
 
 const badChanges: { name: string; file: string; text: string; problem: RegExp }[] = [
-  { name: 'a rule file with broken PromQL', file: FILE.rules, text: rules('sum(rate(x[5m]'), problem: /promtool check config/ },
-  { name: 'a config with an unknown field', file: FILE.prometheus, text: `${config('v9')}scrape_configz: []\n`, problem: /promtool check config/ },
-  { name: 'a web config with an unknown field', file: FILE.webConfig, text: 'tls_server_confg: {}\n', problem: /promtool check web-config/ },
+  {
+    name: 'a rule file with broken PromQL',
+    file: FILE.rules,
+    text: rules('sum(rate(x[5m]'),
+    problem: /promtool check config/,
+  },
+  {
+    name: 'a config with an unknown field',
+    file: FILE.prometheus,
+    text: `${config('v9')}scrape_configz: []\n`,
+    problem: /promtool check config/,
+  },
+  {
+    name: 'a web config with an unknown field',
+    file: FILE.webConfig,
+    text: 'tls_server_confg: {}\n',
+    problem: /promtool check web-config/,
+  },
 ];
 for (const c of badChanges) {
   test(`${c.name} is never copied live nor reloaded`, async () => {
-    const before = { loads: loads(), live: readFileSync(join(liveDir, c.file), 'utf8'), hash: sidecar.appliedHash() };
+    const before = {
+      loads: loads(),
+      live: readFileSync(join(liveDir, c.file), 'utf8'),
+      hash: sidecar.appliedHash(),
+    };
     const good = readFileSync(join(configDir, c.file), 'utf8');
     writeFileSync(join(configDir, c.file), c.text);
     try {
       assert.equal(await sidecar.sync(), 'rejected');
       assert.equal(await sidecar.sync(), 'unchanged', 'the same bad content is checked once');
       assert.equal(loads(), before.loads, 'Prometheus was not reloaded');
-      assert.equal(readFileSync(join(liveDir, c.file), 'utf8'), before.live, 'the live file is the last good one');
+      assert.equal(
+        readFileSync(join(liveDir, c.file), 'utf8'),
+        before.live,
+        'the live file is the last good one',
+      );
       assert.equal(sidecar.appliedHash(), before.hash);
       assert.match(await runningConfig(), /config_version: v1/);
       const metrics = await (await fetch(sidecar.metricsUrl!)).text();

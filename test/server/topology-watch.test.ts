@@ -29,7 +29,10 @@ test('a valid edit swaps the revision, an invalid one is refused and the last go
     writeFileSync(file, broken);
     assert.equal(w.reload(), false);
     assert.equal(w.current().topology, served, 'the last good topology object is kept');
-    assert.match(w.lastError()!, /a\.yaml:\d+:\d+: bigRegions\[1\]\.regions\[1\]\.name: invalid name "EU_WEST"/);
+    assert.match(
+      w.lastError()!,
+      /a\.yaml:\d+:\d+: bigRegions\[1\]\.regions\[1\]\.name: invalid name "EU_WEST"/,
+    );
     w.reload();
     assert.equal(w.reloadFailures(), 1, 'the same bad content counts once');
     writeFileSync(file, moved);
@@ -50,14 +53,23 @@ test('the running server picks up an edit of the watched file on its own and rep
   const file = join(dir, 'c.yaml');
   writeFileSync(file, good);
   const { logger } = capturingLogger();
-  const srv = await startServer({ topologyFile: file, port: 0, pollIntervalMs: 50, logger, heartbeatToken: new Secret('t') });
+  const srv = await startServer({
+    topologyFile: file,
+    port: 0,
+    pollIntervalMs: 50,
+    logger,
+    heartbeatToken: new Secret('t'),
+  });
   try {
-    const sd = async () => (await (await fetch(`${srv.url}/v1/sd/cascade/europe`)).json()) as { targets: string[] }[];
+    const sd = async () =>
+      (await (await fetch(`${srv.url}/v1/sd/cascade/europe`)).json()) as { targets: string[] }[];
     assert.equal((await sd())[2]!.targets[0], '10.50.1.10:9090');
     // Bump the mtime past the file system's resolution so the poller sees the change.
     await new Promise((r) => setTimeout(r, 20));
     writeFileSync(file, moved);
-    await waitFor('the new endpoint', async () => ((await sd())[2]!.targets[0] === '10.50.9.99:9090' ? true : undefined));
+    await waitFor('the new endpoint', async () =>
+      (await sd())[2]!.targets[0] === '10.50.9.99:9090' ? true : undefined,
+    );
     writeFileSync(file, broken);
     const ready = await waitFor('readyz to fail', async () => {
       const r = await fetch(`${srv.url}/readyz`);
