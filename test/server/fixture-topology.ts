@@ -12,12 +12,12 @@ global:
   serviceUrl: ${o.serviceUrl}
 central:
   replicas:
-    - { name: central-a, zone: zone-a }
-    - { name: central-b, zone: zone-b }
+    - { name: central-a, zone: zone-a, endpoint: 127.0.0.1:19191 }
+    - { name: central-b, zone: zone-b, endpoint: 127.0.0.1:19192 }
 alertmanager:
   replicas:
-    - { name: am-0, zone: zone-a }
-    - { name: am-1, zone: zone-b }
+    - { name: am-0, zone: zone-a, endpoint: 127.0.0.1:19093, clusterEndpoint: 127.0.0.1:19094 }
+    - { name: am-1, zone: zone-b, endpoint: 127.0.0.1:19095, clusterEndpoint: 127.0.0.1:19096 }
 bigRegions:
   - name: lab
     cascade: { endpoint: 127.0.0.1:19090, egressCidrs: [127.0.0.1/32] }
