@@ -23,7 +23,8 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Agent } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
@@ -72,6 +73,14 @@ export interface SidecarOptions {
   readonly logger?: Logger;
   /** Sync once without reloading and return (the init container before Prometheus starts). */
   readonly once?: boolean;
+  /** Every address of a host name (tests inject it); default: DNS, all A/AAAA records. */
+  readonly resolveAll?: (host: string) => Promise<string[]>;
+}
+
+async function defaultResolveAll(host: string): Promise<string[]> {
+  if (isIP(host.replace(/^\[|\]$/g, ''))) return [host.replace(/^\[|\]$/g, '')];
+  const found = await lookup(host, { all: true });
+  return [...new Set(found.map((a) => a.address))];
 }
 
 export type SyncOutcome = 'unchanged' | 'applied' | 'rejected' | 'reload-failed';
@@ -169,23 +178,50 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     metaCluster !== undefined &&
     endpoint !== undefined &&
     tokenFile !== undefined;
+  const resolveAll = opts.resolveAll ?? defaultResolveAll;
+  /**
+   * The service keeps registrations in memory per replica, so the sidecar tells every replica:
+   * it resolves the service host (a headless Service yields one address per pod) and posts to
+   * each address. True only when every replica accepted.
+   */
   const heartbeat = async (): Promise<boolean> => {
     if (!heartbeats) return false;
+    let token: string;
+    let addresses: string[];
+    const url = new URL(
+      `${serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(metaCluster)}/heartbeat`,
+    );
     try {
-      const token = readFileSync(tokenFile, 'utf8').trim();
-      await axios.post(
-        `${serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(metaCluster)}/heartbeat`,
-        { endpoint, version, configHash: applied },
-        { headers: { Authorization: `Bearer ${token}` }, timeout: 10_000 },
-      );
-      m.heartbeats.inc({ outcome: 'ok' });
-      m.lastHeartbeat.set(Date.now() / 1000);
-      return true;
+      token = readFileSync(tokenFile, 'utf8').trim();
+      addresses = await resolveAll(url.hostname);
     } catch (e) {
       m.heartbeats.inc({ outcome: 'failed' });
-      logger.warn({ err: describeHttpError(e) }, 'heartbeat failed');
+      logger.warn({ err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, 'heartbeat failed');
       return false;
     }
+    const results = await Promise.all(
+      addresses.map(async (address) => {
+        const target = new URL(url);
+        target.hostname = address.includes(':') ? `[${address}]` : address;
+        try {
+          await axios.post(
+            target.toString(),
+            { endpoint, version, configHash: applied },
+            // The original Host, for virtual hosting and TLS names in front of the service.
+            { headers: { Authorization: `Bearer ${token}`, Host: url.host }, timeout: 10_000 },
+          );
+          m.heartbeats.inc({ outcome: 'ok' });
+          return true;
+        } catch (e) {
+          m.heartbeats.inc({ outcome: 'failed' });
+          logger.warn({ address, err: describeHttpError(e) }, 'heartbeat failed');
+          return false;
+        }
+      }),
+    );
+    const ok = results.length > 0 && results.every(Boolean);
+    if (ok) m.lastHeartbeat.set(Date.now() / 1000);
+    return ok;
   };
 
   if (opts.once) {

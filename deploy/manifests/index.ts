@@ -463,7 +463,13 @@ function serviceObjects(topo: Topology): Validatable[] {
     }),
     new Service({
       metadata: meta,
-      spec: { selector, ports: [{ name: 'http', port: PORT.fedstack, targetPort: 'http', protocol: 'TCP' }] },
+      spec: {
+        // Headless: the name resolves to every replica. Registrations live in each replica's
+        // memory, so sidecars heartbeat every address (sidecar.ts) and any replica answers SD.
+        clusterIP: 'None',
+        selector,
+        ports: [{ name: 'http', port: PORT.fedstack, targetPort: 'http', protocol: 'TCP' }],
+      },
     }),
     new NetworkPolicy({
       metadata: meta,

@@ -181,6 +181,9 @@ test('the fedstack service runs 2 replicas with args its own CLI parser accepts'
   const d = docs(renderManifests(plain, 'kubernetes').get('service/manifests.yaml')!);
   const dep = d.find((x) => x.kind === 'Deployment')!;
   assert.equal(dep.spec.replicas, 2);
+  const svc = d.find((x) => x.kind === 'Service')!;
+  assert.equal(svc.metadata.name, 'fedstack', 'the name the default serviceUrl uses');
+  assert.equal(svc.spec.clusterIP, 'None', 'headless, so sidecars can heartbeat every replica');
   const [cmd, ...args] = dep.spec.template.spec.containers[0].args as string[];
   assert.equal(cmd, 'serve');
   assert.deepEqual(parseServeArgs(args), {

@@ -217,3 +217,44 @@ test('a heartbeat with a wrong token fails and is counted', async () => {
     writeFileSync(join(root, 'token'), TOKEN);
   }
 });
+
+test('the heartbeat goes to every address the service name resolves to, keeping the Host header', async () => {
+  const asked: string[] = [];
+  const port = new URL(server.url).port;
+  const fanout = await runSidecar({
+    ...options,
+    serviceUrl: `http://fedstack.replicas.test:${port}`,
+    endpoint: '198.51.100.30:9090',
+    interval: 3_600_000,
+    metricsPort: undefined,
+    resolveAll: async (host) => {
+      asked.push(host);
+      return ['127.0.0.1'];
+    },
+  });
+  try {
+    assert.equal(await fanout.heartbeat(), true);
+    assert.deepEqual(asked.slice(-1), ['fedstack.replicas.test']);
+    const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`)).json()) as { targets: string[] }[];
+    assert.deepEqual(sd[0]!.targets, ['198.51.100.30:9090']);
+  } finally {
+    await fanout.close();
+  }
+});
+
+test('a service name that does not resolve fails the heartbeat without throwing', async () => {
+  const lost = await runSidecar({
+    ...options,
+    serviceUrl: 'http://fedstack.replicas.test:1',
+    interval: 3_600_000,
+    metricsPort: undefined,
+    resolveAll: async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    },
+  });
+  try {
+    assert.equal(await lost.heartbeat(), false);
+  } finally {
+    await lost.close();
+  }
+});
