@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseServeArgs, serveArgs } from '../../server/args.ts';
+import { parseSidecarArgs, sidecarArgs } from '../../sidecar/args.ts';
+
+const base = ['--config-dir=/c', '--live-dir=/l', '--prometheus-url=http://localhost:9090'];
+
+test('serve flags round-trip and default the port to 8080', () => {
+  const flags = {
+    topologyFile: '/t.yaml',
+    port: 9000,
+    host: '0.0.0.0',
+    heartbeatTokenFile: '/tok',
+    registrationTtlMs: 60000,
+    pollIntervalMs: 500,
+    profile: 'local' as const,
+  };
+  assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
+  assert.equal(parseServeArgs([]).port, 8080);
+});
+
+const badServe: [string, string[], RegExp][] = [
+  ['a port out of range', ['--port=70000'], /--port: invalid value "70000"/],
+  ['an unknown profile', ['--profile=docker'], /--profile: must be one of kubernetes, local, got "docker"/],
+  ['an unknown flag', ['--prot=1'], /Unknown option '--prot'/],
+];
+for (const [what, argv, error] of badServe) {
+  test(`serve refuses ${what}`, () => assert.throws(() => parseServeArgs(argv), error));
+}
+
+test('sidecar flags parse durations and the Prometheus credentials', () => {
+  const o = parseSidecarArgs([
+    ...base,
+    '--interval=2m',
+    '--prometheus-username=federate',
+    '--prometheus-password-file=/pw',
+    '--prometheus-insecure-skip-verify',
+    '--metrics-port=8081',
+  ]);
+  assert.equal(o.interval, 120_000);
+  assert.equal(o.metricsPort, 8081);
+  assert.deepEqual(o.prometheusAuth, {
+    username: 'federate',
+    passwordFile: '/pw',
+    caFile: undefined,
+    insecureSkipVerify: true,
+  });
+  assert.deepEqual(parseSidecarArgs(sidecarArgs(o)), o);
+});
+
+const badSidecar: [string, string[], RegExp][] = [
+  ['a missing config dir', ['--live-dir=/l', '--prometheus-url=x'], /--config-dir: is required/],
+  ['half the heartbeat settings', [...base, '--meta-cluster=mc-1'], /give all four \(heartbeats\) or none/],
+  ['a username without a password file', [...base, '--prometheus-username=u'], /give both or neither/],
+  ['a bad interval', [...base, '--interval=soon'], /--interval: invalid duration "soon"/],
+  ['a bad metrics port', [...base, '--metrics-port=-1'], /--metrics-port: invalid port "-1"/],
+];
+for (const [what, argv, error] of badSidecar) {
+  test(`sidecar refuses ${what}`, () => assert.throws(() => parseSidecarArgs(argv), error));
+}
