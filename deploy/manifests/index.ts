@@ -467,6 +467,10 @@ function serviceObjects(topo: Topology): Validatable[] {
         // Headless: the name resolves to every replica. Registrations live in each replica's
         // memory, so sidecars heartbeat every address (sidecar.ts) and any replica answers SD.
         clusterIP: 'None',
+        // /readyz fails while the topology ConfigMap is invalid, on every replica at once; the
+        // replicas still serve the last good revision, so they stay in DNS. Not-ready is a
+        // signal (kubectl, kube-state-metrics), not a reason to black out SD for the fleet.
+        publishNotReadyAddresses: true,
         selector,
         ports: [{ name: 'http', port: PORT.fedstack, targetPort: 'http', protocol: 'TCP' }],
       },

@@ -184,6 +184,7 @@ test('the fedstack service runs 2 replicas with args its own CLI parser accepts'
   const svc = d.find((x) => x.kind === 'Service')!;
   assert.equal(svc.metadata.name, 'fedstack', 'the name the default serviceUrl uses');
   assert.equal(svc.spec.clusterIP, 'None', 'headless, so sidecars can heartbeat every replica');
+  assert.equal(svc.spec.publishNotReadyAddresses, true, 'a bad topology edit must not take SD offline');
   const [cmd, ...args] = dep.spec.template.spec.containers[0].args as string[];
   assert.equal(cmd, 'serve');
   assert.deepEqual(parseServeArgs(args), {
