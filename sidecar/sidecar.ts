@@ -115,6 +115,25 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   let rejected: string | undefined;
   let busy: Promise<SyncOutcome> | undefined;
 
+  // A live config Prometheus has not loaded yet (its reload failed): retried every sync.
+  let reloadPending = false;
+
+  const reloadPrometheus = async (hash: string): Promise<SyncOutcome> => {
+    try {
+      await http.post('/-/reload');
+      reloadPending = false;
+      m.syncs.inc({ outcome: 'applied' });
+      m.lastReload.set(Date.now() / 1000);
+      logger.info({ hash }, 'config applied and Prometheus reloaded');
+      return 'applied';
+    } catch (e) {
+      reloadPending = true;
+      m.syncs.inc({ outcome: 'reload-failed' });
+      logger.error({ hash, err: describeHttpError(e) }, 'Prometheus reload failed, will retry');
+      return 'reload-failed';
+    }
+  };
+
   const doSync = async (reload: boolean): Promise<SyncOutcome> => {
     let files: Map<string, string>;
     try {
@@ -126,11 +145,17 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       return 'rejected';
     }
     const hash = hashFiles(files);
-    if (hash === applied || hash === rejected) return 'unchanged';
+    if (hash === applied) {
+      // Back to (or still on) the live config, e.g. a bad edit reverted.
+      rejected = undefined;
+      m.valid.set(1);
+      return reload && reloadPending ? reloadPrometheus(hash) : 'unchanged';
+    }
+    if (hash === rejected) return 'unchanged';
 
     const staging = join(opts.liveDir, `.staging-${randomBytes(4).toString('hex')}`);
-    mkdirSync(staging, { mode: 0o700 });
     try {
+      mkdirSync(staging, { mode: 0o700 });
       for (const [name, text] of files) writeFileSync(join(staging, name), text, { mode: 0o600 });
       const problem = await check(promtool, staging, files);
       if (problem !== undefined) {
@@ -144,6 +169,11 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       for (const name of files.keys()) renameSync(join(staging, name), join(opts.liveDir, name));
       for (const name of liveNames(opts.liveDir))
         if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
+    } catch (e) {
+      // A disk problem, not a config problem: try again next time.
+      m.syncs.inc({ outcome: 'rejected' });
+      logger.error({ hash, err: (e as Error).message }, 'could not stage the new config');
+      return 'rejected';
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -154,22 +184,15 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       m.syncs.inc({ outcome: 'applied' });
       return 'applied';
     }
-    try {
-      await http.post('/-/reload');
-      m.syncs.inc({ outcome: 'applied' });
-      m.lastReload.set(Date.now() / 1000);
-      logger.info({ hash }, 'config applied and Prometheus reloaded');
-      return 'applied';
-    } catch (e) {
-      m.syncs.inc({ outcome: 'reload-failed' });
-      logger.error({ hash, err: describeHttpError(e) }, 'Prometheus reload failed');
-      return 'reload-failed';
-    }
+    return reloadPrometheus(hash);
   };
   const sync = (reload = true): Promise<SyncOutcome> => {
     // Never two syncs at once: they would share the live directory.
-    busy = (busy ?? Promise.resolve('unchanged' as SyncOutcome)).then(() => doSync(reload));
-    return busy;
+    const next = (busy ?? Promise.resolve<SyncOutcome>('unchanged'))
+      .catch(() => 'unchanged' as const)
+      .then(() => doSync(reload));
+    busy = next;
+    return next;
   };
 
   const { serviceUrl, metaCluster, endpoint, tokenFile } = opts;

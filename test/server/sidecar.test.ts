@@ -1,7 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE, MOUNT } from '../../common/conventions.ts';
@@ -11,7 +13,7 @@ import { startServer, type RunningServer } from '../../server/main.ts';
 import { runSidecar, type RunningSidecar, type SidecarOptions } from '../../sidecar/sidecar.ts';
 import { federationWebConfig, WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
 import { securedTopologyText } from './fixture-topology.ts';
-import { capturingLogger, topologyFrom } from './helpers.ts';
+import { capturingLogger, topologyFrom, waitFor } from './helpers.ts';
 import {
   freePort,
   makeFederationSecrets,
@@ -103,21 +105,35 @@ after(async () => {
 });
 
 /** The config Prometheus is running, read through its TLS + basic auth front door. */
-function runningConfig(): Promise<string> {
+async function runningConfig(): Promise<string> {
+  return (JSON.parse(await promGet('/api/v1/status/config')) as { data: { yaml: string } }).data.yaml;
+}
+
+/** Prometheus' own record of reloads: a reload of a bad config would set successful to 0. */
+async function reloadState(): Promise<{ successful: string; lastSuccess: string }> {
+  const text = await promGet('/metrics');
+  const value = (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'missing';
+  return {
+    successful: value('prometheus_config_last_reload_successful'),
+    lastSuccess: value('prometheus_config_last_reload_success_timestamp_seconds'),
+  };
+}
+
+function promGet(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const auth = Buffer.from(`federate:${secrets.password}`).toString('base64');
     const req = httpsRequest(
       {
         host: '127.0.0.1',
         port: promPort,
-        path: '/api/v1/status/config',
+        path,
         ca: secrets.caPem,
         headers: { Authorization: `Basic ${auth}` },
       },
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
-        res.on('end', () => resolve((JSON.parse(body) as { data: { yaml: string } }).data.yaml));
+        res.on('end', () => resolve(body));
       },
     );
     req.on('error', reject);
@@ -161,6 +177,7 @@ const badChanges: { name: string; file: string; text: string; problem: RegExp }[
 for (const c of badChanges) {
   test(`${c.name} is never copied live nor reloaded`, async () => {
     const before = {
+      reload: await reloadState(),
       loads: loads(),
       live: readFileSync(join(liveDir, c.file), 'utf8'),
       hash: sidecar.appliedHash(),
@@ -170,7 +187,9 @@ for (const c of badChanges) {
     try {
       assert.equal(await sidecar.sync(), 'rejected');
       assert.equal(await sidecar.sync(), 'unchanged', 'the same bad content is checked once');
-      assert.equal(loads(), before.loads, 'Prometheus was not reloaded');
+      assert.deepEqual(await reloadState(), before.reload, 'Prometheus was not reloaded');
+      assert.equal(before.reload.successful, '1');
+      assert.equal(loads(), before.loads, 'no configuration load was logged');
       assert.equal(
         readFileSync(join(liveDir, c.file), 'utf8'),
         before.live,
@@ -185,6 +204,7 @@ for (const c of badChanges) {
     }
     // Back to the good content: it is the live one already, nothing to reload.
     assert.equal(await sidecar.sync(), 'unchanged');
+    assert.match(await (await fetch(sidecar.metricsUrl!)).text(), /^fedstack_sidecar_config_valid 1$/m);
   });
 }
 
@@ -192,7 +212,8 @@ test('a good change is checked, copied live and reloaded', async () => {
   const before = loads();
   writeFileSync(join(configDir, FILE.prometheus), config('v2'));
   assert.equal(await sidecar.sync(), 'applied');
-  assert.equal(loads(), before + 1);
+  // The log line may trail the HTTP answer by a moment.
+  await waitFor('the reload log line', () => (loads() === before + 1 ? true : undefined));
   assert.match(await runningConfig(), /config_version: v2/);
   assert.equal(readFileSync(join(liveDir, FILE.prometheus), 'utf8'), config('v2'));
   const metrics = await (await fetch(sidecar.metricsUrl!)).text();
@@ -256,5 +277,54 @@ test('a service name that does not resolve fails the heartbeat without throwing'
     assert.equal(await lost.heartbeat(), false);
   } finally {
     await lost.close();
+  }
+});
+
+test('a failed reload is retried on the next sync until Prometheus takes it', async () => {
+  // Prometheus' /-/reload answering 500 then 200: the retry logic alone is under test here.
+  const answers = [500, 200];
+  const calls: string[] = [];
+  const fake = createServer((req, res) => {
+    calls.push(`${req.method} ${req.url}`);
+    res.writeHead(answers.shift() ?? 200).end();
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  const dir = join(root, 'retry');
+  mkdirSync(join(dir, 'mounted'), { recursive: true });
+  writeFileSync(join(dir, 'mounted', FILE.prometheus), config('r1'));
+  writeFileSync(join(dir, 'mounted', FILE.rules), rules('vector(1)'));
+  const s = await runSidecar({
+    configDir: join(dir, 'mounted'),
+    liveDir: join(dir, 'live'),
+    prometheusUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    promtoolPath: '/usr/bin/promtool',
+    interval: 3_600_000,
+    logger: capturingLogger().logger,
+    once: true,
+  });
+  await s.close();
+  const loop = await runSidecar({
+    configDir: join(dir, 'mounted'),
+    liveDir: join(dir, 'live'),
+    prometheusUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    promtoolPath: '/usr/bin/promtool',
+    interval: 3_600_000,
+    logger: capturingLogger().logger,
+  });
+  try {
+    writeFileSync(join(dir, 'mounted', FILE.prometheus), config('r2'));
+    // The loop's first tick may already have picked the change up.
+    const first = await loop.sync();
+    assert.ok(
+      first === 'reload-failed' || (first === 'applied' && calls.length === 2),
+      `first sync: ${first}`,
+    );
+    if (first === 'reload-failed') assert.equal(await loop.sync(), 'applied');
+    assert.deepEqual(calls, ['POST /-/reload', 'POST /-/reload']);
+    assert.equal(await loop.sync(), 'unchanged');
+    assert.equal(calls.length, 2);
+  } finally {
+    await loop.close();
+    await new Promise((r) => fake.close(r));
   }
 });
