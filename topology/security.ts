@@ -177,3 +177,16 @@ export function federationWebConfig(security: SecurityView | undefined, profile:
     basic_auth_users: auth ? { [auth.username]: WEB_CONFIG_HASH_PLACEHOLDER } : undefined,
   };
 }
+
+/**
+ * How a protected Prometheus (edge, cascade) scrapes itself at localhost: the same credentials,
+ * but TLS without verification, because the serving certificate names the LoadBalancer, not
+ * localhost, and the hop never leaves the pod. Plain HTTP when the section is absent.
+ */
+export function selfScrapeClientConfig(
+  security: SecurityView | undefined,
+  profile: Profile,
+): FederationClientConfig {
+  const client = federationClientConfig(security, profile);
+  return client.scheme === 'https' ? { ...client, tls_config: { insecure_skip_verify: true } } : client;
+}

@@ -4,6 +4,7 @@ import { MOUNT } from '../../common/conventions.ts';
 import {
   federationClientConfig,
   federationWebConfig,
+  selfScrapeClientConfig,
   securitySchema,
   WEB_CONFIG_HASH_PLACEHOLDER,
 } from '../../topology/security.ts';
@@ -59,4 +60,13 @@ test('a literal password where a Secret reference belongs is refused', () => {
     federation: { basicAuth: { password: 'hunter2', passwordHash: { name: 'a', key: 'b' } } },
   });
   assert.equal(r.success, false);
+});
+
+test('a protected Prometheus scrapes itself with the same credentials but without verifying localhost', () => {
+  assert.deepEqual(selfScrapeClientConfig(security, 'kubernetes'), {
+    scheme: 'https',
+    tls_config: { insecure_skip_verify: true },
+    basic_auth: { username: 'federate', password_file: MOUNT.federationPasswordFile },
+  });
+  assert.equal(selfScrapeClientConfig(undefined, 'kubernetes').scheme, 'http');
 });
