@@ -139,14 +139,12 @@ export function createApp(deps: AppDeps): express.Express {
     const { revision, hash } = topologySource.current();
     const error = topologySource.lastError();
     if (error !== undefined) {
-      res
-        .status(503)
-        .json({
-          error: 'not ready',
-          reason: `topology file is invalid, serving revision ${revision}: ${error}`,
-          revision,
-          hash,
-        });
+      res.status(503).json({
+        error: 'not ready',
+        reason: `topology file is invalid, serving revision ${revision}: ${error}`,
+        revision,
+        hash,
+      });
       return;
     }
     res.json({ status: 'ready', revision, hash });
@@ -185,11 +183,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Fedstack-Topology-Revision', String(topologySource.current().revision));
     res.type(CONTENT_TYPES[ext] ?? 'text/plain; charset=utf-8').send(text);
   };
-  app.get('/v1/config/:tier/:name/:file', (req, res) =>
-    serveConfig(res, [req.params.tier, req.params.name, req.params.file]),
-  );
-  // Files directly under a tier (alerting/alertmanager.yml).
-  app.get('/v1/config/:tier/:file', (req, res) => serveConfig(res, [req.params.tier, req.params.file]));
+  // `/v1/config/<tier>/<name>/<file>`, and any other depth the bundle has
+  // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
+  app.get('/v1/config/*path', (req, res) => serveConfig(res, req.params.path as unknown as string[]));
 
   const bundleFor = (snap: ReturnType<TopologySource['current']>): Bundle => {
     const key = `${snap.revision}:${snap.hash}:${profile}`;

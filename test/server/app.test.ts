@@ -341,3 +341,13 @@ test('extra routers are mounted at their path and their errors are JSON too', as
     .expect(413);
   assert.equal(big.body.error, 'payload too large');
 });
+
+test('config files deeper in the bundle are served too, and a bare tier is a 404', async () => {
+  const { app } = setup({
+    renderBundle: () => new Map([['dashboards/provisioning/datasources/fedstack.yaml', 'apiVersion: 1\n']]),
+  });
+  await request(app)
+    .get('/v1/config/dashboards/provisioning/datasources/fedstack.yaml')
+    .expect(200, 'apiVersion: 1\n');
+  await request(app).get('/v1/config/dashboards').expect(404);
+});
