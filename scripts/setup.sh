@@ -10,8 +10,10 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v wrk >/dev/null || need+=(wrk)
+# kubectl kustomize builds the rendered cluster bundles in test/deploy (offline, no cluster).
+command -v kubectl >/dev/null || need+=(kubernetes-client)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "setup: prometheus, promtool, alertmanager, amtool, node_exporter, victoria-metrics, wrk present"
+  echo "setup: prometheus, promtool, alertmanager, amtool, node_exporter, victoria-metrics, wrk, kubectl present"
   exit 0
 fi
 SUDO=""
