@@ -81,3 +81,26 @@ test('the running server picks up an edit of the watched file on its own and rep
     await srv.close();
   }
 });
+
+test('the server reads the heartbeat token from its file and refuses a busy port cleanly', async () => {
+  const file = join(dir, 'd.yaml');
+  writeFileSync(file, good);
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'from-file-token\n');
+  const { logger } = capturingLogger();
+  const srv = await startServer({ topologyFile: file, port: 0, heartbeatTokenFile: tokenFile, logger });
+  try {
+    const beat = (token: string) =>
+      fetch(`${srv.url}/v1/edges/mc-lon-01/heartbeat`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ endpoint: '10.9.9.9:9090', version: 'v', configHash: 'h' }),
+      });
+    assert.equal((await beat('from-file-token')).status, 200);
+    assert.equal((await beat('from-file')).status, 401);
+    const port = Number(new URL(srv.url).port);
+    await assert.rejects(startServer({ topologyFile: file, port, logger }), /EADDRINUSE/);
+  } finally {
+    await srv.close();
+  }
+});
