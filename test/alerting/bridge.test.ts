@@ -10,7 +10,7 @@ import { createBridgeRouter, type BridgeDeps, type BridgeHandle } from '../../al
 import { fileSecretResolver } from '../../alerting/bridge/secrets.ts';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
 import { startSmsContract, type SmsContract } from './support/aliyun-sms-contract.ts';
-import { ACCESS_KEY, ROBOTS, SMS_TEMPLATE, WEBHOOK_TOKEN, loadTestTopology, payload, silentLogger, tempDir, topologyText, waitFor, writeSecrets } from './support/fixtures.ts';
+import { ACCESS_KEY, ROBOTS, SMS_TEMPLATE, WEBHOOK_TOKEN, loadTestTopology, payload, removeTempDirs, silentLogger, tempDir, topologyText, waitFor, writeSecrets } from './support/fixtures.ts';
 
 interface Harness {
   app: express.Express;
@@ -65,6 +65,7 @@ after(async () => {
   for (const h of handles) await h.close();
   await ding.close();
   await sms.close();
+  removeTempDirs();
 });
 
 describe('bad payloads get a 4xx with a reason, and the bridge keeps serving', () => {

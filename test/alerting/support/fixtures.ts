@@ -1,5 +1,5 @@
 /** Shared test fixtures: a topology with routing aimed at local contract servers, secrets on disk, payloads. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseTopology } from '../../../topology/load.ts';
@@ -74,8 +74,17 @@ export function writeSecrets(dir: string): void {
   put('aliyun-sms', 'secret', ACCESS_KEY.secret);
 }
 
+const created: string[] = [];
+
+/** A fresh temp dir, removed by removeTempDirs() (call it in an after() hook). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(tmpdir(), `fedstack-${prefix}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `fedstack-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of created.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** An Alertmanager webhook v4 payload for one group; `n` distinguishes groups. */
