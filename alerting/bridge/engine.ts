@@ -145,6 +145,7 @@ export class DeliveryEngine {
   /** Every accepted unit not yet delivered or dead, by id. */
   private readonly units = new Map<string, OutboxUnit>();
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(deps: EngineDeps) {
@@ -168,6 +169,11 @@ export class DeliveryEngine {
     for (const u of units) if (!inBatch.has(u.id)) this.enqueue(u);
     if (units.length > 0) this.d.logger.info({ pending: units.length, batches: batches.length }, 'alert bridge: resuming outbox');
     await this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs);
+    // Dedup markers expire so that Alertmanager's repeat_interval reminders get through again.
+    this.pruneTimer = setInterval(() => {
+      this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs).catch((e: unknown) => this.d.logger.warn({ err: (e as Error).message }, 'alert bridge: prune failed'));
+    }, 60_000);
+    this.pruneTimer.unref?.();
     this.schedule();
   }
 
@@ -524,6 +530,7 @@ export class DeliveryEngine {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await Promise.all([...this.inFlight]);
   }
 
