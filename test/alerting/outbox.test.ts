@@ -22,8 +22,11 @@ describe('sliding-window limiter (driven by the caller clock)', () => {
     assert.equal(solo.nextFree(20), Infinity, 'only an answer gives an in-flight send a time');
     l.end(30);
     assert.equal(l.nextFree(40), 1_010);
-    assert.equal(l.nextFree(1_010), 1_030, 'at 1010 the first left, the second still in');
-    assert.equal(l.nextFree(1_031), 1_031);
+    assert.equal(l.nextFree(1_009), 1_010);
+    assert.equal(l.nextFree(1_010), 1_010, 'at 1010 the first answer left the window');
+    l.begin();
+    l.end(1_010);
+    assert.equal(l.nextFree(1_020), 1_030, 'then the second one must leave');
   });
   it('applies every window (SMS: 1 per minute and 5 per hour)', () => {
     const l = new SlidingWindowLimiter([{ limit: 1, windowMs: 60_000 }, { limit: 5, windowMs: 3_600_000 }]);
