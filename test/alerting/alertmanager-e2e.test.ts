@@ -189,3 +189,22 @@ it("Alertmanager's webhook reaches the bridge with its bearer token, and the Din
   assert.deepEqual(ding!.errors, []);
   assert.doesNotMatch(amLog, /status code 4\d\d/);
 });
+
+it('the rendered inhibition works in Alertmanager: EdgeDown silences its meta-cluster, critical silences warning', async () => {
+  const mc = (meta: string, region: string) => ({ big_region: 'americas', region, meta_cluster: meta });
+  await postAlert({ alertname: 'EdgeDown', severity: 'critical', ...mc('mc-va-01', 'us-east-1') }, 'edge down');
+  await postAlert({ alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-va-01', 'us-east-1') }, 'errors');
+  await postAlert({ alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-sv-01', 'us-west-1') }, 'errors');
+  await postAlert({ alertname: 'ApiserverLatencyHigh', severity: 'warning', ...mc('mc-sv-01', 'us-west-1') }, 'slow');
+  await postAlert({ alertname: 'ApiserverLatencyHigh', severity: 'warning', big_region: 'europe', region: 'eu-west-1', meta_cluster: 'mc-lon-01' }, 'slow');
+  type ApiAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
+  let alerts: ApiAlert[] = [];
+  const state = (name: string, meta: string) => alerts.find((a) => a.labels.alertname === name && a.labels.meta_cluster === meta)?.status.state;
+  await waitFor(() => {
+    void fetch(`${amBase}/api/v2/alerts`).then(async (r) => (alerts = (await r.json()) as ApiAlert[]), () => undefined);
+    return state('ApiserverErrorRatioHigh', 'mc-va-01') === 'suppressed' && state('ApiserverLatencyHigh', 'mc-sv-01') === 'suppressed';
+  }, 10_000, 'inhibition');
+  assert.equal(state('EdgeDown', 'mc-va-01'), 'active');
+  assert.equal(state('ApiserverErrorRatioHigh', 'mc-sv-01'), 'active', 'another meta-cluster is not silenced by EdgeDown');
+  assert.equal(state('ApiserverLatencyHigh', 'mc-lon-01'), 'active', 'a warning without a critical in its meta-cluster stays');
+});
