@@ -7,14 +7,21 @@
  */
 import type { Team, TeamMember } from '../topology/routing.ts';
 
-type RO<T> = T extends (infer U)[] ? readonly RO<U>[] : T extends object ? { readonly [K in keyof T]: RO<T[K]> } : T;
+type RO<T> = T extends (infer U)[]
+  ? readonly RO<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: RO<T[K]> }
+    : T;
 export type TeamLike = RO<Team>;
 export type Member = RO<TeamMember>;
 
 const DAY_MS = 86_400_000;
 
 /** Local calendar fields of an instant in a time zone. */
-export function localParts(ms: number, timeZone: string): { y: number; m: number; d: number; hh: number; mm: number } {
+export function localParts(
+  ms: number,
+  timeZone: string,
+): { y: number; m: number; d: number; hh: number; mm: number } {
   const fmt = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -25,7 +32,13 @@ export function localParts(ms: number, timeZone: string): { y: number; m: number
     minute: '2-digit',
   });
   const parts = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  return { y: Number(parts.year), m: Number(parts.month), d: Number(parts.day), hh: Number(parts.hour), mm: Number(parts.minute) };
+  return {
+    y: Number(parts.year),
+    m: Number(parts.month),
+    d: Number(parts.day),
+    hh: Number(parts.hour),
+    mm: Number(parts.minute),
+  };
 }
 
 /** UTC offset (ms) of a time zone at an instant. */
@@ -36,7 +49,10 @@ function offsetAt(ms: number, timeZone: string): number {
 }
 
 /** The instant of a local wall time in a time zone (a time skipped by DST maps forward). */
-export function zonedTimeToUtc(local: { y: number; m: number; d: number; hh: number; mm: number }, timeZone: string): number {
+export function zonedTimeToUtc(
+  local: { y: number; m: number; d: number; hh: number; mm: number },
+  timeZone: string,
+): number {
   const guess = Date.UTC(local.y, local.m - 1, local.d, local.hh, local.mm);
   const first = guess - offsetAt(guess, timeZone);
   const second = guess - offsetAt(first, timeZone);
@@ -66,12 +82,17 @@ export function resolveOnCall(team: TeamLike, nowMs: number): Member[] {
   const byName = new Map(team.members.map((m) => [m.name, m]));
 
   const overriding = rot.overrides
-    .filter((o) => parseLocalDateTime(o.start, rot.timeZone) <= nowMs && nowMs < parseLocalDateTime(o.end, rot.timeZone))
+    .filter(
+      (o) =>
+        parseLocalDateTime(o.start, rot.timeZone) <= nowMs && nowMs < parseLocalDateTime(o.end, rot.timeZone),
+    )
     .map((o) => byName.get(o.member))
     .filter((m): m is Member => m !== undefined);
   if (overriding.length > 0) return [...new Set(overriding)];
 
-  const order = (rot.members ?? team.members.map((m) => m.name)).map((n) => byName.get(n)).filter((m): m is Member => m !== undefined);
+  const order = (rot.members ?? team.members.map((m) => m.name))
+    .map((n) => byName.get(n))
+    .filter((m): m is Member => m !== undefined);
   if (order.length === 0) return [];
   const now = localParts(nowMs, rot.timeZone);
   const [hh, mm] = rot.handover.split(':').map(Number) as [number, number];
@@ -95,7 +116,10 @@ export function nextHandover(team: TeamLike, nowMs: number): number | undefined 
   const days = dayDiff({ y: sy, m: sm, d: sd }, now);
   for (let k = Math.floor(days / period) - 1; ; k++) {
     const date = new Date(Date.UTC(sy, sm - 1, sd + k * period));
-    const at = zonedTimeToUtc({ y: date.getUTCFullYear(), m: date.getUTCMonth() + 1, d: date.getUTCDate(), hh, mm }, rot.timeZone);
+    const at = zonedTimeToUtc(
+      { y: date.getUTCFullYear(), m: date.getUTCMonth() + 1, d: date.getUTCDate(), hh, mm },
+      rot.timeZone,
+    );
     if (at > nowMs) return at;
   }
 }

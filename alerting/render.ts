@@ -10,7 +10,15 @@ import type { SecretRef } from '../common/secret.ts';
 import { toYaml } from '../common/serialize.ts';
 import type { Topology } from '../topology/model.ts';
 import { defaultReceiverName, receiversOf, type Routing } from '../topology/routing.ts';
-import type { AlertmanagerConfig, EmailConfig, InhibitRule, ReceiverConfig, Route, TimeInterval, WebhookConfig } from './types.ts';
+import type {
+  AlertmanagerConfig,
+  EmailConfig,
+  InhibitRule,
+  ReceiverConfig,
+  Route,
+  TimeInterval,
+  WebhookConfig,
+} from './types.ts';
 import { EMAIL_TEMPLATE_FILE, TEMPLATE, emailTemplates } from './templates.ts';
 
 export type { AlertmanagerConfig } from './types.ts';
@@ -43,7 +51,9 @@ export interface RenderedAlertmanager {
 
 /** Secret file path as the Alertmanager process sees it. The local profile's paths are relative to alertmanager.yml. */
 export function secretFile(ref: SecretRef, profile: Profile): string {
-  return profile === 'kubernetes' ? `${ALERTMANAGER_MOUNT.secrets}/${ref.name}/${ref.key}` : `secrets/${ref.name}/${ref.key}`;
+  return profile === 'kubernetes'
+    ? `${ALERTMANAGER_MOUNT.secrets}/${ref.name}/${ref.key}`
+    : `secrets/${ref.name}/${ref.key}`;
 }
 
 const DEFAULT_GROUP_BY = ['alertname', LABEL.bigRegion, LABEL.region, LABEL.metaCluster];
@@ -67,12 +77,19 @@ export function defaultInhibitRules(): InhibitRule[] {
 
 export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAlertmanager {
   const templates = new Map([[EMAIL_TEMPLATE_FILE, emailTemplates({ grafanaUrl: topo.global.grafanaUrl })]]);
-  const templateGlob = profile === 'kubernetes' ? `${ALERTMANAGER_MOUNT.templates}/*.tmpl` : 'templates/*.tmpl';
+  const templateGlob =
+    profile === 'kubernetes' ? `${ALERTMANAGER_MOUNT.templates}/*.tmpl` : 'templates/*.tmpl';
   const routing = topo.routing as Routing | undefined;
   if (routing === undefined) {
     return {
       config: {
-        route: { receiver: DEFAULT_RECEIVER, group_by: DEFAULT_GROUP_BY, group_wait: '30s', group_interval: '5m', repeat_interval: '4h' },
+        route: {
+          receiver: DEFAULT_RECEIVER,
+          group_by: DEFAULT_GROUP_BY,
+          group_wait: '30s',
+          group_interval: '5m',
+          repeat_interval: '4h',
+        },
         inhibit_rules: defaultInhibitRules(),
         receivers: [{ name: DEFAULT_RECEIVER }],
         templates: [templateGlob],
@@ -98,19 +115,17 @@ export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAl
       group_wait: routing.groupWait,
       group_interval: routing.groupInterval,
       repeat_interval: routing.repeatInterval,
-      routes: routing.routes.map(
-        (r): Route => ({
-          receiver: r.receiver,
-          matchers: matchers(r.match),
-          continue: r.continue ? true : undefined,
-          group_by: r.groupBy,
-          group_wait: r.groupWait,
-          group_interval: r.groupInterval,
-          repeat_interval: r.repeatInterval,
-          active_time_intervals: r.activeTimeIntervals,
-          mute_time_intervals: r.muteTimeIntervals,
-        }),
-      ),
+      routes: routing.routes.map((r): Route => ({
+        receiver: r.receiver,
+        matchers: matchers(r.match),
+        continue: r.continue ? true : undefined,
+        group_by: r.groupBy,
+        group_wait: r.groupWait,
+        group_interval: r.groupInterval,
+        repeat_interval: r.repeatInterval,
+        active_time_intervals: r.activeTimeIntervals,
+        mute_time_intervals: r.muteTimeIntervals,
+      })),
     },
     inhibit_rules: [
       ...(routing.defaultInhibition ? defaultInhibitRules() : []),
@@ -122,24 +137,38 @@ export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAl
     ],
     receivers: renderReceivers(topo, routing, profile),
     templates: [templateGlob],
-    time_intervals: routing.timeIntervals.length > 0 ? routing.timeIntervals.map(renderTimeInterval) : undefined,
+    time_intervals:
+      routing.timeIntervals.length > 0 ? routing.timeIntervals.map(renderTimeInterval) : undefined,
   };
   return { config, templates };
 }
 
 function renderReceivers(topo: Topology, routing: Routing, profile: Profile): ReceiverConfig[] {
-  const httpConfig = { authorization: { type: 'Bearer', credentials_file: secretFile(routing.webhookToken, profile) } };
+  const httpConfig = {
+    authorization: { type: 'Bearer', credentials_file: secretFile(routing.webhookToken, profile) },
+  };
   const out: ReceiverConfig[] = receiversOf(routing).map(({ team, receiver }) => {
     const webhooks: WebhookConfig[] = [];
     if (receiver.dingtalk) {
-      webhooks.push({ url: bridgeUrl(topo.global.serviceUrl, 'dingtalk', receiver.name), send_resolved: receiver.dingtalk.sendResolved, http_config: httpConfig });
+      webhooks.push({
+        url: bridgeUrl(topo.global.serviceUrl, 'dingtalk', receiver.name),
+        send_resolved: receiver.dingtalk.sendResolved,
+        http_config: httpConfig,
+      });
     }
     if (receiver.sms) {
-      webhooks.push({ url: bridgeUrl(topo.global.serviceUrl, 'sms', receiver.name), send_resolved: receiver.sms.sendResolved, http_config: httpConfig });
+      webhooks.push({
+        url: bridgeUrl(topo.global.serviceUrl, 'sms', receiver.name),
+        send_resolved: receiver.sms.sendResolved,
+        http_config: httpConfig,
+      });
     }
     let emails: EmailConfig[] | undefined;
     if (receiver.email) {
-      const to = receiver.email.to === 'team' ? team.members.flatMap((m) => (m.email ? [m.email] : [])) : receiver.email.to;
+      const to =
+        receiver.email.to === 'team'
+          ? team.members.flatMap((m) => (m.email ? [m.email] : []))
+          : receiver.email.to;
       emails = [
         {
           to: to.join(', '),
@@ -150,10 +179,15 @@ function renderReceivers(topo: Topology, routing: Routing, profile: Profile): Re
         },
       ];
     }
-    return { name: receiver.name, email_configs: emails, webhook_configs: webhooks.length > 0 ? webhooks : undefined };
+    return {
+      name: receiver.name,
+      email_configs: emails,
+      webhook_configs: webhooks.length > 0 ? webhooks : undefined,
+    };
   });
   // The default route's receiver must exist even when no team declared one (checkRouting reports it).
-  if (!out.some((r) => r.name === (defaultReceiverName(routing) ?? DEFAULT_RECEIVER))) out.push({ name: DEFAULT_RECEIVER });
+  if (!out.some((r) => r.name === (defaultReceiverName(routing) ?? DEFAULT_RECEIVER)))
+    out.push({ name: DEFAULT_RECEIVER });
   return out;
 }
 
@@ -187,6 +221,7 @@ export function matchers(match: Readonly<Record<string, string | readonly string
 export function renderAlertingFiles(topo: Topology, profile: Profile): Map<string, string> {
   const { config, templates } = renderAlertmanager(topo, profile);
   const files = new Map<string, string>([[FILE.alertmanager, toYaml(config)]]);
-  for (const [name, text] of [...templates].sort(([a], [b]) => a.localeCompare(b))) files.set(`templates/${name}`, text);
+  for (const [name, text] of [...templates].sort(([a], [b]) => a.localeCompare(b)))
+    files.set(`templates/${name}`, text);
   return files;
 }

@@ -26,7 +26,8 @@ const nameSchema = z
     error: (iss) => `invalid name ${JSON.stringify(iss.input)} (lower-case letters, digits and '-')`,
   });
 const durationSchema = z.string().refine((s) => s !== '' && s !== '0' && DURATION.test(s), {
-  error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use a Prometheus duration such as 30s, 5m, 4h)`,
+  error: (iss) =>
+    `invalid duration ${JSON.stringify(iss.input)} (use a Prometheus duration such as 30s, 5m, 4h)`,
 });
 const hhmmSchema = z.string().refine((s) => HHMM.test(s) || s === '24:00', {
   error: (iss) => `invalid time ${JSON.stringify(iss.input)} (want HH:MM, 24-hour clock)`,
@@ -40,7 +41,9 @@ const memberSchema = z.strictObject({
   /** Digits, optionally with a leading '+' country code; used for SMS and DingTalk @mentions. */
   mobile: z
     .string()
-    .refine((s) => /^\+?\d{6,15}$/.test(s), { error: (iss) => `invalid mobile ${JSON.stringify(iss.input)} (digits, optional leading +)` })
+    .refine((s) => /^\+?\d{6,15}$/.test(s), {
+      error: (iss) => `invalid mobile ${JSON.stringify(iss.input)} (digits, optional leading +)`,
+    })
     .optional(),
   email: z.email({ error: (iss) => `invalid email ${JSON.stringify(iss.input)}` }).optional(),
   dingtalkUserId: z.string().min(1).optional(),
@@ -50,8 +53,16 @@ const overrideSchema = z.strictObject({
   /** Member name (of this team) on call instead of the rotation between start and end. */
   member: z.string().min(1),
   /** Local wall time in the rotation's time zone, `YYYY-MM-DD HH:MM`; start inclusive, end exclusive. */
-  start: z.string().refine((s) => LOCAL_DATETIME.test(s), { error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)` }),
-  end: z.string().refine((s) => LOCAL_DATETIME.test(s), { error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)` }),
+  start: z
+    .string()
+    .refine((s) => LOCAL_DATETIME.test(s), {
+      error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
+    }),
+  end: z
+    .string()
+    .refine((s) => LOCAL_DATETIME.test(s), {
+      error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
+    }),
 });
 
 const rotationSchema = z.strictObject({
@@ -62,7 +73,11 @@ const rotationSchema = z.strictObject({
   /** IANA time zone the handover time, start date and overrides are read in. */
   timeZone: z.string().min(1),
   /** Date (in timeZone) of the first handover, to `members[0]`; the anchor of the rotation. */
-  start: z.string().refine((s) => DATE.test(s), { error: (iss) => `invalid date ${JSON.stringify(iss.input)} (want YYYY-MM-DD)` }),
+  start: z
+    .string()
+    .refine((s) => DATE.test(s), {
+      error: (iss) => `invalid date ${JSON.stringify(iss.input)} (want YYYY-MM-DD)`,
+    }),
   /** Member names in rotation order; default: every team member in file order. */
   members: z.array(z.string().min(1)).min(1).optional(),
   overrides: z.array(overrideSchema).default([]),
@@ -78,7 +93,10 @@ const dingtalkRobotSchema = z.strictObject({
 });
 
 /** Who receives an SMS: the team's current on-call, the whole team, or explicit numbers. */
-const smsToSchema = z.union([z.enum(['oncall', 'team']), z.array(z.string().regex(/^\+?\d{6,15}$/, { error: 'invalid mobile (digits, optional leading +)' })).min(1)]);
+const smsToSchema = z.union([
+  z.enum(['oncall', 'team']),
+  z.array(z.string().regex(/^\+?\d{6,15}$/, { error: 'invalid mobile (digits, optional leading +)' })).min(1),
+]);
 
 const smsSchema = z.strictObject({
   provider: z.literal('aliyun'),
@@ -114,7 +132,10 @@ const receiverSchema = z
     email: z
       .strictObject({
         /** Addresses, or 'team' for every member's email (rendered; on-call changes too often for a config). */
-        to: z.union([z.enum(['team']), z.array(z.email({ error: (iss) => `invalid email ${JSON.stringify(iss.input)}` })).min(1)]),
+        to: z.union([
+          z.enum(['team']),
+          z.array(z.email({ error: (iss) => `invalid email ${JSON.stringify(iss.input)}` })).min(1),
+        ]),
         sendResolved: z.boolean().default(true),
       })
       .optional(),
@@ -166,7 +187,13 @@ const timeIntervalSchema = z.strictObject({
     .array(
       z.strictObject({
         weekdays: z
-          .array(z.string().refine((s) => weekdayRange.test(s), { error: (iss) => `invalid weekday range ${JSON.stringify(iss.input)} (e.g. monday:friday)` }))
+          .array(
+            z
+              .string()
+              .refine((s) => weekdayRange.test(s), {
+                error: (iss) => `invalid weekday range ${JSON.stringify(iss.input)} (e.g. monday:friday)`,
+              }),
+          )
           .optional(),
         times: z.array(z.strictObject({ start: hhmmSchema, end: hhmmSchema })).optional(),
       }),
@@ -211,13 +238,19 @@ export type RoutingRoute = Routing['routes'][number];
 export type TimeIntervalSpec = Routing['timeIntervals'][number];
 
 /** Every receiver with its team, in file order. */
-export function receiversOf(routing: Routing | DeepRO<Routing>): { team: Team; receiver: Receiver; teamIndex: number; receiverIndex: number }[] {
+export function receiversOf(
+  routing: Routing | DeepRO<Routing>,
+): { team: Team; receiver: Receiver; teamIndex: number; receiverIndex: number }[] {
   return (routing as Routing).teams.flatMap((team, teamIndex) =>
     team.receivers.map((receiver, receiverIndex) => ({ team, receiver, teamIndex, receiverIndex })),
   );
 }
 
-type DeepRO<T> = T extends (infer U)[] ? readonly DeepRO<U>[] : T extends object ? { readonly [K in keyof T]: DeepRO<T[K]> } : T;
+type DeepRO<T> = T extends (infer U)[]
+  ? readonly DeepRO<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepRO<T[K]> }
+    : T;
 
 /** The receiver everything unmatched goes to. */
 export function defaultReceiverName(routing: Routing | DeepRO<Routing>): string | undefined {
@@ -247,52 +280,92 @@ export function checkRouting(topo: Topology): TopologyIssue[] {
     teamNames.set(team.name, ti);
     const memberNames = new Set<string>();
     team.members.forEach((m, mi) => {
-      if (memberNames.has(m.name)) at(['teams', ti, 'members', mi, 'name'], `duplicate member ${JSON.stringify(m.name)}`);
+      if (memberNames.has(m.name))
+        at(['teams', ti, 'members', mi, 'name'], `duplicate member ${JSON.stringify(m.name)}`);
       memberNames.add(m.name);
     });
     const rot = team.rotation;
     if (rot) {
-      if (!isValidTimeZone(rot.timeZone)) at(['teams', ti, 'rotation', 'timeZone'], `unknown time zone ${JSON.stringify(rot.timeZone)} (want an IANA name such as "Asia/Shanghai")`);
-      if (!isRealDate(rot.start)) at(['teams', ti, 'rotation', 'start'], `invalid date ${JSON.stringify(rot.start)}`);
+      if (!isValidTimeZone(rot.timeZone))
+        at(
+          ['teams', ti, 'rotation', 'timeZone'],
+          `unknown time zone ${JSON.stringify(rot.timeZone)} (want an IANA name such as "Asia/Shanghai")`,
+        );
+      if (!isRealDate(rot.start))
+        at(['teams', ti, 'rotation', 'start'], `invalid date ${JSON.stringify(rot.start)}`);
       rot.members?.forEach((name, i) => {
-        if (!memberNames.has(name)) at(['teams', ti, 'rotation', 'members', i], `unknown member ${JSON.stringify(name)} of team ${JSON.stringify(team.name)}`);
+        if (!memberNames.has(name))
+          at(
+            ['teams', ti, 'rotation', 'members', i],
+            `unknown member ${JSON.stringify(name)} of team ${JSON.stringify(team.name)}`,
+          );
       });
       rot.overrides.forEach((o, i) => {
-        if (!memberNames.has(o.member)) at(['teams', ti, 'rotation', 'overrides', i, 'member'], `unknown member ${JSON.stringify(o.member)} of team ${JSON.stringify(team.name)}`);
-        if (o.end.replace(' ', 'T') <= o.start.replace(' ', 'T')) at(['teams', ti, 'rotation', 'overrides', i, 'end'], `end ${JSON.stringify(o.end)} is not after start ${JSON.stringify(o.start)}`);
+        if (!memberNames.has(o.member))
+          at(
+            ['teams', ti, 'rotation', 'overrides', i, 'member'],
+            `unknown member ${JSON.stringify(o.member)} of team ${JSON.stringify(team.name)}`,
+          );
+        if (o.end.replace(' ', 'T') <= o.start.replace(' ', 'T'))
+          at(
+            ['teams', ti, 'rotation', 'overrides', i, 'end'],
+            `end ${JSON.stringify(o.end)} is not after start ${JSON.stringify(o.start)}`,
+          );
       });
     }
     team.receivers.forEach((r, ri) => {
       const p: PathSegment[] = ['teams', ti, 'receivers', ri];
       if (receiverNames.has(r.name)) at([...p, 'name'], `duplicate receiver ${JSON.stringify(r.name)}`);
       receiverNames.add(r.name);
-      if (r.sms && r.sms.to === 'oncall' && !rot) at([...p, 'sms', 'to'], `"oncall" needs a rotation in team ${JSON.stringify(team.name)}`);
+      if (r.sms && r.sms.to === 'oncall' && !rot)
+        at([...p, 'sms', 'to'], `"oncall" needs a rotation in team ${JSON.stringify(team.name)}`);
       if (r.sms && (r.sms.to === 'oncall' || r.sms.to === 'team') && !team.members.some((m) => m.mobile)) {
         at([...p, 'sms', 'to'], `no member of team ${JSON.stringify(team.name)} has a mobile`);
       }
-      if (r.email && r.email.to === 'team' && !team.members.some((m) => m.email)) at([...p, 'email', 'to'], `no member of team ${JSON.stringify(team.name)} has an email`);
-      if (r.email && routing.email === undefined) at([...p, 'email'], 'email receivers need routing.email (smarthost, from)');
+      if (r.email && r.email.to === 'team' && !team.members.some((m) => m.email))
+        at([...p, 'email', 'to'], `no member of team ${JSON.stringify(team.name)} has an email`);
+      if (r.email && routing.email === undefined)
+        at([...p, 'email'], 'email receivers need routing.email (smarthost, from)');
     });
   });
 
   const knownReceiver = (name: string) => receiverNames.has(name);
   const suggestion = (name: string) => {
-    const close = [...receiverNames].find((n) => n.includes(name) || name.includes(n));
-    return close ? ` (did you mean ${JSON.stringify(close)}?)` : '';
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const n of receiverNames) {
+      const d = distance(name, n);
+      if (d < bestDistance) [best, bestDistance] = [n, d];
+    }
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+      ? ` (did you mean ${JSON.stringify(best)}?)`
+      : '';
   };
   if (routing.defaultReceiver !== undefined && !knownReceiver(routing.defaultReceiver)) {
-    at(['defaultReceiver'], `unknown receiver ${JSON.stringify(routing.defaultReceiver)}${suggestion(routing.defaultReceiver)}`);
+    at(
+      ['defaultReceiver'],
+      `unknown receiver ${JSON.stringify(routing.defaultReceiver)}${suggestion(routing.defaultReceiver)}`,
+    );
   }
   if (receiverNames.size === 0) at(['teams'], 'no team declares a receiver');
 
   const intervalNames = new Set<string>();
   routing.timeIntervals.forEach((ti, i) => {
-    if (intervalNames.has(ti.name)) at(['timeIntervals', i, 'name'], `duplicate time interval ${JSON.stringify(ti.name)}`);
+    if (intervalNames.has(ti.name))
+      at(['timeIntervals', i, 'name'], `duplicate time interval ${JSON.stringify(ti.name)}`);
     intervalNames.add(ti.name);
-    if (!isValidTimeZone(ti.timeZone)) at(['timeIntervals', i, 'timeZone'], `unknown time zone ${JSON.stringify(ti.timeZone)} (want an IANA name such as "Asia/Shanghai")`);
+    if (!isValidTimeZone(ti.timeZone))
+      at(
+        ['timeIntervals', i, 'timeZone'],
+        `unknown time zone ${JSON.stringify(ti.timeZone)} (want an IANA name such as "Asia/Shanghai")`,
+      );
     ti.intervals.forEach((iv, j) =>
       iv.times?.forEach((t, k) => {
-        if (t.end <= t.start) at(['timeIntervals', i, 'intervals', j, 'times', k, 'end'], `end ${JSON.stringify(t.end)} is not after start ${JSON.stringify(t.start)}`);
+        if (t.end <= t.start)
+          at(
+            ['timeIntervals', i, 'intervals', j, 'times', k, 'end'],
+            `end ${JSON.stringify(t.end)} is not after start ${JSON.stringify(t.start)}`,
+          );
       }),
     );
   });
@@ -302,11 +375,16 @@ export function checkRouting(topo: Topology): TopologyIssue[] {
       if (!LABEL_NAME.test(n) && n !== '...') at([...path, i], `invalid label name ${JSON.stringify(n)}`);
     });
   const checkMatch = (match: Readonly<Record<string, string | readonly string[]>>, path: PathSegment[]) => {
-    for (const k of Object.keys(match)) if (!LABEL_NAME.test(k)) at([...path, k], `invalid label name ${JSON.stringify(k)}`);
+    for (const k of Object.keys(match))
+      if (!LABEL_NAME.test(k)) at([...path, k], `invalid label name ${JSON.stringify(k)}`);
   };
   checkLabels(routing.groupBy, ['groupBy']);
   routing.routes.forEach((r, i) => {
-    if (!knownReceiver(r.receiver)) at(['routes', i, 'receiver'], `unknown receiver ${JSON.stringify(r.receiver)}${suggestion(r.receiver)}`);
+    if (!knownReceiver(r.receiver))
+      at(
+        ['routes', i, 'receiver'],
+        `unknown receiver ${JSON.stringify(r.receiver)}${suggestion(r.receiver)}`,
+      );
     checkMatch(r.match, ['routes', i, 'match']);
     if (r.groupBy) checkLabels(r.groupBy, ['routes', i, 'groupBy']);
     for (const key of ['activeTimeIntervals', 'muteTimeIntervals'] as const) {
@@ -327,4 +405,19 @@ function isRealDate(s: string): boolean {
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
   const t = new Date(Date.UTC(y, m - 1, d));
   return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+/** Levenshtein distance, for "did you mean" on receiver names. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
 }

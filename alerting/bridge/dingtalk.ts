@@ -38,7 +38,11 @@ export function signedUrl(base: string, token: string, secret: string, timestamp
 export interface DingTalkMessage {
   readonly msgtype: 'markdown';
   readonly markdown: { readonly title: string; readonly text: string };
-  readonly at: { readonly atMobiles: readonly string[]; readonly atUserIds: readonly string[]; readonly isAtAll: false };
+  readonly at: {
+    readonly atMobiles: readonly string[];
+    readonly atUserIds: readonly string[];
+    readonly isAtAll: false;
+  };
   /** Idempotency key: a part re-sent after a crash carries the same one. */
   readonly msgUuid: string;
 }
@@ -62,7 +66,9 @@ function md(s: string): string {
 
 function where(a: WebhookAlert): string {
   const l = a.labels;
-  const parts = [l[LABEL.bigRegion], l[LABEL.region], l[LABEL.metaCluster]].filter((x): x is string => x !== undefined && x !== '');
+  const parts = [l[LABEL.bigRegion], l[LABEL.region], l[LABEL.metaCluster]].filter(
+    (x): x is string => x !== undefined && x !== '',
+  );
   return parts.length > 0 ? parts.join(' / ') : '(no region)';
 }
 
@@ -70,9 +76,17 @@ function alertLine(a: WebhookAlert): string {
   const summary = a.annotations.summary ?? a.annotations.description ?? '';
   const sev = a.labels.severity ? `**${md(a.labels.severity)}** ` : '';
   const cluster = a.labels[LABEL.clusterId] ? ` cluster ${md(a.labels[LABEL.clusterId]!)}` : '';
-  const since = a.status === 'firing' ? ` since ${a.startsAt.slice(0, 16).replace('T', ' ')} UTC` : ` resolved ${a.endsAt.slice(0, 16).replace('T', ' ')} UTC`;
-  const link = a.generatorURL ? ` [source](${a.generatorURL.replace(/\s/g, '%20').replace(/\)/g, '%29')})` : '';
-  return truncate(`- ${a.status === 'firing' ? '🔥' : '✅'} ${sev}${md(a.labels.alertname ?? '(no alertname)')}${cluster}: ${md(truncate(summary, MAX_SUMMARY_CHARS))}${since}${link}`, MAX_LINE_CHARS);
+  const since =
+    a.status === 'firing'
+      ? ` since ${a.startsAt.slice(0, 16).replace('T', ' ')} UTC`
+      : ` resolved ${a.endsAt.slice(0, 16).replace('T', ' ')} UTC`;
+  const link = a.generatorURL
+    ? ` [source](${a.generatorURL.replace(/\s/g, '%20').replace(/\)/g, '%29')})`
+    : '';
+  return truncate(
+    `- ${a.status === 'firing' ? '🔥' : '✅'} ${sev}${md(a.labels.alertname ?? '(no alertname)')}${cluster}: ${md(truncate(summary, MAX_SUMMARY_CHARS))}${since}${link}`,
+    MAX_LINE_CHARS,
+  );
 }
 
 /** One notification as markdown lines: a heading, then its alerts grouped by region/meta-cluster. */
@@ -139,11 +153,20 @@ export function buildMessage(part: PackedPart, mentions: Mentions, msgUuid: stri
  * fit, so the caller keeps the rest for the next message; a single notification too large for
  * one message is split across several parts. Returns the parts and how many inputs it took.
  */
-export function packMessages(inputs: readonly PackInput[], mentions: Mentions, maxBytes: number): { parts: PackedPart[]; taken: number } {
-  const probe = buildMessage({ ids: [], text: '', title: 'x'.repeat(64), mention: true }, mentions, 'u'.repeat(64));
+export function packMessages(
+  inputs: readonly PackInput[],
+  mentions: Mentions,
+  maxBytes: number,
+): { parts: PackedPart[]; taken: number } {
+  const probe = buildMessage(
+    { ids: [], text: '', title: 'x'.repeat(64), mention: true },
+    mentions,
+    'u'.repeat(64),
+  );
   const budget = maxBytes - messageBytes(probe) - 64;
   const cost = (lines: readonly string[]) => lines.reduce((n, l) => n + jsonBytes(l) + 4, 0);
-  const title = (ids: readonly string[], firing: boolean) => `${firing ? 'FIRING' : 'RESOLVED'}: ${ids.length} notification${ids.length === 1 ? '' : 's'}`;
+  const title = (ids: readonly string[], firing: boolean) =>
+    `${firing ? 'FIRING' : 'RESOLVED'}: ${ids.length} notification${ids.length === 1 ? '' : 's'}`;
 
   const first = inputs[0];
   if (first === undefined) return { parts: [], taken: 0 };
@@ -162,9 +185,13 @@ export function packMessages(inputs: readonly PackInput[], mentions: Mentions, m
       cur.push(line);
       used += c;
     }
-    if (cur.length > 0) parts.push({ ids: [first.id], text: cur.join(SEP), title: '', mention: first.firing });
+    if (cur.length > 0)
+      parts.push({ ids: [first.id], text: cur.join(SEP), title: '', mention: first.firing });
     return {
-      parts: parts.map((p, i) => ({ ...p, title: `${title([first.id], first.firing)} (part ${i + 1}/${parts.length})` })),
+      parts: parts.map((p, i) => ({
+        ...p,
+        title: `${title([first.id], first.firing)} (part ${i + 1}/${parts.length})`,
+      })),
       taken: 1,
     };
   }
@@ -178,12 +205,24 @@ export function packMessages(inputs: readonly PackInput[], mentions: Mentions, m
   }
   const firing = taken.some((t) => t.firing);
   const text = taken.map((t) => t.lines.join(SEP)).join(`${SEP}---${SEP}`);
-  return { parts: [{ ids: taken.map((t) => t.id), text, title: title(taken.map((t) => t.id), firing), mention: firing }], taken: taken.length };
+  return {
+    parts: [
+      {
+        ids: taken.map((t) => t.id),
+        text,
+        title: title(
+          taken.map((t) => t.id),
+          firing,
+        ),
+        mention: firing,
+      },
+    ],
+    taken: taken.length,
+  };
 }
 
 export type SendOutcome =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly throttled: boolean; readonly reason: string };
+  { readonly ok: true } | { readonly ok: false; readonly throttled: boolean; readonly reason: string };
 
 /** POSTs one message to a robot; an unknown non-zero errcode is a failure, never a success. */
 export async function sendDingTalk(opts: {
@@ -195,13 +234,28 @@ export async function sendDingTalk(opts: {
   message: DingTalkMessage;
   timeoutMs: number;
 }): Promise<SendOutcome> {
-  const url = signedUrl(opts.url ?? DINGTALK_SEND_URL, opts.token.reveal(), opts.secret.reveal(), opts.timestampMs);
+  const url = signedUrl(
+    opts.url ?? DINGTALK_SEND_URL,
+    opts.token.reveal(),
+    opts.secret.reveal(),
+    opts.timestampMs,
+  );
   let res;
   try {
-    res = await opts.http({ url, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(opts.message), timeoutMs: opts.timeoutMs });
+    res = await opts.http({
+      url,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(opts.message),
+      timeoutMs: opts.timeoutMs,
+    });
   } catch (e) {
     // The URL carries the token: never echo it.
-    return { ok: false, throttled: false, reason: `request failed: ${(e as Error).name}: ${(e as Error).message.replace(/access_token=[^&\s]*/g, 'access_token=<secret>')}` };
+    return {
+      ok: false,
+      throttled: false,
+      reason: `request failed: ${(e as Error).name}: ${(e as Error).message.replace(/access_token=[^&\s]*/g, 'access_token=<secret>')}`,
+    };
   }
   if (res.status !== 200) return { ok: false, throttled: res.status === 429, reason: `HTTP ${res.status}` };
   let answer: { errcode?: unknown; errmsg?: unknown };

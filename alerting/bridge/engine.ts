@@ -17,7 +17,15 @@ import type { SecretRef } from '../../common/secret.ts';
 import type { Receiver, Routing, Team } from '../../topology/routing.ts';
 import { receiversOf } from '../../topology/routing.ts';
 import { resolveOnCall } from '../oncall.ts';
-import { buildMessage, DINGTALK_MAX_BODY_BYTES, notificationLines, packMessages, sendDingTalk, type DingTalkMessage, type Mentions } from './dingtalk.ts';
+import {
+  buildMessage,
+  DINGTALK_MAX_BODY_BYTES,
+  notificationLines,
+  packMessages,
+  sendDingTalk,
+  type DingTalkMessage,
+  type Mentions,
+} from './dingtalk.ts';
 import type { HttpClient } from './http.ts';
 import { SlidingWindowLimiter, type WindowLimit } from './limiter.ts';
 import type { BridgeMetrics } from './metrics.ts';
@@ -55,7 +63,13 @@ export interface BridgeOptions {
 }
 
 export const DEFAULT_BRIDGE_OPTIONS: BridgeOptions = {
-  dingtalk: { limit: 20, windowMs: 60_000, maxBodyBytes: DINGTALK_MAX_BODY_BYTES, throttleCooldownMs: 600_000, timeoutMs: 10_000 },
+  dingtalk: {
+    limit: 20,
+    windowMs: 60_000,
+    maxBodyBytes: DINGTALK_MAX_BODY_BYTES,
+    throttleCooldownMs: 600_000,
+    timeoutMs: 10_000,
+  },
   sms: {
     limits: [
       { limit: 1, windowMs: 60_000 },
@@ -150,7 +164,9 @@ export class DeliveryEngine {
 
   constructor(deps: EngineDeps) {
     this.d = deps;
-    if (deps.routing) for (const { team, receiver } of receiversOf(deps.routing)) this.receivers.set(receiver.name, { team, receiver });
+    if (deps.routing)
+      for (const { team, receiver } of receiversOf(deps.routing))
+        this.receivers.set(receiver.name, { team, receiver });
   }
 
   /** Loads the outbox and resumes every pending unit and open batch. */
@@ -167,11 +183,16 @@ export class DeliveryEngine {
     }
     for (const u of units) this.units.set(u.id, u);
     for (const u of units) if (!inBatch.has(u.id)) this.enqueue(u);
-    if (units.length > 0) this.d.logger.info({ pending: units.length, batches: batches.length }, 'alert bridge: resuming outbox');
+    if (units.length > 0)
+      this.d.logger.info({ pending: units.length, batches: batches.length }, 'alert bridge: resuming outbox');
     await this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs);
     // Dedup markers expire so that Alertmanager's repeat_interval reminders get through again.
     this.pruneTimer = setInterval(() => {
-      this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs).catch((e: unknown) => this.d.logger.warn({ err: (e as Error).message }, 'alert bridge: prune failed'));
+      this.d.outbox
+        .prune(this.d.now() - this.d.options.dedupWindowMs)
+        .catch((e: unknown) =>
+          this.d.logger.warn({ err: (e as Error).message }, 'alert bridge: prune failed'),
+        );
     }, 60_000);
     this.pruneTimer.unref?.();
     this.schedule();
@@ -181,7 +202,15 @@ export class DeliveryEngine {
     let lane = this.dingLanes.get(name);
     const r = this.receivers.get(name);
     if (!lane && r?.receiver.dingtalk) {
-      lane = { receiver: r.receiver, team: r.team, pending: [], batch: undefined, nextAt: 0, busy: false, rr: 0 };
+      lane = {
+        receiver: r.receiver,
+        team: r.team,
+        pending: [],
+        batch: undefined,
+        nextAt: 0,
+        busy: false,
+        rr: 0,
+      };
       this.dingLanes.set(name, lane);
     }
     return lane;
@@ -220,7 +249,9 @@ export class DeliveryEngine {
     if (this.closed) throw new Error('bridge is shutting down');
     const r = this.receivers.get(receiverName);
     if (!r || (channel === 'dingtalk' && !r.receiver.dingtalk) || (channel === 'sms' && !r.receiver.sms)) {
-      throw new UnknownReceiverError(`no ${channel} receiver ${JSON.stringify(receiverName)} in the topology's routing`);
+      throw new UnknownReceiverError(
+        `no ${channel} receiver ${JSON.stringify(receiverName)} in the topology's routing`,
+      );
     }
     const key = dedupKey(channel, receiverName, payload);
     if (this.d.outbox.isAccepted(key)) return 'duplicate';
@@ -231,7 +262,12 @@ export class DeliveryEngine {
     return p;
   }
 
-  private async doAccept(channel: Channel, r: { team: Team; receiver: Receiver }, key: string, payload: WebhookPayload): Promise<AcceptOutcome> {
+  private async doAccept(
+    channel: Channel,
+    r: { team: Team; receiver: Receiver },
+    key: string,
+    payload: WebhookPayload,
+  ): Promise<AcceptOutcome> {
     const now = this.d.now();
     if (channel === 'sms' && payload.status === 'resolved' && !r.receiver.sms?.sendResolved) return 'skipped';
     const base = { key, channel, receiver: r.receiver.name, acceptedAt: now, payload };
@@ -239,10 +275,18 @@ export class DeliveryEngine {
     if (channel === 'dingtalk') {
       units = [{ ...base, id: `d-${key}` }];
     } else {
-      units = this.smsNumbers(r.team, r.receiver, now).map((number) => ({ ...base, id: `s-${key}-${createHash('sha256').update(number).digest('hex').slice(0, 12)}`, target: number }));
+      units = this.smsNumbers(r.team, r.receiver, now).map((number) => ({
+        ...base,
+        id: `s-${key}-${createHash('sha256').update(number).digest('hex').slice(0, 12)}`,
+        target: number,
+      }));
       if (units.length === 0) {
         // Nobody to text: keep the evidence as a dead letter rather than answering 2xx into the void.
-        await this.dead([{ ...base, id: `s-${key}-none` }], 'no SMS recipient (no mobile for the on-call or the team)', undefined);
+        await this.dead(
+          [{ ...base, id: `s-${key}-none` }],
+          'no SMS recipient (no mobile for the on-call or the team)',
+          undefined,
+        );
         await this.d.outbox.accept(key, [], now);
         return 'accepted';
       }
@@ -279,7 +323,9 @@ export class DeliveryEngine {
 
   private track(p: Promise<void>): void {
     const wrapped = p
-      .catch((e: unknown) => this.d.logger.error({ err: (e as Error).message }, 'alert bridge: delivery step failed'))
+      .catch((e: unknown) =>
+        this.d.logger.error({ err: (e as Error).message }, 'alert bridge: delivery step failed'),
+      )
       .finally(() => {
         this.inFlight.delete(wrapped);
         this.schedule();
@@ -291,7 +337,12 @@ export class DeliveryEngine {
     const k = `${ref.name}/${ref.key}`;
     let r = this.robots.get(k);
     if (!r) {
-      r = { limiter: new SlidingWindowLimiter([{ limit: this.d.options.dingtalk.limit, windowMs: this.d.options.dingtalk.windowMs }]), cooldownUntil: 0 };
+      r = {
+        limiter: new SlidingWindowLimiter([
+          { limit: this.d.options.dingtalk.limit, windowMs: this.d.options.dingtalk.windowMs },
+        ]),
+        cooldownUntil: 0,
+      };
       this.robots.set(k, r);
     }
     return r;
@@ -344,7 +395,11 @@ export class DeliveryEngine {
     try {
       if (!lane.batch) {
         const now = this.d.now();
-        const inputs = lane.pending.map((u) => ({ id: u.id, lines: notificationLines(u.payload), firing: u.payload.status === 'firing' }));
+        const inputs = lane.pending.map((u) => ({
+          id: u.id,
+          lines: notificationLines(u.payload),
+          firing: u.payload.status === 'firing',
+        }));
         const { parts, taken } = packMessages(inputs, this.mentions(lane, now), o.dingtalk.maxBodyBytes);
         const id = randomUUID();
         const mentions = this.mentions(lane, now);
@@ -370,8 +425,19 @@ export class DeliveryEngine {
       state.limiter.begin();
       let outcome;
       try {
-        const [token, secret] = await Promise.all([this.d.secrets(robot.tokenSecret), this.d.secrets(robot.signSecret)]);
-        outcome = await sendDingTalk({ http: this.d.http, url: robot.url, token, secret, timestampMs: this.d.now(), message: batch.parts[batch.sent]!, timeoutMs: o.dingtalk.timeoutMs });
+        const [token, secret] = await Promise.all([
+          this.d.secrets(robot.tokenSecret),
+          this.d.secrets(robot.signSecret),
+        ]);
+        outcome = await sendDingTalk({
+          http: this.d.http,
+          url: robot.url,
+          token,
+          secret,
+          timestampMs: this.d.now(),
+          message: batch.parts[batch.sent]!,
+          timeoutMs: o.dingtalk.timeoutMs,
+        });
       } catch (e) {
         outcome = { ok: false as const, throttled: false, reason: (e as Error).message };
       } finally {
@@ -394,13 +460,23 @@ export class DeliveryEngine {
       this.d.metrics.retried.inc({ channel: 'dingtalk' });
       if (outcome.throttled) {
         state.cooldownUntil = now + o.dingtalk.throttleCooldownMs;
-        this.d.logger.warn({ receiver: lane.receiver.name, robot: robotIndex, reason: outcome.reason }, 'alert bridge: DingTalk robot throttled, pausing it');
+        this.d.logger.warn(
+          { receiver: lane.receiver.name, robot: robotIndex, reason: outcome.reason },
+          'alert bridge: DingTalk robot throttled, pausing it',
+        );
         return;
       }
       const attempts = batch.attempts + 1;
-      this.d.logger.warn({ receiver: lane.receiver.name, robot: robotIndex, attempts, reason: outcome.reason }, 'alert bridge: DingTalk delivery failed');
+      this.d.logger.warn(
+        { receiver: lane.receiver.name, robot: robotIndex, attempts, reason: outcome.reason },
+        'alert bridge: DingTalk delivery failed',
+      );
       if (attempts >= o.retry.maxAttempts) {
-        await this.dead(batch.unitIds.map((id) => this.units.get(id)!).filter(Boolean), `after ${attempts} attempts: ${outcome.reason}`, batch.id);
+        await this.dead(
+          batch.unitIds.map((id) => this.units.get(id)!).filter(Boolean),
+          `after ${attempts} attempts: ${outcome.reason}`,
+          batch.id,
+        );
         lane.batch = undefined;
         return;
       }
@@ -467,7 +543,13 @@ export class DeliveryEngine {
           templateParam: smsTemplateParams(units.map((u) => u.payload)),
         });
       } catch (e) {
-        result = { ok: false as const, code: 'ERROR', message: (e as Error).message, rateLimited: false, permanent: false };
+        result = {
+          ok: false as const,
+          code: 'ERROR',
+          message: (e as Error).message,
+          rateLimited: false,
+          permanent: false,
+        };
       }
       // Only a sent SMS counts against the number's frequency limits.
       if (result.ok) st.limiter.end(this.d.now());
@@ -486,18 +568,28 @@ export class DeliveryEngine {
       if (result.rateLimited) {
         this.d.metrics.retried.inc({ channel: 'sms' });
         st.cooldownUntil = now + o.sms.rateLimitedCooldownMs;
-        this.d.logger.warn({ receiver: lane.receiver.name, reason }, 'alert bridge: SMS number rate limited by the provider, waiting');
+        this.d.logger.warn(
+          { receiver: lane.receiver.name, reason },
+          'alert bridge: SMS number rate limited by the provider, waiting',
+        );
         return;
       }
       lane.attempts++;
       if (result.permanent || lane.attempts >= o.retry.maxAttempts) {
-        await this.dead(units, result.permanent ? `permanent error ${reason}` : `after ${lane.attempts} attempts: ${reason}`, undefined);
+        await this.dead(
+          units,
+          result.permanent ? `permanent error ${reason}` : `after ${lane.attempts} attempts: ${reason}`,
+          undefined,
+        );
         lane.pending = lane.pending.slice(units.length);
         lane.attempts = 0;
         return;
       }
       this.d.metrics.retried.inc({ channel: 'sms' });
-      this.d.logger.warn({ receiver: lane.receiver.name, attempts: lane.attempts, reason }, 'alert bridge: SMS delivery failed');
+      this.d.logger.warn(
+        { receiver: lane.receiver.name, attempts: lane.attempts, reason },
+        'alert bridge: SMS delivery failed',
+      );
       lane.nextAt = now + this.backoff(lane.attempts);
     } finally {
       lane.busy = false;
@@ -513,17 +605,27 @@ export class DeliveryEngine {
     }
   }
 
-  private async dead(units: readonly OutboxUnit[], reason: string, batchId: string | undefined): Promise<void> {
+  private async dead(
+    units: readonly OutboxUnit[],
+    reason: string,
+    batchId: string | undefined,
+  ): Promise<void> {
     const now = this.d.now();
     try {
       await this.d.outbox.deadLetter(units, reason, batchId, now);
       for (const u of units) this.d.metrics.deadLetters.inc({ channel: u.channel });
     } catch (e) {
       for (const u of units) this.d.metrics.dropped.inc({ channel: u.channel });
-      this.d.logger.error({ err: (e as Error).message }, 'alert bridge: cannot write dead letter, notification lost');
+      this.d.logger.error(
+        { err: (e as Error).message },
+        'alert bridge: cannot write dead letter, notification lost',
+      );
     }
     for (const u of units) this.units.delete(u.id);
-    this.d.logger.error({ units: units.map((u) => u.id), receiver: units[0]?.receiver, reason }, 'alert bridge: dead letter');
+    this.d.logger.error(
+      { units: units.map((u) => u.id), receiver: units[0]?.receiver, reason },
+      'alert bridge: dead letter',
+    );
   }
 
   /** Waits for in-flight sends; nothing new starts. Pending units stay in the outbox for the next start. */

@@ -17,6 +17,11 @@ export type HttpClient = (req: HttpRequest) => Promise<HttpResponse>;
 
 /** Node's fetch; network errors and timeouts reject (the caller retries them). */
 export const fetchHttpClient: HttpClient = async (req) => {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(req.timeoutMs) });
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(req.timeoutMs),
+  });
   return { status: res.status, body: await res.text() };
 };

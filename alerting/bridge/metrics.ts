@@ -15,7 +15,10 @@ export interface BridgeMetrics {
   readonly latency: Histogram<'channel'>;
 }
 
-export function createBridgeMetrics(registry: Registry, queueDepth: (channel: Channel) => number): BridgeMetrics {
+export function createBridgeMetrics(
+  registry: Registry,
+  queueDepth: (channel: Channel) => number,
+): BridgeMetrics {
   const registers = [registry];
   const m: BridgeMetrics = {
     received: new Counter({
@@ -24,11 +27,36 @@ export function createBridgeMetrics(registry: Registry, queueDepth: (channel: Ch
       labelNames: ['channel', 'outcome'],
       registers,
     }),
-    delivered: new Counter({ name: 'fedstack_alert_bridge_delivered_total', help: 'Notification units delivered (one per notification and target).', labelNames: ['channel'], registers }),
-    messages: new Counter({ name: 'fedstack_alert_bridge_messages_sent_total', help: 'Messages (DingTalk posts, SMS) the providers accepted; merging makes it lower than delivered.', labelNames: ['channel'], registers }),
-    retried: new Counter({ name: 'fedstack_alert_bridge_retried_total', help: 'Failed send attempts that will be retried.', labelNames: ['channel'], registers }),
-    dropped: new Counter({ name: 'fedstack_alert_bridge_dropped_total', help: 'Accepted notifications lost without a dead letter. Must stay 0.', labelNames: ['channel'], registers }),
-    deadLetters: new Counter({ name: 'fedstack_alert_bridge_dead_letters_total', help: 'Notification units given up on after the retry budget (kept in the outbox dead/ folder).', labelNames: ['channel'], registers }),
+    delivered: new Counter({
+      name: 'fedstack_alert_bridge_delivered_total',
+      help: 'Notification units delivered (one per notification and target).',
+      labelNames: ['channel'],
+      registers,
+    }),
+    messages: new Counter({
+      name: 'fedstack_alert_bridge_messages_sent_total',
+      help: 'Messages (DingTalk posts, SMS) the providers accepted; merging makes it lower than delivered.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    retried: new Counter({
+      name: 'fedstack_alert_bridge_retried_total',
+      help: 'Failed send attempts that will be retried.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'fedstack_alert_bridge_dropped_total',
+      help: 'Accepted notifications lost without a dead letter. Must stay 0.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'fedstack_alert_bridge_dead_letters_total',
+      help: 'Notification units given up on after the retry budget (kept in the outbox dead/ folder).',
+      labelNames: ['channel'],
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'fedstack_alert_bridge_queue_depth',
       help: 'Accepted notification units not yet delivered.',
@@ -62,19 +90,28 @@ export const BRIDGE_ALERT_RULES = [
     alert: 'AlertBridgeDeadLetters',
     expr: 'increase(fedstack_alert_bridge_dead_letters_total[15m]) > 0',
     labels: { severity: 'critical' },
-    annotations: { summary: 'The alert bridge gave up on {{ $value }} {{ $labels.channel }} notification(s)', description: 'See the outbox dead/ folder of the fedstack service.' },
+    annotations: {
+      summary: 'The alert bridge gave up on {{ $value }} {{ $labels.channel }} notification(s)',
+      description: 'See the outbox dead/ folder of the fedstack service.',
+    },
   },
   {
     alert: 'AlertBridgeDropped',
     expr: 'fedstack_alert_bridge_dropped_total > 0',
     labels: { severity: 'critical' },
-    annotations: { summary: 'The alert bridge lost {{ $labels.channel }} notifications', description: 'dropped must stay 0: a bug.' },
+    annotations: {
+      summary: 'The alert bridge lost {{ $labels.channel }} notifications',
+      description: 'dropped must stay 0: a bug.',
+    },
   },
   {
     alert: 'AlertBridgeBacklog',
     expr: 'fedstack_alert_bridge_queue_depth > 100',
     for: '15m',
     labels: { severity: 'warning' },
-    annotations: { summary: 'The alert bridge has {{ $value }} undelivered {{ $labels.channel }} notifications', description: 'Providers failing or rate limited.' },
+    annotations: {
+      summary: 'The alert bridge has {{ $value }} undelivered {{ $labels.channel }} notifications',
+      description: 'Providers failing or rate limited.',
+    },
   },
 ] as const;

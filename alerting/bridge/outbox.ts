@@ -63,14 +63,18 @@ export class Outbox {
   /** Creates the layout and loads the indexes; returns pending units and open batches to resume. */
   async open(): Promise<{ units: OutboxUnit[]; batches: OutboxBatch[] }> {
     for (const d of DIRS) await mkdir(path.join(this.dir, d), { recursive: true });
-    for (const [sub, index] of [['accepted', this.accepted], ['delivered', this.delivered]] as const) {
+    for (const [sub, index] of [
+      ['accepted', this.accepted],
+      ['delivered', this.delivered],
+    ] as const) {
       for (const name of await readdir(path.join(this.dir, sub))) {
         if (name.endsWith('.tmp')) continue;
         const at = Number(await readFile(path.join(this.dir, sub, name), 'utf8').catch(() => '0'));
         index.set(name, Number.isFinite(at) ? at : 0);
       }
     }
-    for (const name of await readdir(path.join(this.dir, 'dead'))) if (name.endsWith('.json')) this.deadIds.add(name.slice(0, -5));
+    for (const name of await readdir(path.join(this.dir, 'dead')))
+      if (name.endsWith('.json')) this.deadIds.add(name.slice(0, -5));
     const units: OutboxUnit[] = [];
     for (const name of (await readdir(path.join(this.dir, 'pending'))).sort()) {
       if (!name.endsWith('.json')) continue;
@@ -85,7 +89,8 @@ export class Outbox {
     }
     const batches: OutboxBatch[] = [];
     for (const name of (await readdir(path.join(this.dir, 'batches'))).sort()) {
-      if (name.endsWith('.json')) batches.push(JSON.parse(await readFile(path.join(this.dir, 'batches', name), 'utf8')) as OutboxBatch);
+      if (name.endsWith('.json'))
+        batches.push(JSON.parse(await readFile(path.join(this.dir, 'batches', name), 'utf8')) as OutboxBatch);
     }
     units.sort((a, b) => a.acceptedAt - b.acceptedAt || a.id.localeCompare(b.id));
     return { units, batches };
@@ -130,9 +135,17 @@ export class Outbox {
     if (batchId !== undefined) await rm(this.file('batches', `${batchId}.json`), { force: true });
   }
 
-  async deadLetter(units: readonly OutboxUnit[], reason: string, batchId: string | undefined, now: number): Promise<void> {
+  async deadLetter(
+    units: readonly OutboxUnit[],
+    reason: string,
+    batchId: string | undefined,
+    now: number,
+  ): Promise<void> {
     for (const u of units) {
-      await this.writeDurably(this.file('dead', `${u.id}.json`), JSON.stringify({ ...u, deadAt: now, reason }));
+      await this.writeDurably(
+        this.file('dead', `${u.id}.json`),
+        JSON.stringify({ ...u, deadAt: now, reason }),
+      );
       this.deadIds.add(u.id);
       this.pendingIds.delete(u.id);
       await rm(this.file('pending', `${u.id}.json`), { force: true });
@@ -144,7 +157,10 @@ export class Outbox {
     const out: { id: string; reason: string }[] = [];
     for (const name of (await readdir(path.join(this.dir, 'dead'))).sort()) {
       if (!name.endsWith('.json')) continue;
-      const d = JSON.parse(await readFile(path.join(this.dir, 'dead', name), 'utf8')) as { id: string; reason: string };
+      const d = JSON.parse(await readFile(path.join(this.dir, 'dead', name), 'utf8')) as {
+        id: string;
+        reason: string;
+      };
       out.push({ id: d.id, reason: d.reason });
     }
     return out;
@@ -152,7 +168,10 @@ export class Outbox {
 
   /** Forgets dedup markers older than the window (Alertmanager's own repeats must get through again). */
   async prune(olderThan: number): Promise<void> {
-    for (const [sub, index] of [['accepted', this.accepted], ['delivered', this.delivered]] as const) {
+    for (const [sub, index] of [
+      ['accepted', this.accepted],
+      ['delivered', this.delivered],
+    ] as const) {
       for (const [name, at] of [...index]) {
         if (at < olderThan) {
           index.delete(name);

@@ -53,7 +53,11 @@ const bridge = createBridgeRouter({
   logger,
   registry,
   options: {
-    dingtalk: { windowMs: num(values['window-ms']), limit: num(values.limit), throttleCooldownMs: num(values['throttle-cooldown-ms']) },
+    dingtalk: {
+      windowMs: num(values['window-ms']),
+      limit: num(values.limit),
+      throttleCooldownMs: num(values['throttle-cooldown-ms']),
+    },
     retry: { baseMs: num(values['retry-base-ms']), maxAttempts: num(values['max-attempts']) },
   },
 });
@@ -65,7 +69,9 @@ app.get('/metrics', async (_req, res) => {
 await bridge.ready;
 const server = app.listen(Number(values.port), values.host, () => {
   const addr = server.address();
-  process.stdout.write(`${JSON.stringify({ listening: typeof addr === 'object' && addr ? addr.port : values.port })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ listening: typeof addr === 'object' && addr ? addr.port : values.port })}\n`,
+  );
 });
 process.on('SIGTERM', () => {
   server.close();

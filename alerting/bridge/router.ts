@@ -11,7 +11,14 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Registry } from 'prom-client';
 import type { Topology } from '../../topology/model.ts';
 import type { Routing } from '../../topology/routing.ts';
-import { bridgeOptions, DeliveryEngine, UnknownReceiverError, type BridgeLogger, type BridgeOptionsInput, type SmsProviderFactory } from './engine.ts';
+import {
+  bridgeOptions,
+  DeliveryEngine,
+  UnknownReceiverError,
+  type BridgeLogger,
+  type BridgeOptionsInput,
+  type SmsProviderFactory,
+} from './engine.ts';
 import type { HttpClient } from './http.ts';
 import { createBridgeMetrics } from './metrics.ts';
 import { Outbox, type Channel } from './outbox.ts';
@@ -50,7 +57,10 @@ export interface BridgeHandle {
 
 export const defaultSmsProvider: SmsProviderFactory = async (receiver, secrets) => {
   const sms = receiver.sms!;
-  const [accessKeyId, accessKeySecret] = await Promise.all([secrets(sms.accessKeyId), secrets(sms.accessKeySecret)]);
+  const [accessKeyId, accessKeySecret] = await Promise.all([
+    secrets(sms.accessKeyId),
+    secrets(sms.accessKeySecret),
+  ]);
   return aliyunSmsProvider({ accessKeyId, accessKeySecret, endpoint: sms.endpoint, protocol: sms.protocol });
 };
 
@@ -73,7 +83,9 @@ export function createBridgeRouter(deps: BridgeDeps): BridgeHandle {
   });
   ref.engine = engine;
   const ready = engine.start();
-  ready.catch((e: unknown) => deps.logger.error({ err: (e as Error).message }, 'alert bridge: cannot open the outbox'));
+  ready.catch((e: unknown) =>
+    deps.logger.error({ err: (e as Error).message }, 'alert bridge: cannot open the outbox'),
+  );
 
   const router = express.Router();
   router.use(express.json({ limit: deps.bodyLimit ?? '4mb', type: () => true }));
@@ -92,17 +104,23 @@ export function createBridgeRouter(deps: BridgeDeps): BridgeHandle {
     if (deps.requireAuth !== false) {
       let expected: string;
       try {
-        expected = (await deps.secrets(routing?.webhookToken ?? { name: 'fedstack-alert-bridge', key: 'token' })).reveal();
+        expected = (
+          await deps.secrets(routing?.webhookToken ?? { name: 'fedstack-alert-bridge', key: 'token' })
+        ).reveal();
       } catch {
         return reject(503, 'unavailable', 'webhook token not available');
       }
       const got = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '';
       const a = Buffer.from(got);
       const b = Buffer.from(expected);
-      if (a.length !== b.length || !timingSafeEqual(a, b)) return reject(401, 'unauthorized', 'missing or wrong bearer token');
+      if (a.length !== b.length || !timingSafeEqual(a, b))
+        return reject(401, 'unauthorized', 'missing or wrong bearer token');
     }
-    const empty = Number(req.get('content-length') ?? '0') === 0 && req.get('transfer-encoding') === undefined;
-    const parsed = empty ? ({ ok: false, reason: '(body): empty, expected a JSON object (Alertmanager webhook v4)' } as const) : parseWebhook(req.body);
+    const empty =
+      Number(req.get('content-length') ?? '0') === 0 && req.get('transfer-encoding') === undefined;
+    const parsed = empty
+      ? ({ ok: false, reason: '(body): empty, expected a JSON object (Alertmanager webhook v4)' } as const)
+      : parseWebhook(req.body);
     if (!parsed.ok) {
       deps.logger.warn({ channel, receiver, reason: parsed.reason }, 'alert bridge: malformed payload');
       return reject(400, 'invalid', parsed.reason);
@@ -121,15 +139,25 @@ export function createBridgeRouter(deps: BridgeDeps): BridgeHandle {
   router.post('/sms/:receiver', handler('sms'));
 
   // Body-parser errors (bad JSON, too large) are the client's: 4xx with the reason.
-  router.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
-    if (err.status !== undefined && err.status >= 400 && err.status < 500) {
-      const channel: Channel = req.path.startsWith('/sms') ? 'sms' : 'dingtalk';
-      metrics.received.inc({ channel, outcome: 'invalid' });
-      res.status(err.status).json({ status: 'error', reason: err.type === 'entity.parse.failed' ? `(body): invalid JSON: ${err.message}` : `(body): ${err.message}` });
-      return;
-    }
-    next(err);
-  });
+  router.use(
+    (err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
+      if (err.status !== undefined && err.status >= 400 && err.status < 500) {
+        const channel: Channel = req.path.startsWith('/sms') ? 'sms' : 'dingtalk';
+        metrics.received.inc({ channel, outcome: 'invalid' });
+        res
+          .status(err.status)
+          .json({
+            status: 'error',
+            reason:
+              err.type === 'entity.parse.failed'
+                ? `(body): invalid JSON: ${err.message}`
+                : `(body): ${err.message}`,
+          });
+        return;
+      }
+      next(err);
+    },
+  );
 
   return { router, ready, engine, close: () => engine.close() };
 }

@@ -18,7 +18,13 @@ export interface SmsRequest {
 export type SmsResult =
   | { readonly ok: true; readonly id: string }
   /** rateLimited: the provider's per-number frequency control; permanent: retrying cannot help. */
-  | { readonly ok: false; readonly code: string; readonly message: string; readonly rateLimited: boolean; readonly permanent: boolean };
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly rateLimited: boolean;
+      readonly permanent: boolean;
+    };
 
 export interface SmsProvider {
   send(req: SmsRequest): Promise<SmsResult>;
@@ -37,7 +43,12 @@ const PERMANENT = new Set([
   'isv.PARAM_LENGTH_LIMIT',
   'isv.MOBILE_COUNT_OVER_LIMIT',
 ]);
-const RATE_LIMITED = new Set(['isv.BUSINESS_LIMIT_CONTROL', 'isv.DAY_LIMIT_CONTROL', 'Throttling.User', 'isp.RAM_PERMISSION_DENY_FOR_THROTTLING']);
+const RATE_LIMITED = new Set([
+  'isv.BUSINESS_LIMIT_CONTROL',
+  'isv.DAY_LIMIT_CONTROL',
+  'Throttling.User',
+  'isp.RAM_PERMISSION_DENY_FOR_THROTTLING',
+]);
 
 export function classifyAliyunCode(code: string, message: string): SmsResult {
   return { ok: false, code, message, rateLimited: RATE_LIMITED.has(code), permanent: PERMANENT.has(code) };
@@ -104,12 +115,24 @@ export function smsTemplateParams(payloads: readonly WebhookPayload[]): Record<s
   const firing = alerts.filter((a) => a.status === 'firing');
   const shown = firing.length > 0 ? firing : alerts;
   const names = [...new Set(shown.map((a) => a.labels.alertname ?? '?'))];
-  const places = [...new Set(shown.map((a) => a.labels[LABEL.metaCluster] ?? a.labels[LABEL.region] ?? a.labels[LABEL.bigRegion] ?? '?'))];
-  const regions = [...new Set(shown.map((a) => a.labels[LABEL.region]).filter((r): r is string => r !== undefined))];
+  const places = [
+    ...new Set(
+      shown.map(
+        (a) => a.labels[LABEL.metaCluster] ?? a.labels[LABEL.region] ?? a.labels[LABEL.bigRegion] ?? '?',
+      ),
+    ),
+  ];
+  const regions = [
+    ...new Set(shown.map((a) => a.labels[LABEL.region]).filter((r): r is string => r !== undefined)),
+  ];
   return {
     status: firing.length > 0 ? 'FIRING' : 'RESOLVED',
     alert: short(names.length === 1 ? names[0]! : `${names[0]} +${names.length - 1} more`),
-    where: short(places.length === 1 ? `${regions[0] ? `${regions[0]}/` : ''}${places[0]}` : `${places.length} meta-clusters`),
+    where: short(
+      places.length === 1
+        ? `${regions[0] ? `${regions[0]}/` : ''}${places[0]}`
+        : `${places.length} meta-clusters`,
+    ),
     count: String(shown.length),
   };
 }

@@ -44,7 +44,13 @@ export function parseWebhook(body: unknown): ParseResult {
   const r = webhookPayloadSchema.safeParse(body);
   if (r.success) return { ok: true, payload: r.data };
   const reasons = r.error.issues.map((i) => {
-    const path = i.path.length === 0 ? '(body)' : i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path =
+      i.path.length === 0
+        ? '(body)'
+        : i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '');
     const message = i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message;
     return `${path}: ${message}`;
   });
@@ -57,5 +63,8 @@ export function parseWebhook(body: unknown): ParseResult {
  */
 export function dedupKey(channel: string, receiver: string, p: WebhookPayload): string {
   const fingerprints = p.alerts.map((a) => `${a.fingerprint}:${a.status}`).sort();
-  return createHash('sha256').update([channel, receiver, p.groupKey, p.status, ...fingerprints].join('\n')).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update([channel, receiver, p.groupKey, p.status, ...fingerprints].join('\n'))
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -65,14 +65,20 @@ before(async () => {
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, cb) {
-      if (auth.username === 'alerts@example.com' && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
+      if (auth.username === 'alerts@example.com' && auth.password === SMTP_PASSWORD)
+        cb(null, { user: auth.username });
       else cb(new Error('Invalid username or password'));
     },
     onData(stream, session, cb) {
       let raw = '';
       stream.on('data', (d: Buffer) => (raw += d.toString()));
       stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, user: session.user as string | undefined });
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          user: session.user as string | undefined,
+        });
         cb();
       });
     },
@@ -92,12 +98,25 @@ before(async () => {
   put(secrets, 'aliyun-sms', 'access-key-id', 'LTAI-e2e');
   put(secrets, 'aliyun-sms', 'access-key-secret', 'e2e-secret');
 
-  ding = await startDingTalkContract({ robots: { 'china-token-1': ROBOT_SECRET, 'china-token-2': ROBOT_SECRET, 'asia-token': ROBOT_SECRET } });
-  sms = await startSmsContract({ accessKeys: { 'LTAI-e2e': 'e2e-secret' }, signNames: ['Fedstack'], templates: { SMS_000000001: ['status', 'alert', 'where', 'count'] } });
+  ding = await startDingTalkContract({
+    robots: { 'china-token-1': ROBOT_SECRET, 'china-token-2': ROBOT_SECRET, 'asia-token': ROBOT_SECRET },
+  });
+  sms = await startSmsContract({
+    accessKeys: { 'LTAI-e2e': 'e2e-secret' },
+    signNames: ['Fedstack'],
+    templates: { SMS_000000001: ['status', 'alert', 'where', 'count'] },
+  });
   const bridgePort = await freePort();
-  const parsed = parseTopology(defaultTopologyText().replace('serviceUrl: http://fedstack.fedstack-system.svc:8080', `serviceUrl: http://127.0.0.1:${bridgePort}`), 'default-topology.yaml');
+  const parsed = parseTopology(
+    defaultTopologyText().replace(
+      'serviceUrl: http://fedstack.fedstack-system.svc:8080',
+      `serviceUrl: http://127.0.0.1:${bridgePort}`,
+    ),
+    'default-topology.yaml',
+  );
   assert.ok(parsed.ok);
-  const redirect: HttpClient = (req) => fetchHttpClient({ ...req, url: req.url.replace(DINGTALK_SEND_URL, ding!.url) });
+  const redirect: HttpClient = (req) =>
+    fetchHttpClient({ ...req, url: req.url.replace(DINGTALK_SEND_URL, ding!.url) });
   bridge = createBridgeRouter({
     topology: parsed.topology,
     outboxDir: path.join(dir, 'outbox'),
@@ -107,7 +126,12 @@ before(async () => {
     logger: silentLogger,
     registry: new Registry(),
     smsProvider: async (receiver, resolve) =>
-      aliyunSmsProvider({ accessKeyId: await resolve(receiver.sms!.accessKeyId), accessKeySecret: await resolve(receiver.sms!.accessKeySecret), endpoint: sms!.endpoint, protocol: 'http' }),
+      aliyunSmsProvider({
+        accessKeyId: await resolve(receiver.sms!.accessKeyId),
+        accessKeySecret: await resolve(receiver.sms!.accessKeySecret),
+        endpoint: sms!.endpoint,
+        protocol: 'http',
+      }),
   });
   const app = express();
   app.use('/v1/alerts', bridge.router);
@@ -128,16 +152,29 @@ before(async () => {
   const amPort = await freePort();
   am = spawn(
     '/usr/bin/prometheus-alertmanager',
-    [`--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=', '--log.level=warn'],
+    [
+      `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${amPort}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   am.stderr!.on('data', (d: Buffer) => (amLog += d.toString()));
   amBase = `http://127.0.0.1:${amPort}`;
   let ready = false;
-  await waitFor(() => {
-    void fetch(`${amBase}/-/ready`).then((r) => (ready = r.ok), () => undefined);
-    return ready;
-  }, 20_000, 'alertmanager ready');
+  await waitFor(
+    () => {
+      void fetch(`${amBase}/-/ready`).then(
+        (r) => (ready = r.ok),
+        () => undefined,
+      );
+      return ready;
+    },
+    20_000,
+    'alertmanager ready',
+  );
 });
 
 after(async () => {
@@ -157,13 +194,24 @@ async function postAlert(labels: Record<string, string>, summary: string): Promi
   const res = await fetch(`${amBase}/api/v2/alerts`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([{ labels, annotations: { summary }, generatorURL: 'http://central-a:9090/graph?g0.expr=x' }]),
+    body: JSON.stringify([
+      { labels, annotations: { summary }, generatorURL: 'http://central-a:9090/graph?g0.expr=x' },
+    ]),
   });
   assert.equal(res.status, 200);
 }
 
 it("Alertmanager's own email reaches an SMTP server with region and meta-cluster in subject and body", async () => {
-  await postAlert({ alertname: 'ApiserverErrorRatioHigh', severity: 'critical', big_region: 'europe', region: 'eu-central-1', meta_cluster: 'mc-fra-01' }, 'kube-apiserver error ratio above 5% in mc-fra-01');
+  await postAlert(
+    {
+      alertname: 'ApiserverErrorRatioHigh',
+      severity: 'critical',
+      big_region: 'europe',
+      region: 'eu-central-1',
+      meta_cluster: 'mc-fra-01',
+    },
+    'kube-apiserver error ratio above 5% in mc-fra-01',
+  );
   await waitFor(() => mails.length > 0, 30_000, `the email (alertmanager log: ${amLog})`);
   const mail = mails[0]!;
   assert.deepEqual(mail.to, ['sre-europe@example.com']);
@@ -171,7 +219,10 @@ it("Alertmanager's own email reaches an SMTP server with region and meta-cluster
   assert.equal(mail.user, 'alerts@example.com', 'authenticated with the password from auth_password_file');
   const unfolded = mail.raw.replace(/\r?\n[ \t]+/g, ' ');
   const subject = /^Subject: (.*)$/m.exec(unfolded)?.[1] ?? '';
-  assert.match(subject, /\[FIRING:1\] ApiserverErrorRatioHigh region=eu-central-1 meta_cluster=mc-fra-01 \(europe\)/);
+  assert.match(
+    subject,
+    /\[FIRING:1\] ApiserverErrorRatioHigh region=eu-central-1 meta_cluster=mc-fra-01 \(europe\)/,
+  );
   const body = unfolded.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
   assert.match(body, /mc-fra-01/);
   assert.match(body, /eu-central-1/);
@@ -180,8 +231,21 @@ it("Alertmanager's own email reaches an SMTP server with region and meta-cluster
 });
 
 it("Alertmanager's webhook reaches the bridge with its bearer token, and the DingTalk group gets one signed message", async () => {
-  await postAlert({ alertname: 'EtcdNoLeader', severity: 'warning', big_region: 'china', region: 'cn-beijing', meta_cluster: 'mc-bj-02' }, 'etcd without leader in mc-bj-02');
-  await waitFor(() => ding!.messages.some((m) => m.body.markdown!.text.includes('EtcdNoLeader')), 30_000, `the DingTalk message (alertmanager log: ${amLog})`);
+  await postAlert(
+    {
+      alertname: 'EtcdNoLeader',
+      severity: 'warning',
+      big_region: 'china',
+      region: 'cn-beijing',
+      meta_cluster: 'mc-bj-02',
+    },
+    'etcd without leader in mc-bj-02',
+  );
+  await waitFor(
+    () => ding!.messages.some((m) => m.body.markdown!.text.includes('EtcdNoLeader')),
+    30_000,
+    `the DingTalk message (alertmanager log: ${amLog})`,
+  );
   const msgs = ding!.messages.filter((m) => m.body.markdown!.text.includes('EtcdNoLeader'));
   assert.equal(msgs.length, 1);
   assert.match(msgs[0]!.body.markdown!.text, /#### china \/ cn-beijing \/ mc-bj-02/);
@@ -192,19 +256,59 @@ it("Alertmanager's webhook reaches the bridge with its bearer token, and the Din
 
 it('the rendered inhibition works in Alertmanager: EdgeDown silences its meta-cluster, critical silences warning', async () => {
   const mc = (meta: string, region: string) => ({ big_region: 'americas', region, meta_cluster: meta });
-  await postAlert({ alertname: 'EdgeDown', severity: 'critical', ...mc('mc-va-01', 'us-east-1') }, 'edge down');
-  await postAlert({ alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-va-01', 'us-east-1') }, 'errors');
-  await postAlert({ alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-sv-01', 'us-west-1') }, 'errors');
-  await postAlert({ alertname: 'ApiserverLatencyHigh', severity: 'warning', ...mc('mc-sv-01', 'us-west-1') }, 'slow');
-  await postAlert({ alertname: 'ApiserverLatencyHigh', severity: 'warning', big_region: 'europe', region: 'eu-west-1', meta_cluster: 'mc-lon-01' }, 'slow');
+  await postAlert(
+    { alertname: 'EdgeDown', severity: 'critical', ...mc('mc-va-01', 'us-east-1') },
+    'edge down',
+  );
+  await postAlert(
+    { alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-va-01', 'us-east-1') },
+    'errors',
+  );
+  await postAlert(
+    { alertname: 'ApiserverErrorRatioHigh', severity: 'critical', ...mc('mc-sv-01', 'us-west-1') },
+    'errors',
+  );
+  await postAlert(
+    { alertname: 'ApiserverLatencyHigh', severity: 'warning', ...mc('mc-sv-01', 'us-west-1') },
+    'slow',
+  );
+  await postAlert(
+    {
+      alertname: 'ApiserverLatencyHigh',
+      severity: 'warning',
+      big_region: 'europe',
+      region: 'eu-west-1',
+      meta_cluster: 'mc-lon-01',
+    },
+    'slow',
+  );
   type ApiAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
   let alerts: ApiAlert[] = [];
-  const state = (name: string, meta: string) => alerts.find((a) => a.labels.alertname === name && a.labels.meta_cluster === meta)?.status.state;
-  await waitFor(() => {
-    void fetch(`${amBase}/api/v2/alerts`).then(async (r) => (alerts = (await r.json()) as ApiAlert[]), () => undefined);
-    return state('ApiserverErrorRatioHigh', 'mc-va-01') === 'suppressed' && state('ApiserverLatencyHigh', 'mc-sv-01') === 'suppressed';
-  }, 10_000, 'inhibition');
+  const state = (name: string, meta: string) =>
+    alerts.find((a) => a.labels.alertname === name && a.labels.meta_cluster === meta)?.status.state;
+  await waitFor(
+    () => {
+      void fetch(`${amBase}/api/v2/alerts`).then(
+        async (r) => (alerts = (await r.json()) as ApiAlert[]),
+        () => undefined,
+      );
+      return (
+        state('ApiserverErrorRatioHigh', 'mc-va-01') === 'suppressed' &&
+        state('ApiserverLatencyHigh', 'mc-sv-01') === 'suppressed'
+      );
+    },
+    10_000,
+    'inhibition',
+  );
   assert.equal(state('EdgeDown', 'mc-va-01'), 'active');
-  assert.equal(state('ApiserverErrorRatioHigh', 'mc-sv-01'), 'active', 'another meta-cluster is not silenced by EdgeDown');
-  assert.equal(state('ApiserverLatencyHigh', 'mc-lon-01'), 'active', 'a warning without a critical in its meta-cluster stays');
+  assert.equal(
+    state('ApiserverErrorRatioHigh', 'mc-sv-01'),
+    'active',
+    'another meta-cluster is not silenced by EdgeDown',
+  );
+  assert.equal(
+    state('ApiserverLatencyHigh', 'mc-lon-01'),
+    'active',
+    'a warning without a critical in its meta-cluster stays',
+  );
 });

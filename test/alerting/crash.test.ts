@@ -10,7 +10,16 @@ import { createInterface } from 'node:readline';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
-import { ROBOTS, WEBHOOK_TOKEN, payload, removeTempDirs, tempDir, topologyText, waitFor, writeSecrets } from './support/fixtures.ts';
+import {
+  ROBOTS,
+  WEBHOOK_TOKEN,
+  payload,
+  removeTempDirs,
+  tempDir,
+  topologyText,
+  waitFor,
+  writeSecrets,
+} from './support/fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -25,11 +34,15 @@ after(async () => {
 });
 
 async function startProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'alerting/bridge/process.ts'), '--port', '0', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'alerting/bridge/process.ts'), '--port', '0', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -71,7 +84,18 @@ it('after a SIGKILL mid-burst and a restart, every accepted notification is deli
   writeSecrets(secrets);
   const topo = path.join(work, 'topology.yaml');
   writeFileSync(topo, topologyText({ dingtalkUrl: ding.url }));
-  const args = ['--outbox', path.join(work, 'outbox'), '--topology', topo, '--secrets', secrets, '--window-ms', '1000', '--retry-base-ms', '50'];
+  const args = [
+    '--outbox',
+    path.join(work, 'outbox'),
+    '--topology',
+    topo,
+    '--secrets',
+    secrets,
+    '--window-ms',
+    '1000',
+    '--retry-base-ms',
+    '50',
+  ];
 
   const N = 400;
   const accepted = new Set<number>();
@@ -119,11 +143,17 @@ it('after a SIGKILL mid-burst and a restart, every accepted notification is deli
   const twice = [...seen].filter(([, c]) => c > 1).map(([n]) => n);
   assert.deepEqual(twice, [], 'no notification delivered twice');
   assert.equal(seen.size, N);
-  assert.deepEqual(ding.errors.filter((e) => e.errcode === 130101), [], 'never throttled');
+  assert.deepEqual(
+    ding.errors.filter((e) => e.errcode === 130101),
+    [],
+    'never throttled',
+  );
 
   const metrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text();
   assert.match(metrics, /fedstack_alert_bridge_dropped_total\{channel="dingtalk"\} 0/);
-  t.diagnostic(`accepted before kill ${accepted.size}, refused ${notAccepted.size}, messages before kill ${deliveredBeforeRestart}, after ${ding.messages.length}, msgUuid repeats suppressed ${ding.duplicatesSuppressed.count}`);
+  t.diagnostic(
+    `accepted before kill ${accepted.size}, refused ${notAccepted.size}, messages before kill ${deliveredBeforeRestart}, after ${ding.messages.length}, msgUuid repeats suppressed ${ding.duplicatesSuppressed.count}`,
+  );
   second.child.kill('SIGTERM');
   await exited(second.child);
 });

@@ -29,7 +29,10 @@ describe('sliding-window limiter (driven by the caller clock)', () => {
     assert.equal(l.nextFree(1_020), 1_030, 'then the second one must leave');
   });
   it('applies every window (SMS: 1 per minute and 5 per hour)', () => {
-    const l = new SlidingWindowLimiter([{ limit: 1, windowMs: 60_000 }, { limit: 5, windowMs: 3_600_000 }]);
+    const l = new SlidingWindowLimiter([
+      { limit: 1, windowMs: 60_000 },
+      { limit: 5, windowMs: 3_600_000 },
+    ]);
     for (let i = 0; i < 5; i++) {
       const t = i * 60_000;
       assert.equal(l.nextFree(t), t);
@@ -59,14 +62,29 @@ describe('outbox', () => {
     await a.open();
     const [u1, u2, u3] = [unit(1), unit(2), unit(3)];
     for (const u of [u1!, u2!, u3!]) await a.accept(u.key, [u], u.acceptedAt);
-    await a.saveBatch({ id: 'b1', channel: 'dingtalk', receiver: 'sre-dingtalk', unitIds: [u2!.id], parts: [{ x: 1 }], sent: 0, attempts: 0, createdAt: 5 });
+    await a.saveBatch({
+      id: 'b1',
+      channel: 'dingtalk',
+      receiver: 'sre-dingtalk',
+      unitIds: [u2!.id],
+      parts: [{ x: 1 }],
+      sent: 0,
+      attempts: 0,
+      createdAt: 5,
+    });
     await a.markDelivered([u1!.id], undefined, 10);
     await a.deadLetter([u3!], 'errcode 310000', undefined, 11);
 
     const b = new Outbox(dir);
     const { units, batches } = await b.open();
-    assert.deepEqual(units.map((u) => u.id), [u2!.id]);
-    assert.deepEqual(batches.map((x) => x.id), ['b1']);
+    assert.deepEqual(
+      units.map((u) => u.id),
+      [u2!.id],
+    );
+    assert.deepEqual(
+      batches.map((x) => x.id),
+      ['b1'],
+    );
     assert.ok(b.isAccepted(u1!.key) && b.isAccepted(u3!.key));
     assert.ok(b.knows(u1!.id) && b.knows(u3!.id));
     assert.deepEqual(await b.deadLetters(), [{ id: u3!.id, reason: 'errcode 310000' }]);

@@ -64,24 +64,46 @@ describe('rendered Alertmanager config', () => {
       {
         url: 'http://fedstack.fedstack-system.svc:8080/v1/alerts/dingtalk/sre-china-dingtalk',
         send_resolved: true,
-        http_config: { authorization: { type: 'Bearer', credentials_file: '/etc/alertmanager/secrets/fedstack-alert-bridge/token' } },
+        http_config: {
+          authorization: {
+            type: 'Bearer',
+            credentials_file: '/etc/alertmanager/secrets/fedstack-alert-bridge/token',
+          },
+        },
       },
     ]);
-    assert.equal(config.receivers.find((r) => r.name === 'sre-china-sms')!.webhook_configs![0]!.url, 'http://fedstack.fedstack-system.svc:8080/v1/alerts/sms/sre-china-sms');
+    assert.equal(
+      config.receivers.find((r) => r.name === 'sre-china-sms')!.webhook_configs![0]!.url,
+      'http://fedstack.fedstack-system.svc:8080/v1/alerts/sms/sre-china-sms',
+    );
     assert.equal(config.global?.smtp_auth_password_file, '/etc/alertmanager/secrets/fedstack-smtp/password');
-    assert.equal(config.receivers.find((r) => r.name === 'sre-china-email')!.email_configs![0]!.to, 'li.lei@example.com, han.meimei@example.com, wang.fang@example.com');
+    assert.equal(
+      config.receivers.find((r) => r.name === 'sre-china-email')!.email_configs![0]!.to,
+      'li.lei@example.com, han.meimei@example.com, wang.fang@example.com',
+    );
   });
 
   it('never puts a secret reference value or a password key in the config text', () => {
     const text = renderAlertingFiles(withRouting, 'kubernetes').get('alertmanager.yml')!;
-    assert.doesNotMatch(text, /auth_password:|smtp_auth_password:|credentials:|dingtalk-sre-china|aliyun-sms/);
+    assert.doesNotMatch(
+      text,
+      /auth_password:|smtp_auth_password:|credentials:|dingtalk-sre-china|aliyun-sms/,
+    );
   });
 
   it('has the default inhibition: critical over warning per meta_cluster, EdgeDown over its meta_cluster', () => {
     const { config } = renderAlertmanager(withoutRouting, 'local');
     assert.deepEqual(config.inhibit_rules, [
-      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['meta_cluster'] },
-      { source_matchers: ['alertname="EdgeDown"'], target_matchers: ['alertname!="EdgeDown"', 'meta_cluster=~".+"'], equal: ['meta_cluster'] },
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ['meta_cluster'],
+      },
+      {
+        source_matchers: ['alertname="EdgeDown"'],
+        target_matchers: ['alertname!="EdgeDown"', 'meta_cluster=~".+"'],
+        equal: ['meta_cluster'],
+      },
     ]);
   });
 
@@ -96,17 +118,48 @@ describe('rendered Alertmanager config', () => {
 describe('amtool config routes test on the default topology', () => {
   const dir = writeBundle(withRouting, 'local');
   const cases: [string, string[], string][] = [
-    ['a critical alert in china pages by SMS and DingTalk', ['big_region=china', 'severity=critical'], 'sre-china-sms,sre-china-dingtalk'],
-    ['a warning in china goes to the DingTalk group only', ['big_region=china', 'severity=warning'], 'sre-china-dingtalk'],
-    ['a critical alert in europe is mailed to the europe team', ['big_region=europe', 'severity=critical'], 'sre-europe-email'],
-    ['an alert in americas is mailed to the americas team', ['big_region=americas', 'alertname=EdgeDown'], 'sre-americas-email'],
-    ['an alert in asia goes to the asia DingTalk group', ['big_region=asia', 'severity=warning'], 'sre-asia-dingtalk'],
-    ['an ml-platform alert in europe reaches asia DingTalk and europe email', ['team=ml-platform', 'big_region=europe'], 'sre-asia-dingtalk,sre-europe-email'],
-    ['an alert without a big_region falls to the default receiver', ['alertname=Watchdog'], 'sre-china-dingtalk'],
+    [
+      'a critical alert in china pages by SMS and DingTalk',
+      ['big_region=china', 'severity=critical'],
+      'sre-china-sms,sre-china-dingtalk',
+    ],
+    [
+      'a warning in china goes to the DingTalk group only',
+      ['big_region=china', 'severity=warning'],
+      'sre-china-dingtalk',
+    ],
+    [
+      'a critical alert in europe is mailed to the europe team',
+      ['big_region=europe', 'severity=critical'],
+      'sre-europe-email',
+    ],
+    [
+      'an alert in americas is mailed to the americas team',
+      ['big_region=americas', 'alertname=EdgeDown'],
+      'sre-americas-email',
+    ],
+    [
+      'an alert in asia goes to the asia DingTalk group',
+      ['big_region=asia', 'severity=warning'],
+      'sre-asia-dingtalk',
+    ],
+    [
+      'an ml-platform alert in europe reaches asia DingTalk and europe email',
+      ['team=ml-platform', 'big_region=europe'],
+      'sre-asia-dingtalk,sre-europe-email',
+    ],
+    [
+      'an alert without a big_region falls to the default receiver',
+      ['alertname=Watchdog'],
+      'sre-china-dingtalk',
+    ],
   ];
   for (const [name, labels, receivers] of cases) {
     it(name, () => {
-      assert.equal(amtool(dir, 'config', 'routes', 'test', '--config.file=alertmanager.yml', ...labels).trim(), receivers);
+      assert.equal(
+        amtool(dir, 'config', 'routes', 'test', '--config.file=alertmanager.yml', ...labels).trim(),
+        receivers,
+      );
     });
   }
 });

@@ -50,7 +50,11 @@ describe('routing cross-checks', () => {
         - name: sre-ding
           email: { to: [c@example.com] }
 `,
-      ['routing.teams[1].name: duplicate team "sre"', 'routing.teams[1].receivers[0].name: duplicate receiver "sre-ding"', 'routing.teams[1].receivers[0].email: email receivers need routing.email (smarthost, from)'],
+      [
+        'routing.teams[1].name: duplicate team "sre"',
+        'routing.teams[1].receivers[0].name: duplicate receiver "sre-ding"',
+        'routing.teams[1].receivers[0].email: email receivers need routing.email (smarthost, from)',
+      ],
     ],
     [
       'routes must name known receivers and time intervals, with valid label names',
@@ -59,7 +63,7 @@ describe('routing cross-checks', () => {
     - { receiver: sre-ding, match: { bad-label: x }, groupBy: [alertname, 'meta-cluster'], muteTimeIntervals: [office] }
 `,
       [
-        'routing.routes[0].receiver: unknown receiver "sre-dong"',
+        'routing.routes[0].receiver: unknown receiver "sre-dong" (did you mean "sre-ding"?)',
         'routing.routes[1].match["bad-label"]: invalid label name "bad-label"',
         'routing.routes[1].groupBy[1]: invalid label name "meta-cluster"',
         'routing.routes[1].muteTimeIntervals[0]: unknown time interval "office"',
@@ -70,7 +74,10 @@ describe('routing cross-checks', () => {
       `${TEAM}  timeIntervals:
     - { name: office, timeZone: Mars/Olympus, intervals: [{ weekdays: ['monday:friday'], times: [{ start: '18:00', end: '09:00' }] }] }
 `,
-      ['routing.timeIntervals[0].timeZone: unknown time zone "Mars/Olympus" (want an IANA name such as "Asia/Shanghai")', 'routing.timeIntervals[0].intervals[0].times[0].end: end "09:00" is not after start "18:00"'],
+      [
+        'routing.timeIntervals[0].timeZone: unknown time zone "Mars/Olympus" (want an IANA name such as "Asia/Shanghai")',
+        'routing.timeIntervals[0].intervals[0].times[0].end: end "09:00" is not after start "18:00"',
+      ],
     ],
     [
       'rotations refer to members of their team, overrides end after they start',
@@ -114,7 +121,10 @@ describe('routing cross-checks', () => {
       members: [{ name: A, phone: '1' }]
       rotation: { type: weekly, handover: '25:00', timeZone: UTC, start: '2026-01-05' }
 `,
-      ['routing.teams[0].members[0].phone: unknown key "phone"', 'routing.teams[0].rotation.handover: invalid time "25:00" (want HH:MM, 24-hour clock)'],
+      [
+        'routing.teams[0].members[0].phone: unknown key "phone"',
+        'routing.teams[0].rotation.handover: invalid time "25:00" (want HH:MM, 24-hour clock)',
+      ],
     ],
   ];
   for (const [name, routing, expected] of cases) {

@@ -22,5 +22,8 @@ it('reads <dir>/<name>/<key> as a Kubernetes Secret volume lays it out, without 
 it('refuses names that climb out of the directory, and never echoes a value in its errors', async () => {
   const resolve = fileSecretResolver(tempDir('secret-volume'));
   await assert.rejects(resolve({ name: '..', key: 'passwd' }), /invalid name/);
-  await assert.rejects(resolve({ name: 'missing', key: 'token' }), /secret missing\/token: cannot read \(ENOENT\)/);
+  await assert.rejects(
+    resolve({ name: 'missing', key: 'token' }),
+    /secret missing\/token: cannot read \(ENOENT\)/,
+  );
 });

@@ -37,7 +37,11 @@ export interface SmsContract {
 }
 
 function encode(s: string): string {
-  return encodeURIComponent(s).replace(/!/g, '%21').replace(/'/g, '%27').replace(/\(/g, '%28').replace(/\)/g, '%29');
+  return encodeURIComponent(s)
+    .replace(/!/g, '%21')
+    .replace(/'/g, '%27')
+    .replace(/\(/g, '%28')
+    .replace(/\)/g, '%29');
 }
 
 export async function startSmsContract(opts: SmsContractOptions): Promise<SmsContract> {
@@ -60,43 +64,79 @@ export async function startSmsContract(opts: SmsContractOptions): Promise<SmsCon
       const reply = (status: number, code: string, message: string, phone = '') => {
         answers.push({ code, phone });
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ Code: code, Message: message, RequestId: randomUUID(), ...(code === 'OK' ? { BizId: randomUUID() } : {}) }));
+        res.end(
+          JSON.stringify({
+            Code: code,
+            Message: message,
+            RequestId: randomUUID(),
+            ...(code === 'OK' ? { BizId: randomUUID() } : {}),
+          }),
+        );
       };
       const h = req.headers;
       const auth = String(h.authorization ?? '');
-      const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(auth);
-      if (!m) return reply(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
+      const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(
+        auth,
+      );
+      if (!m)
+        return reply(
+          400,
+          'IncompleteSignature',
+          'The request signature does not conform to Aliyun standards.',
+        );
       const [, akId, signedHeaders, signature] = m as unknown as [string, string, string, string];
       const secret = opts.accessKeys[akId];
-      if (secret === undefined) return reply(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
+      if (secret === undefined)
+        return reply(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
       const bodyHash = createHash('sha256').update(body).digest('hex');
-      if (h['x-acs-content-sha256'] !== bodyHash) return reply(400, 'SignatureDoesNotMatch', 'x-acs-content-sha256 does not match the body');
+      if (h['x-acs-content-sha256'] !== bodyHash)
+        return reply(400, 'SignatureDoesNotMatch', 'x-acs-content-sha256 does not match the body');
       const date = Date.parse(String(h['x-acs-date'] ?? ''));
-      if (!Number.isFinite(date) || Math.abs(now() - date) > 15 * 60_000) return reply(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
+      if (!Number.isFinite(date) || Math.abs(now() - date) > 15 * 60_000)
+        return reply(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
       const nonce = String(h['x-acs-signature-nonce'] ?? '');
-      if (nonce === '' || nonces.has(nonce)) return reply(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
+      if (nonce === '' || nonces.has(nonce))
+        return reply(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
       const names = signedHeaders.split(';');
-      for (const required of ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']) {
-        if (!names.includes(required)) return reply(400, 'SignatureDoesNotMatch', `${required} is not signed`);
+      for (const required of [
+        'host',
+        'x-acs-action',
+        'x-acs-content-sha256',
+        'x-acs-date',
+        'x-acs-signature-nonce',
+        'x-acs-version',
+      ]) {
+        if (!names.includes(required))
+          return reply(400, 'SignatureDoesNotMatch', `${required} is not signed`);
       }
       const url = new URL(req.url ?? '/', 'http://x');
-      const query = [...url.searchParams.keys()].sort().map((k) => `${k}=${encode(url.searchParams.get(k) ?? '')}`).join('&');
+      const query = [...url.searchParams.keys()]
+        .sort()
+        .map((k) => `${k}=${encode(url.searchParams.get(k) ?? '')}`)
+        .join('&');
       const canonicalHeaders = names.map((n) => `${n}:${String(h[n] ?? '').trim()}\n`).join('');
       const canonicalRequest = `${req.method}\n${url.pathname.replace(/\+/g, '%20').replace(/\*/g, '%2A').replace(/%7E/g, '~')}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${bodyHash}`;
       const stringToSign = `ACS3-HMAC-SHA256\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
       if (createHmac('sha256', secret).update(stringToSign).digest('hex') !== signature) {
-        return reply(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+        return reply(
+          400,
+          'SignatureDoesNotMatch',
+          'Specified signature is not matched with our calculation.',
+        );
       }
       nonces.add(nonce);
-      if (h['x-acs-action'] !== 'SendSms' || h['x-acs-version'] !== '2017-05-25') return reply(400, 'InvalidAction.NotFound', 'Specified api is not found');
+      if (h['x-acs-action'] !== 'SendSms' || h['x-acs-version'] !== '2017-05-25')
+        return reply(400, 'InvalidAction.NotFound', 'Specified api is not found');
 
       const p = new URLSearchParams(url.search);
       for (const [k, v] of new URLSearchParams(body.toString('utf8'))) p.set(k, v);
       const phones = (p.get('PhoneNumbers') ?? '').split(',').filter((x) => x !== '');
       const signName = p.get('SignName') ?? '';
       const templateCode = p.get('TemplateCode') ?? '';
-      if (phones.length === 0 || phones.some((x) => !/^\+?\d{6,15}$/.test(x))) return reply(200, 'isv.MOBILE_NUMBER_ILLEGAL', 'invalid mobile number', phones.join(','));
-      if (!opts.signNames.includes(signName)) return reply(200, 'isv.SMS_SIGNATURE_ILLEGAL', 'the signature is not approved');
+      if (phones.length === 0 || phones.some((x) => !/^\+?\d{6,15}$/.test(x)))
+        return reply(200, 'isv.MOBILE_NUMBER_ILLEGAL', 'invalid mobile number', phones.join(','));
+      if (!opts.signNames.includes(signName))
+        return reply(200, 'isv.SMS_SIGNATURE_ILLEGAL', 'the signature is not approved');
       const vars = opts.templates[templateCode];
       if (vars === undefined) return reply(200, 'isv.SMS_TEMPLATE_ILLEGAL', 'the template is not approved');
       let params: Record<string, string>;
@@ -105,8 +145,10 @@ export async function startSmsContract(opts: SmsContractOptions): Promise<SmsCon
       } catch {
         return reply(200, 'isv.INVALID_JSON_PARAM', 'TemplateParam is not JSON');
       }
-      if (vars.some((v) => typeof params[v] !== 'string' || params[v] === '')) return reply(200, 'isv.TEMPLATE_MISSING_PARAMETERS', 'template parameters missing');
-      if (vars.some((v) => [...params[v]!].length > 35)) return reply(200, 'isv.PARAM_LENGTH_LIMIT', 'parameter over 35 characters');
+      if (vars.some((v) => typeof params[v] !== 'string' || params[v] === ''))
+        return reply(200, 'isv.TEMPLATE_MISSING_PARAMETERS', 'template parameters missing');
+      if (vars.some((v) => [...params[v]!].length > 35))
+        return reply(200, 'isv.PARAM_LENGTH_LIMIT', 'parameter over 35 characters');
       const t = now();
       for (const phone of phones) {
         const times = perNumber.get(phone) ?? [];

@@ -99,7 +99,13 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
       if (!/^\d+$/.test(timestamp) || Math.abs(now() - Number(timestamp)) > 3_600_000) {
         return answer(200, 310000, 'invalid timestamp', token);
       }
-      if (signature !== sign(timestamp, secret)) return answer(200, 310000, 'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]', token);
+      if (signature !== sign(timestamp, secret))
+        return answer(
+          200,
+          310000,
+          'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]',
+          token,
+        );
       const t = now();
       const list = arrivals.get(token) ?? [];
       list.push(t);
@@ -110,18 +116,25 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
         throttledUntil.set(token, Math.max(throttledUntil.get(token) ?? 0, t + throttleMs));
         return answer(200, 130101, 'send too fast, exceed 20 times per minute', token);
       }
-      if (raw.length > maxBody) return answer(200, 460101, `message too long, exceed ${maxBody} bytes`, token);
+      if (raw.length > maxBody)
+        return answer(200, 460101, `message too long, exceed ${maxBody} bytes`, token);
       let body: ReceivedMessage['body'];
       try {
         body = JSON.parse(raw.toString('utf8')) as ReceivedMessage['body'];
       } catch {
         return answer(200, 43004, 'invalid json', token);
       }
-      if (body.msgtype !== 'markdown' || typeof body.markdown?.title !== 'string' || typeof body.markdown.text !== 'string') {
+      if (
+        body.msgtype !== 'markdown' ||
+        typeof body.markdown?.title !== 'string' ||
+        typeof body.markdown.text !== 'string'
+      ) {
         return answer(200, 40035, 'missing parameter markdown.title/markdown.text', token);
       }
       // In markdown, an @mention must also appear in the text.
-      for (const m of body.at?.atMobiles ?? []) if (!body.markdown.text.includes(`@${m}`)) return answer(200, 40035, `atMobiles ${m} not in text`, token);
+      for (const m of body.at?.atMobiles ?? [])
+        if (!body.markdown.text.includes(`@${m}`))
+          return answer(200, 40035, `atMobiles ${m} not in text`, token);
       if (body.msgUuid !== undefined) {
         const k = `${token}/${body.msgUuid}`;
         if (seenUuid.has(k)) {

@@ -7,15 +7,26 @@ import type { Topology } from '../../../topology/model.ts';
 import type { WebhookPayload } from '../../../alerting/bridge/webhook.ts';
 
 export const WEBHOOK_TOKEN = 'test-webhook-token';
-export const ROBOTS = { 'robot-token-1': 'SEC' + '1'.repeat(64), 'robot-token-2': 'SEC' + '2'.repeat(64) } as const;
+export const ROBOTS = {
+  'robot-token-1': 'SEC' + '1'.repeat(64),
+  'robot-token-2': 'SEC' + '2'.repeat(64),
+} as const;
 export const ACCESS_KEY = { id: 'LTAI-test-id', secret: 'test-access-key-secret' } as const;
 export const SMS_TEMPLATE = { code: 'SMS_4242', vars: ['status', 'alert', 'where', 'count'] } as const;
 
 /** A minimal topology whose routing points DingTalk robots and the SMS SDK at local servers. */
-export function topologyText(opts: { dingtalkUrl: string; smsEndpoint?: string; robots?: 1 | 2; smsTo?: string }): string {
-  const robots = [1, 2].slice(0, opts.robots ?? 1).map(
-    (i) => `              - { tokenSecret: { name: dingtalk, key: token-${i} }, signSecret: { name: dingtalk, key: sign-${i} }, url: '${opts.dingtalkUrl}' }`,
-  );
+export function topologyText(opts: {
+  dingtalkUrl: string;
+  smsEndpoint?: string;
+  robots?: 1 | 2;
+  smsTo?: string;
+}): string {
+  const robots = [1, 2]
+    .slice(0, opts.robots ?? 1)
+    .map(
+      (i) =>
+        `              - { tokenSecret: { name: dingtalk, key: token-${i} }, signSecret: { name: dingtalk, key: sign-${i} }, url: '${opts.dingtalkUrl}' }`,
+    );
   return `apiVersion: fedstack/v1
 kind: Topology
 metadata: { name: bridge-test }
@@ -88,12 +99,21 @@ export function removeTempDirs(): void {
 }
 
 /** An Alertmanager webhook v4 payload for one group; `n` distinguishes groups. */
-export function payload(n: number, opts: { status?: 'firing' | 'resolved'; alerts?: number; alertname?: string; summary?: string } = {}): WebhookPayload {
+export function payload(
+  n: number,
+  opts: { status?: 'firing' | 'resolved'; alerts?: number; alertname?: string; summary?: string } = {},
+): WebhookPayload {
   const status = opts.status ?? 'firing';
   const alertname = opts.alertname ?? `BurstAlert${String(n).padStart(4, '0')}`;
   const alerts = Array.from({ length: opts.alerts ?? 1 }, (_, i) => ({
     status,
-    labels: { alertname, severity: 'critical', big_region: 'china', region: 'cn-hangzhou', meta_cluster: `mc-hz-${String(i % 3).padStart(2, '0')}` },
+    labels: {
+      alertname,
+      severity: 'critical',
+      big_region: 'china',
+      region: 'cn-hangzhou',
+      meta_cluster: `mc-hz-${String(i % 3).padStart(2, '0')}`,
+    },
     annotations: { summary: opts.summary ?? `apiserver errors in group ${n}` },
     startsAt: '2026-11-23T09:00:00Z',
     endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-11-23T09:30:00Z',
