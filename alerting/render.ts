@@ -49,7 +49,12 @@ export interface RenderedAlertmanager {
   readonly templates: ReadonlyMap<string, string>;
 }
 
-/** Secret file path as the Alertmanager process sees it. The local profile's paths are relative to alertmanager.yml. */
+/**
+ * Secret file path as the Alertmanager process sees it. The local profile's paths are relative:
+ * Alertmanager 0.25 resolves http_config files against alertmanager.yml's directory but
+ * smtp_auth_password_file against its working directory, so the local stack runs it with
+ * cwd = the bundle's alerting/ folder (then both agree).
+ */
 export function secretFile(ref: SecretRef, profile: Profile): string {
   return profile === 'kubernetes'
     ? `${ALERTMANAGER_MOUNT.secrets}/${ref.name}/${ref.key}`

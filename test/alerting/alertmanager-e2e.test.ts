@@ -150,6 +150,9 @@ before(async () => {
   writeFileSync(path.join(dir, 'alertmanager.yml'), toYaml(adapted));
 
   const amPort = await freePort();
+  // cwd = the config dir: Alertmanager 0.25 resolves templates and http_config files against the
+  // config file's directory, but smtp_auth_password_file against its working directory
+  // (checked: with cwd=/ the email is never sent). The local profile's relative paths need both.
   am = spawn(
     '/usr/bin/prometheus-alertmanager',
     [
