@@ -177,7 +177,11 @@ export class DeliveryEngine {
     for (const b of batches) {
       const lane = b.channel === 'dingtalk' ? this.dingLaneOf(b.receiver) : undefined;
       const batchUnits = b.unitIds.filter((id) => byId.has(id));
-      if (!lane || batchUnits.length === 0) continue;
+      if (!lane || batchUnits.length === 0) {
+        // Its units were delivered, or its receiver is gone (its units then become dead letters below).
+        await this.d.outbox.dropBatch(b.id);
+        continue;
+      }
       batchUnits.forEach((id) => inBatch.add(id));
       lane.batch = { ...b, unitIds: batchUnits, parts: b.parts as DingTalkMessage[] };
     }
@@ -565,6 +569,8 @@ export class DeliveryEngine {
         return;
       }
       const reason = `${result.code}: ${result.message}`;
+      // Credentials may have been rotated in the Secret volume: build the client afresh next time.
+      if (/AccessKey|Signature/i.test(result.code)) this.providers.delete(lane.receiver.name);
       if (result.rateLimited) {
         this.d.metrics.retried.inc({ channel: 'sms' });
         st.cooldownUntil = now + o.sms.rateLimitedCooldownMs;

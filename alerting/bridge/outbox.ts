@@ -135,6 +135,10 @@ export class Outbox {
     if (batchId !== undefined) await rm(this.file('batches', `${batchId}.json`), { force: true });
   }
 
+  async dropBatch(id: string): Promise<void> {
+    await rm(this.file('batches', `${id}.json`), { force: true });
+  }
+
   async deadLetter(
     units: readonly OutboxUnit[],
     reason: string,
