@@ -1,0 +1,117 @@
+/** The bridge's Prometheus metrics (prom-client), registered in the registry the caller gives. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Channel } from './outbox.ts';
+
+export const CHANNELS: readonly Channel[] = ['dingtalk', 'sms'];
+
+export interface BridgeMetrics {
+  readonly received: Counter<'channel' | 'outcome'>;
+  readonly delivered: Counter<'channel'>;
+  readonly messages: Counter<'channel'>;
+  readonly retried: Counter<'channel'>;
+  readonly dropped: Counter<'channel'>;
+  readonly deadLetters: Counter<'channel'>;
+  readonly queueDepth: Gauge<'channel'>;
+  readonly latency: Histogram<'channel'>;
+}
+
+export function createBridgeMetrics(
+  registry: Registry,
+  queueDepth: (channel: Channel) => number,
+): BridgeMetrics {
+  const registers = [registry];
+  const m: BridgeMetrics = {
+    received: new Counter({
+      name: 'fedstack_alert_bridge_received_total',
+      help: 'Webhook notifications received, by outcome (accepted, duplicate, skipped, invalid, unauthorized, unavailable).',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    }),
+    delivered: new Counter({
+      name: 'fedstack_alert_bridge_delivered_total',
+      help: 'Notification units delivered (one per notification and target).',
+      labelNames: ['channel'],
+      registers,
+    }),
+    messages: new Counter({
+      name: 'fedstack_alert_bridge_messages_sent_total',
+      help: 'Messages (DingTalk posts, SMS) the providers accepted; merging makes it lower than delivered.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    retried: new Counter({
+      name: 'fedstack_alert_bridge_retried_total',
+      help: 'Failed send attempts that will be retried.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'fedstack_alert_bridge_dropped_total',
+      help: 'Accepted notifications lost without a dead letter. Must stay 0.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'fedstack_alert_bridge_dead_letters_total',
+      help: 'Notification units given up on after the retry budget (kept in the outbox dead/ folder).',
+      labelNames: ['channel'],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'fedstack_alert_bridge_queue_depth',
+      help: 'Accepted notification units not yet delivered.',
+      labelNames: ['channel'],
+      registers,
+      collect() {
+        for (const c of CHANNELS) this.set({ channel: c }, queueDepth(c));
+      },
+    }),
+    latency: new Histogram({
+      name: 'fedstack_alert_bridge_delivery_latency_seconds',
+      help: 'From acceptance to confirmed delivery.',
+      labelNames: ['channel'],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers,
+    }),
+  };
+  // Present from the start, so "dropped must stay 0" and rate() queries see a series.
+  for (const c of CHANNELS) {
+    m.dropped.inc({ channel: c }, 0);
+    m.deadLetters.inc({ channel: c }, 0);
+    m.delivered.inc({ channel: c }, 0);
+    m.retried.inc({ channel: c }, 0);
+  }
+  return m;
+}
+
+/** Alert rules for the central tier: the bridge's failures page someone by the other channels. */
+export const BRIDGE_ALERT_RULES = [
+  {
+    alert: 'AlertBridgeDeadLetters',
+    expr: 'increase(fedstack_alert_bridge_dead_letters_total[15m]) > 0',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: 'The alert bridge gave up on {{ $value }} {{ $labels.channel }} notification(s)',
+      description: 'See the outbox dead/ folder of the fedstack service.',
+    },
+  },
+  {
+    alert: 'AlertBridgeDropped',
+    expr: 'fedstack_alert_bridge_dropped_total > 0',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: 'The alert bridge lost {{ $labels.channel }} notifications',
+      description: 'dropped must stay 0: a bug.',
+    },
+  },
+  {
+    alert: 'AlertBridgeBacklog',
+    expr: 'fedstack_alert_bridge_queue_depth > 100',
+    for: '15m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'The alert bridge has {{ $value }} undelivered {{ $labels.channel }} notifications',
+      description: 'Providers failing or rate limited.',
+    },
+  },
+] as const;
