@@ -220,7 +220,7 @@ export function checkClosure(topo: Topology, options: ClosureOptions = {}): Topo
       const why =
         reach.by === 'dropLabels'
           ? `matches on label "${reach.label}", dropped at cascade by dropLabels`
-          : `dropped at ${reach.droppedAt} by ${reach.by}${reach.labelsExcluded ? ` (kept for other labels than ${sel.text})` : ''}`;
+          : `dropped at ${reach.droppedAt} by ${reach.by}${reach.labelsExcluded ? ` (only other series of it are kept, not ${sel.text})` : ''}`;
       const message = `${reader.what} uses "${sel.metricName}", ${why}`;
       if (seen.has(message)) continue;
       seen.add(message);
