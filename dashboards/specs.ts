@@ -86,7 +86,7 @@ export function globalOverview(topo: Topology): DashboardSpec {
             title: 'Cascades federated',
             description: 'Cascades this central replica scrapes successfully, of all cascades.',
             viz: 'stat',
-            targets: [{ expr: `sum(up{${CASCADE_JOB}})`, legend: 'up' }, { expr: `count(up{${CASCADE_JOB}})`, legend: 'total' }],
+            targets: [{ expr: `sum(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'up' }, { expr: `count(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'total' }],
           },
           {
             title: 'Max federation lag',
@@ -409,7 +409,8 @@ export function federationHealth(topo: Topology): DashboardSpec {
   const edgeLimit = topo.global.cascade.sampleLimit;
   const cascadeLimit = topo.global.central.sampleLimit;
   const edgeSel = `{${EDGE_JOB}, ${F_REGION}}`;
-  const cascadeSel = `{${CASCADE_JOB}}`;
+  // Central labels each cascade target with its big region (central/render.ts).
+  const cascadeSel = `{${CASCADE_JOB}, ${F_BIG_REGION}}`;
   // sample_limit counts samples after metric relabelling; over it the whole scrape fails (up=0).
   const headroom = (limit: number, sel: string, by: string, who: string): PanelSpec => ({
     title: `sample_limit headroom (${who})`,
@@ -492,7 +493,7 @@ export function federationHealth(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             unit: 's',
             min: 0,
-            targets: [{ expr: `max by (instance) (scrape_duration_seconds${cascadeSel})`, legend: '{{instance}}' }],
+            targets: [{ expr: `max by (${BR}) (scrape_duration_seconds${cascadeSel})`, legend: '{{big_region}}' }],
           },
           {
             title: 'Samples per scrape: cascade ← edge',
@@ -506,7 +507,7 @@ export function federationHealth(topo: Topology): DashboardSpec {
             description: 'Samples each cascade federation scrape returns.',
             viz: 'timeseries',
             min: 0,
-            targets: [{ expr: `max by (instance) (scrape_samples_scraped${cascadeSel})`, legend: '{{instance}}' }],
+            targets: [{ expr: `max by (${BR}) (scrape_samples_scraped${cascadeSel})`, legend: '{{big_region}}' }],
           },
           {
             title: 'Series per tier',
@@ -529,7 +530,7 @@ export function federationHealth(topo: Topology): DashboardSpec {
             ],
           },
           headroom(edgeLimit, edgeSel, `${BR}, ${R}, ${MC}`, 'cascade ← edge'),
-          headroom(cascadeLimit, cascadeSel, 'instance', 'central ← cascade'),
+          headroom(cascadeLimit, cascadeSel, BR, 'central ← cascade'),
         ],
       },
     ],

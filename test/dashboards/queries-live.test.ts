@@ -67,7 +67,7 @@ function centralSeries(t: Topology): string {
     }
     lines.push(series('big_region:apiserver_request_errors:ratio_rate5m', { big_region: br.name }, 0.02));
     lines.push(series('big_region:edge_up:ratio', { big_region: br.name }, 1));
-    const cascade = { instance: br.cascade.endpoint, job: JOB.federateCascade };
+    const cascade = { big_region: br.name, instance: br.cascade.endpoint, job: JOB.federateCascade };
     lines.push(series('up', cascade, 1), series('scrape_duration_seconds', cascade, 0.5), series('scrape_samples_scraped', cascade, 5000));
     lines.push(series('scrape_samples_post_metric_relabeling', cascade, 5000), series('scrape_series_added', cascade, 0));
   }
