@@ -201,7 +201,7 @@ export const topologySchema = z.strictObject({
   /** Global alert rules evaluated by both central replicas; omitted → fedstack's defaults. */
   alertRules: z.array(alertRuleSchema).optional(),
   /** Grafana: a VictoriaMetrics URL (with dedup of the replicas) becomes the default datasource. */
-  dashboards: z.strictObject({ victoriaMetricsUrl: z.url().optional() }).optional(),
+  dashboards: z.strictObject({ victoriaMetricsUrl: httpUrl.optional() }).optional(),
   routing: routingSchema.optional(),
   security: securitySchema.optional(),
 });
