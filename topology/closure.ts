@@ -28,6 +28,7 @@ import {
 } from './promql.ts';
 import { ALL_VALUES, interpolate, type PanelQuery } from '../dashboards/queries.ts';
 import { panelQueries } from '../dashboards/index.ts';
+import { metaAlertRules } from '../central/alerts.ts';
 
 export type SourceKind = 'allowList' | 'system' | 'rule' | 'synthetic';
 
@@ -173,7 +174,7 @@ export function reachCentral(topo: Topology, sel: VectorSelector): Reach {
 export interface ClosureOptions {
   /** Dashboard queries to check; default: every query of fedstack's dashboards for this topology. */
   readonly dashboards?: readonly PanelQuery[];
-  /** Central's meta-alerts (central/alerts.ts `metaAlertRules(topo)`); default none. */
+  /** Central's meta-alerts; default: central/alerts.ts `metaAlertRules(topo)`. */
   readonly metaAlertRules?: readonly AlertRule[];
 }
 
@@ -198,7 +199,7 @@ export function checkClosure(topo: Topology, options: ClosureOptions = {}): Topo
   topo.alertRules.forEach((r, i) =>
     readers.push({ what: `central alert rule "${r.alert}"`, expr: r.expr, path: ['alertRules', i, 'expr'], tier: 'central' }),
   );
-  for (const r of options.metaAlertRules ?? []) {
+  for (const r of options.metaAlertRules ?? metaAlertRules(topo)) {
     readers.push({ what: `central meta-alert "${r.alert}"`, expr: r.expr, path: undefined, tier: 'central' });
   }
   for (const q of options.dashboards ?? panelQueries(topo)) {

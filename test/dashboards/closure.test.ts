@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkClosure, reachCentral } from '../../topology/closure.ts';
 import { panelQueries } from '../../dashboards/index.ts';
+import { metaAlertRules } from '../../central/alerts.ts';
 import { seriesSelector } from '../../topology/promql.ts';
 import type { AlertRule } from '../../topology/model.ts';
 import { defaultTopology, defaultWith, fixture } from './helpers.ts';
@@ -11,8 +12,14 @@ import { defaultTopology, defaultWith, fixture } from './helpers.ts';
 const NO_LEADER = (panel: string) =>
   `dashboard "fedstack-meta-cluster" panel "${panel}" uses "cluster:etcd_server_has_leader:min", dropped at central by allowLists.central`;
 
-test('the default topology is closed: every central rule and dashboard query reaches central', () => {
+test('the default topology is closed: every central rule, meta-alert and dashboard query reaches central', () => {
   assert.deepEqual(checkClosure(defaultTopology()), []);
+});
+
+test('the meta-alerts central evaluates (central/alerts.ts) all reach central', () => {
+  const t = defaultTopology();
+  assert.ok(metaAlertRules(t).length >= 4);
+  assert.deepEqual(checkClosure(t, { dashboards: [], metaAlertRules: metaAlertRules(t) }), []);
 });
 
 test('central meta-alerts on the federation series are accepted', () => {
