@@ -15,6 +15,7 @@
  * selector `{__name__=~"up|...", job="fedstack-federate-edge"}` (see selectorsOverlap).
  */
 import { HEARTBEAT_METRIC, JOB, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS } from '../common/conventions.ts';
+import { DEFAULT_ALERT_RULES, DEFAULT_CASCADE_RULES, DEFAULT_CENTRAL_RULES } from './defaults.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import type { AlertRule, RecordingRule, Topology } from './model.ts';
 import {
@@ -190,14 +191,17 @@ interface Reader {
 /** Every place a central rule or dashboard reads a series that never reaches it. */
 export function checkClosure(topo: Topology, options: ClosureOptions = {}): TopologyIssue[] {
   const readers: Reader[] = [];
-  topo.recordingRules.cascade.forEach((r, i) =>
-    readers.push({ what: `cascade recording rule "${r.record}"`, expr: r.expr, path: ['recordingRules', 'cascade', i, 'expr'], tier: 'cascade' }),
+  // fedstack's default rules are not in the file: point at the allow-list that breaks them.
+  const inFile = (rules: readonly unknown[], defaults: readonly unknown[], path: PathSegment[]) => (rules === defaults ? undefined : path);
+  const { cascade, central } = topo.recordingRules;
+  cascade.forEach((r, i) =>
+    readers.push({ what: `cascade recording rule "${r.record}"`, expr: r.expr, path: inFile(cascade, DEFAULT_CASCADE_RULES, ['recordingRules', 'cascade', i, 'expr']), tier: 'cascade' }),
   );
-  topo.recordingRules.central.forEach((r, i) =>
-    readers.push({ what: `central recording rule "${r.record}"`, expr: r.expr, path: ['recordingRules', 'central', i, 'expr'], tier: 'central' }),
+  central.forEach((r, i) =>
+    readers.push({ what: `central recording rule "${r.record}"`, expr: r.expr, path: inFile(central, DEFAULT_CENTRAL_RULES, ['recordingRules', 'central', i, 'expr']), tier: 'central' }),
   );
   topo.alertRules.forEach((r, i) =>
-    readers.push({ what: `central alert rule "${r.alert}"`, expr: r.expr, path: ['alertRules', i, 'expr'], tier: 'central' }),
+    readers.push({ what: `central alert rule "${r.alert}"`, expr: r.expr, path: inFile(topo.alertRules, DEFAULT_ALERT_RULES, ['alertRules', i, 'expr']), tier: 'central' }),
   );
   for (const r of options.metaAlertRules ?? metaAlertRules(topo)) {
     readers.push({ what: `central meta-alert "${r.alert}"`, expr: r.expr, path: undefined, tier: 'central' });
