@@ -200,6 +200,8 @@ export const topologySchema = z.strictObject({
     .default({}),
   /** Global alert rules evaluated by both central replicas; omitted → fedstack's defaults. */
   alertRules: z.array(alertRuleSchema).optional(),
+  /** Grafana: a VictoriaMetrics URL (with dedup of the replicas) becomes the default datasource. */
+  dashboards: z.strictObject({ victoriaMetricsUrl: httpUrl.optional() }).optional(),
   routing: routingSchema.optional(),
   security: securitySchema.optional(),
 });

@@ -1,0 +1,236 @@
+/**
+ * The allow-list closure check: every series a central rule or a dashboard panel reads must
+ * reach central. A series reaches central when
+ *   - central federates it (a central allow-list entry or SYSTEM_SELECTORS.central keeps it)
+ *     AND the cascade has it (kept from the edges by the cascade allow-list or
+ *     SYSTEM_SELECTORS.cascade, recorded by a cascade rule, or made by the cascade's own
+ *     federation scrapes: up/scrape_* of the edge-federation job), or
+ *   - a central recording rule records it, or
+ *   - central makes it itself (up/scrape_* of its cascade-federation job, ALERTS).
+ * Cascade recording rules are checked the same way one tier down: their inputs must be kept
+ * from the edges. A panel that reads a series no tier delivers is empty forever; the renderer
+ * refuses such a topology instead of shipping it.
+ *
+ * Matching is by selector, not only by name: `up{job="apiserver"}` is not kept by the system
+ * selector `{__name__=~"up|...", job="fedstack-federate-edge"}` (see selectorsOverlap).
+ */
+import { HEARTBEAT_METRIC, JOB, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS } from '../common/conventions.ts';
+import { DEFAULT_ALERT_RULES, DEFAULT_CASCADE_RULES, DEFAULT_CENTRAL_RULES } from './defaults.ts';
+import type { PathSegment, TopologyIssue } from './errors.ts';
+import type { AlertRule, RecordingRule, Topology } from './model.ts';
+import {
+  literalSelector,
+  matcherAccepts,
+  parsePromQL,
+  parseSeriesSelector,
+  selectorAcceptsName,
+  selectorsOverlap,
+  type VectorSelector,
+} from './promql.ts';
+import { ALL_VALUES, interpolate, type PanelQuery } from '../dashboards/queries.ts';
+import { panelQueries } from '../dashboards/index.ts';
+import { metaAlertRules } from '../central/alerts.ts';
+
+export type SourceKind = 'allowList' | 'system' | 'rule' | 'synthetic';
+
+/** One way a series can exist at a tier. */
+export interface SeriesSource {
+  readonly tier: 'edge' | 'cascade' | 'central';
+  readonly kind: SourceKind;
+  /** What series it provides. */
+  readonly selector: Pick<VectorSelector, 'matchers'>;
+  /** Human name: `allowLists.cascade[0] {__name__=~"cluster:.+"}`, `recording rule "x"`, ... */
+  readonly describe: string;
+  /** Where it sits in the topology file (allow-list entry, rule), when it does. */
+  readonly path: readonly PathSegment[] | undefined;
+  readonly rule: RecordingRule | undefined;
+}
+
+const CENTRAL_SYNTHETIC = ['ALERTS', 'ALERTS_FOR_STATE'];
+
+function allowListSources(tier: 'cascade' | 'central', entries: readonly string[], system: readonly string[]): SeriesSource[] {
+  const out: SeriesSource[] = [];
+  entries.forEach((text, i) => {
+    const r = parseSeriesSelector(text);
+    // An unparsable entry is validate's to report; it keeps nothing here.
+    if (r.ok) out.push({ tier, kind: 'allowList', selector: r.selector, describe: `allowLists.${tier}[${i}] ${text}`, path: ['allowLists', tier, i], rule: undefined });
+  });
+  for (const text of system) {
+    const r = parseSeriesSelector(text);
+    if (r.ok) out.push({ tier, kind: 'system', selector: r.selector, describe: `fedstack system selector ${text}`, path: undefined, rule: undefined });
+  }
+  return out;
+}
+
+function ruleSources(tier: 'edge' | 'cascade' | 'central', rules: readonly RecordingRule[]): SeriesSource[] {
+  return rules.map((rule, i) => ({
+    tier,
+    kind: 'rule',
+    selector: literalSelector(rule.record, rule.labels),
+    describe: `${tier} recording rule "${rule.record}"`,
+    path: ['recordingRules', tier, i],
+    rule,
+  }));
+}
+
+function syntheticSources(tier: 'cascade' | 'central', names: readonly string[], job: string | undefined): SeriesSource[] {
+  return names.map((name) => ({
+    tier,
+    kind: 'synthetic',
+    selector: literalSelector(name, job !== undefined ? { job } : {}),
+    describe: job !== undefined ? `made by the ${tier} itself (job "${job}")` : `made by the ${tier} itself`,
+    path: undefined,
+    rule: undefined,
+  }));
+}
+
+/** What a cascade keeps from its edges (the federation match[] list). */
+export function cascadeKeeps(topo: Topology): SeriesSource[] {
+  return allowListSources('cascade', topo.allowLists.cascade, SYSTEM_SELECTORS.cascade);
+}
+
+/** What a cascade makes itself: its recording rules and its edge-federation job's scrape series. */
+export function cascadeMakes(topo: Topology): SeriesSource[] {
+  return [...ruleSources('cascade', topo.recordingRules.cascade), ...syntheticSources('cascade', SYNTHETIC_SCRAPE_METRICS, JOB.federateEdge)];
+}
+
+/** What central keeps from each cascade (allow-list + system selectors). */
+export function centralKeeps(topo: Topology): SeriesSource[] {
+  return allowListSources('central', topo.allowLists.central, SYSTEM_SELECTORS.central);
+}
+
+/** What central makes itself: its recording rules, its cascade-federation scrape series, ALERTS. */
+export function centralMakes(topo: Topology): SeriesSource[] {
+  return [
+    ...ruleSources('central', topo.recordingRules.central),
+    ...syntheticSources('central', SYNTHETIC_SCRAPE_METRICS, JOB.federateCascade),
+    ...syntheticSources('central', CENTRAL_SYNTHETIC, undefined),
+  ];
+}
+
+/** What each edge records (its rules and the heartbeat fedstack adds to every edge). */
+export function edgeMakes(topo: Topology): SeriesSource[] {
+  return [
+    ...ruleSources('edge', topo.recordingRules.edge),
+    {
+      tier: 'edge',
+      kind: 'rule',
+      selector: literalSelector(HEARTBEAT_METRIC),
+      describe: `edge heartbeat rule "${HEARTBEAT_METRIC}" (added by fedstack)`,
+      path: undefined,
+      rule: undefined,
+    },
+  ];
+}
+
+export type Reach =
+  | { readonly ok: true; readonly via: readonly SeriesSource[] }
+  | {
+      readonly ok: false;
+      /** The tier whose allow-list (or dropLabels) loses the series. */
+      readonly droppedAt: 'cascade' | 'central';
+      /** `allowLists.central`, `allowLists.cascade` or `dropLabels`. */
+      readonly by: 'allowLists.central' | 'allowLists.cascade' | 'dropLabels';
+      readonly path: readonly PathSegment[];
+      /** True when an entry keeps the metric name but not the labels the query asks for. */
+      readonly labelsExcluded: boolean;
+      /** The dropped label the query matches on, when `by` is dropLabels. */
+      readonly label?: string;
+    };
+
+const first = (sources: readonly SeriesSource[], sel: Pick<VectorSelector, 'matchers'>) => sources.find((s) => selectorsOverlap(s.selector, sel));
+const nameOnly = (sources: readonly SeriesSource[], metric: string | undefined) =>
+  metric !== undefined && sources.some((s) => selectorAcceptsName(s.selector, metric));
+
+/** A label the query needs a value for (its matcher rejects the empty string) that the cascade drops. */
+function droppedLabel(topo: Topology, sel: Pick<VectorSelector, 'matchers'>): string | undefined {
+  return sel.matchers.find((m) => topo.dropLabels.includes(m.name) && !matcherAccepts(m, ''))?.name;
+}
+
+/** Whether series matching `sel` exist at a cascade (for its rules, and for central to federate). */
+export function reachCascade(topo: Topology, sel: VectorSelector): Reach {
+  const made = first(cascadeMakes(topo), sel);
+  if (made) return { ok: true, via: [made] };
+  const kept = first(cascadeKeeps(topo), sel);
+  if (!kept) {
+    return { ok: false, droppedAt: 'cascade', by: 'allowLists.cascade', path: ['allowLists', 'cascade'], labelsExcluded: nameOnly(cascadeKeeps(topo), sel.metricName) };
+  }
+  const label = droppedLabel(topo, sel);
+  if (label !== undefined) return { ok: false, droppedAt: 'cascade', by: 'dropLabels', path: ['dropLabels'], labelsExcluded: false, label };
+  return { ok: true, via: [kept] };
+}
+
+/** Whether series matching `sel` exist at central. */
+export function reachCentral(topo: Topology, sel: VectorSelector): Reach {
+  const made = first(centralMakes(topo), sel);
+  if (made) return { ok: true, via: [made] };
+  const kept = first(centralKeeps(topo), sel);
+  if (!kept) {
+    return { ok: false, droppedAt: 'central', by: 'allowLists.central', path: ['allowLists', 'central'], labelsExcluded: nameOnly(centralKeeps(topo), sel.metricName) };
+  }
+  const below = reachCascade(topo, sel);
+  return below.ok ? { ok: true, via: [kept, ...below.via] } : below;
+}
+
+export interface ClosureOptions {
+  /** Dashboard queries to check; default: every query of fedstack's dashboards for this topology. */
+  readonly dashboards?: readonly PanelQuery[];
+  /** Central's meta-alerts; default: central/alerts.ts `metaAlertRules(topo)`. */
+  readonly metaAlertRules?: readonly AlertRule[];
+}
+
+interface Reader {
+  /** `dashboard "x" panel "y"`, `central alert rule "z"`. */
+  readonly what: string;
+  readonly expr: string;
+  /** Where the error points when the reader itself is in the topology file. */
+  readonly path: readonly PathSegment[] | undefined;
+  readonly tier: 'cascade' | 'central';
+}
+
+/** Every place a central rule or dashboard reads a series that never reaches it. */
+export function checkClosure(topo: Topology, options: ClosureOptions = {}): TopologyIssue[] {
+  const readers: Reader[] = [];
+  // fedstack's default rules are not in the file: point at the allow-list that breaks them.
+  const inFile = (rules: readonly unknown[], defaults: readonly unknown[], path: PathSegment[]) => (rules === defaults ? undefined : path);
+  const { cascade, central } = topo.recordingRules;
+  cascade.forEach((r, i) =>
+    readers.push({ what: `cascade recording rule "${r.record}"`, expr: r.expr, path: inFile(cascade, DEFAULT_CASCADE_RULES, ['recordingRules', 'cascade', i, 'expr']), tier: 'cascade' }),
+  );
+  central.forEach((r, i) =>
+    readers.push({ what: `central recording rule "${r.record}"`, expr: r.expr, path: inFile(central, DEFAULT_CENTRAL_RULES, ['recordingRules', 'central', i, 'expr']), tier: 'central' }),
+  );
+  topo.alertRules.forEach((r, i) =>
+    readers.push({ what: `central alert rule "${r.alert}"`, expr: r.expr, path: inFile(topo.alertRules, DEFAULT_ALERT_RULES, ['alertRules', i, 'expr']), tier: 'central' }),
+  );
+  for (const r of options.metaAlertRules ?? metaAlertRules(topo)) {
+    readers.push({ what: `central meta-alert "${r.alert}"`, expr: r.expr, path: undefined, tier: 'central' });
+  }
+  for (const q of options.dashboards ?? panelQueries(topo)) {
+    // Variables set to All: the metric names, which are what the check is about, do not depend on them.
+    readers.push({ what: `dashboard "${q.dashboard}" ${q.kind === 'variable' ? q.panel : `panel "${q.panel}"`}`, expr: interpolate(q.expr, ALL_VALUES), path: undefined, tier: 'central' });
+  }
+
+  const issues: TopologyIssue[] = [];
+  const seen = new Set<string>();
+  for (const reader of readers) {
+    const parsed = parsePromQL(reader.expr);
+    // Syntax errors are validate's PromQL check's to report, once.
+    if (!parsed.ok) continue;
+    for (const sel of parsed.selectors) {
+      // A regex-only metric name cannot be resolved to names; such selectors are not checked.
+      if (sel.metricName === undefined) continue;
+      const reach = reader.tier === 'central' ? reachCentral(topo, sel) : reachCascade(topo, sel);
+      if (reach.ok) continue;
+      const why =
+        reach.by === 'dropLabels'
+          ? `matches on label "${reach.label}", dropped at cascade by dropLabels`
+          : `dropped at ${reach.droppedAt} by ${reach.by}${reach.labelsExcluded ? ` (only other series of it are kept, not ${sel.text})` : ''}`;
+      const message = `${reader.what} uses "${sel.metricName}", ${why}`;
+      if (seen.has(message)) continue;
+      seen.add(message);
+      issues.push({ path: reader.path ?? reach.path, message });
+    }
+  }
+  return issues;
+}
