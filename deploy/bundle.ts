@@ -2,11 +2,27 @@
  * renderBundle: the whole rendered tree for a topology, as relative path → file text.
  * The only place text is made; the CLI, the server and the local stack all call it.
  */
-import type { Profile } from '../common/conventions.ts';
-import type { Topology } from '../topology/model.ts';
+import { FILE, type Profile } from '../common/conventions.ts';
+import type { PrometheusBundle } from '../common/prometheus.ts';
+import { toYaml } from '../common/serialize.ts';
+import { renderCascade } from '../cascade/render.ts';
+import { renderCentral } from '../central/render.ts';
+import { renderEdge } from '../edge/render.ts';
+import { metaClusters, type Topology } from '../topology/model.ts';
 
 export type Bundle = ReadonlyMap<string, string>;
 
-export function renderBundle(_topo: Topology, _profile: Profile): Bundle {
-  throw new Error('not implemented yet');
+export function renderBundle(topo: Topology, profile: Profile): Bundle {
+  const files = new Map<string, string>();
+  const addPrometheus = (dir: string, b: PrometheusBundle) => {
+    files.set(`${dir}/${FILE.prometheus}`, toYaml(b.config));
+    files.set(`${dir}/${FILE.rules}`, toYaml(b.rules));
+  };
+  for (const placed of metaClusters(topo))
+    addPrometheus(`edge/${placed.metaCluster.name}`, renderEdge(topo, placed, profile));
+  for (const bigRegion of topo.bigRegions)
+    addPrometheus(`cascade/${bigRegion.name}`, renderCascade(topo, bigRegion, profile));
+  for (const replica of topo.central.replicas)
+    addPrometheus(`central/${replica.name}`, renderCentral(topo, replica, profile));
+  return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -49,12 +49,18 @@ export const DEFAULT_EDGE_RULES: readonly RecordingRule[] = [
     `1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes)`,
   ),
   rule('meta_cluster:kube_node:count', `count(kube_node_info)`),
-  rule('meta_cluster:kube_node_ready:count', `sum(kube_node_status_condition{condition="Ready",status="true"})`),
+  rule(
+    'meta_cluster:kube_node_ready:count',
+    `sum(kube_node_status_condition{condition="Ready",status="true"})`,
+  ),
   rule(
     'meta_cluster:container_cpu_usage_seconds:rate5m',
     `sum(rate(container_cpu_usage_seconds_total{container!=""}[5m]))`,
   ),
-  rule('meta_cluster:container_memory_working_set_bytes:sum', `sum(container_memory_working_set_bytes{container!=""})`),
+  rule(
+    'meta_cluster:container_memory_working_set_bytes:sum',
+    `sum(container_memory_working_set_bytes{container!=""})`,
+  ),
   rule('meta_cluster:up:ratio', `avg by (job) (up)`),
 ];
 
@@ -124,7 +130,8 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     labels: { severity: 'critical' },
     annotations: {
       summary: 'kube-apiserver error ratio above 5% in {{ $labels.meta_cluster }}',
-      description: '{{ $value | humanizePercentage }} of apiserver requests fail with 5xx in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
+      description:
+        '{{ $value | humanizePercentage }} of apiserver requests fail with 5xx in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
     },
   },
   {
@@ -134,7 +141,8 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     labels: { severity: 'warning' },
     annotations: {
       summary: 'kube-apiserver p99 latency above 1s in {{ $labels.meta_cluster }}',
-      description: 'p99 apiserver latency is {{ $value | humanizeDuration }} in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
+      description:
+        'p99 apiserver latency is {{ $value | humanizeDuration }} in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
     },
   },
   {
@@ -144,7 +152,8 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     labels: { severity: 'critical' },
     annotations: {
       summary: 'etcd without leader in {{ $labels.meta_cluster }}',
-      description: '{{ $value }} guest cluster etcd(s) have no leader in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
+      description:
+        '{{ $value }} guest cluster etcd(s) have no leader in meta-cluster {{ $labels.meta_cluster }} ({{ $labels.region }}).',
     },
   },
   {

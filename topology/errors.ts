@@ -37,7 +37,8 @@ export function sortErrors(errors: readonly TopologyError[]): TopologyError[] {
   const seen = new Set<string>();
   const out: TopologyError[] = [];
   for (const e of [...errors].sort(
-    (a, b) => a.line - b.line || a.col - b.col || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
+    (a, b) =>
+      a.line - b.line || a.col - b.col || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
   )) {
     const key = formatError(e);
     if (!seen.has(key)) {

@@ -7,7 +7,7 @@ import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type 
 import type { z } from 'zod';
 import { topologySchema } from './schema.ts';
 import { buildModel, type Topology } from './model.ts';
-import { crossCheck } from './validate.ts';
+import { crossCheck, type CrossCheckOptions } from './validate.ts';
 import {
   formatPath,
   sortErrors,
@@ -20,7 +20,7 @@ import {
 export type LoadResult = { ok: true; topology: Topology } | { ok: false; errors: TopologyError[] };
 
 /** Parses and validates topology text. Never throws for bad input: errors come back sorted. */
-export function parseTopology(text: string, file = '<topology>'): LoadResult {
+export function parseTopology(text: string, file = '<topology>', opts: CrossCheckOptions = {}): LoadResult {
   const lineCounter = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const pos = (offset: number) => lineCounter.linePos(offset);
@@ -32,7 +32,16 @@ export function parseTopology(text: string, file = '<topology>'): LoadResult {
       errors: sortErrors(
         yamlErrors.map((e) => {
           const { line, col } = pos(e.pos[0]);
-          return { file, line, col, path: '(yaml)', message: firstLine(e.message) };
+          // The yaml library's message for a repeated key does not name it: we do.
+          const key =
+            e.code === 'DUPLICATE_KEY'
+              ? /^[^:\s]+|^"[^"]*"|^'[^']*'/.exec(text.slice(e.pos[0]))?.[0]
+              : undefined;
+          const message =
+            key !== undefined
+              ? `duplicate key ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}`
+              : firstLine(e.message);
+          return { file, line, col, path: '(yaml)', message };
         }),
       ),
     };
@@ -55,17 +64,20 @@ export function parseTopology(text: string, file = '<topology>'): LoadResult {
 
   const parsed = topologySchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, errors: sortErrors(parsed.error.issues.flatMap((i) => zodIssues(i, raw)).map(locate)) };
+    return {
+      ok: false,
+      errors: sortErrors(parsed.error.issues.flatMap((i) => zodIssues(i, raw)).map(locate)),
+    };
   }
   const topology = buildModel(parsed.data);
-  const issues = crossCheck(topology);
+  const issues = crossCheck(topology, opts);
   if (issues.length > 0) return { ok: false, errors: sortErrors(issues.map(locate)) };
   return { ok: true, topology };
 }
 
 /** Reads and validates a topology file; throws TopologyInvalidError with every error. */
-export function loadTopologyFile(file: string): Topology {
-  const result = parseTopology(readFileSync(file, 'utf8'), file);
+export function loadTopologyFile(file: string, opts: CrossCheckOptions = {}): Topology {
+  const result = parseTopology(readFileSync(file, 'utf8'), file, opts);
   if (!result.ok) throw new TopologyInvalidError(result.errors);
   return result.topology;
 }
@@ -82,7 +94,7 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
       return issue.keys.map((k) => ({
         path: [...path, k],
         atKey: true,
-        message: `unknown key ${JSON.stringify(k)}${suggest(k, knownKeys(issue))}`,
+        message: `unknown key ${JSON.stringify(k)}${suggest(k, keysAt(path))}`,
       }));
     case 'invalid_type': {
       const actual = valueAt(raw, path);
@@ -96,20 +108,55 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
     case 'too_big':
       return [{ path, message: issue.message }];
     case 'invalid_format':
-      if (issue.format === 'url') return [{ path, message: `invalid URL ${JSON.stringify(valueAt(raw, path))}` }];
-      if (issue.format === 'starts_with') return [{ path, message: `must start with ${JSON.stringify((issue as { prefix?: string }).prefix ?? '')}` }];
+      if (issue.format === 'starts_with')
+        return [
+          { path, message: `must start with ${JSON.stringify((issue as { prefix?: string }).prefix ?? '')}` },
+        ];
       return [{ path, message: issue.message }];
     case 'invalid_value':
-      return [{ path, message: issue.message.startsWith('Invalid') ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, path))}` : issue.message }];
+      return [
+        {
+          path,
+          message: issue.message.startsWith('Invalid')
+            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, path))}`
+            : issue.message,
+        },
+      ];
+    case 'custom':
+      return [
+        {
+          path,
+          message: issue.message,
+          atKey: (issue.params as { atKey?: boolean } | undefined)?.atKey === true,
+        },
+      ];
     default:
       return [{ path, message: issue.message }];
   }
 }
 
-/** The keys a strict object would have accepted, when zod tells us (for "did you mean"). */
-function knownKeys(issue: z.core.$ZodIssueUnrecognizedKeys): string[] {
-  const shape = (issue as unknown as { inst?: { shape?: Record<string, unknown> } }).inst?.shape;
-  return shape ? Object.keys(shape) : [];
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, { _zod: { def: ZodDefLike } }>;
+  element?: { _zod: { def: ZodDefLike } };
+  innerType?: { _zod: { def: ZodDefLike } };
+  in?: { _zod: { def: ZodDefLike } };
+}
+
+/** The keys the schema accepts at `path` (for "did you mean"), walking through wrappers. */
+function keysAt(path: readonly PathSegment[]): string[] {
+  let def: ZodDefLike | undefined = (topologySchema as unknown as { _zod: { def: ZodDefLike } })._zod.def;
+  const unwrap = () => {
+    while (def && (def.innerType || def.in)) def = (def.innerType ?? def.in)!._zod.def;
+  };
+  for (const seg of path) {
+    unwrap();
+    if (def?.type === 'object' && typeof seg === 'string') def = def.shape?.[seg]?._zod.def;
+    else if (def?.type === 'array' && typeof seg === 'number') def = def.element?._zod.def;
+    else return [];
+  }
+  unwrap();
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 function suggest(key: string, known: readonly string[]): string {
@@ -119,7 +166,9 @@ function suggest(key: string, known: readonly string[]): string {
     const d = editDistance(key.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3))
+    ? ` (did you mean ${JSON.stringify(best)}?)`
+    : '';
 }
 
 export function editDistance(a: string, b: string): number {
@@ -164,7 +213,9 @@ function offsetOf(doc: Document, path: readonly PathSegment[], atKey: boolean): 
     const seg = path[i]!;
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+      );
       if (!pair) return fallback;
       const key = pair.key as Node;
       if (last && atKey) return key.range?.[0] ?? fallback;

@@ -80,7 +80,9 @@ export function deepFreeze<T>(value: T): T {
 /** Every meta-cluster in topology order (big region, region, meta-cluster). */
 export function metaClusters(topo: Pick<Topology, 'bigRegions'>): PlacedMetaCluster[] {
   return topo.bigRegions.flatMap((bigRegion) =>
-    bigRegion.regions.flatMap((region) => region.metaClusters.map((metaCluster) => ({ bigRegion, region, metaCluster }))),
+    bigRegion.regions.flatMap((region) =>
+      region.metaClusters.map((metaCluster) => ({ bigRegion, region, metaCluster })),
+    ),
   );
 }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { routingSchema } from './routing.ts';
 import { securitySchema } from './security.ts';
+import { promqlSyntaxMessage } from './promql-syntax.ts';
 
 /** Prometheus duration: one or more number+unit pairs, largest unit first (2.42's model.ParseDuration). */
 export const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
@@ -38,10 +39,27 @@ export const hostPortSchema = z.string().refine(
   { error: (iss) => `invalid endpoint ${JSON.stringify(iss.input)} (want host:port, e.g. 10.0.0.1:9090)` },
 );
 
-const labelName = z
-  .string()
-  .refine((s) => LABEL_NAME_RE.test(s), { error: (iss) => `invalid label name ${JSON.stringify(iss.input)}` });
-const labelsSchema = z.record(z.string(), z.string());
+/** Marks a custom issue about a mapping key, so its position is the key's. */
+export const AT_KEY = { atKey: true } as const;
+
+/** A label set: every key a valid label name not reserved by Prometheus (`__`). */
+const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const name of Object.keys(labels)) {
+    if (!LABEL_NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [name], params: AT_KEY, message: `invalid label name ${JSON.stringify(name)}` });
+    else if (name.startsWith('__')) ctx.addIssue({ code: 'custom', path: [name], params: AT_KEY, message: `label ${JSON.stringify(name)}: names starting with "__" are reserved by Prometheus` });
+  }
+});
+/** Annotation keys follow label-name syntax too. */
+const annotationsSchema = z.record(z.string(), z.string()).superRefine((annotations, ctx) => {
+  for (const name of Object.keys(annotations)) {
+    if (!LABEL_NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [name], params: AT_KEY, message: `invalid annotation name ${JSON.stringify(name)}` });
+  }
+});
+const promqlSchema = z.string().min(1).superRefine((expr, ctx) => {
+  const problem = promqlSyntaxMessage(expr);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const httpUrl = z.url({ protocol: /^https?$/, error: (iss) => `invalid URL ${JSON.stringify(iss.input)} (want http:// or https://)` });
 
 export const tierSettingsSchema = (d: {
   scrapeInterval: string;
@@ -124,17 +142,17 @@ const alertmanagerReplicaSchema = z.strictObject({
 });
 
 const recordingRuleSchema = z.strictObject({
-  record: z.string().min(1),
-  expr: z.string().min(1),
+  record: z.string().refine((s) => METRIC_NAME_RE.test(s), { error: (iss) => `invalid metric name ${JSON.stringify(iss.input)}` }),
+  expr: promqlSchema,
   labels: labelsSchema.default({}),
 });
 
 const alertRuleSchema = z.strictObject({
-  alert: z.string().min(1),
-  expr: z.string().min(1),
+  alert: z.string().refine((s) => LABEL_NAME_RE.test(s), { error: (iss) => `invalid alert name ${JSON.stringify(iss.input)}` }),
+  expr: promqlSchema,
   for: durationSchema.optional(),
   labels: labelsSchema.default({}),
-  annotations: labelsSchema.default({}),
+  annotations: annotationsSchema.default({}),
 });
 
 export const topologySchema = z.strictObject({
@@ -147,9 +165,9 @@ export const topologySchema = z.strictObject({
       cascade: tierSettingsSchema(TIER_DEFAULTS.cascade).default(() => ({ ...TIER_DEFAULTS.cascade, honorTimestamps: true })),
       central: tierSettingsSchema(TIER_DEFAULTS.central).default(() => ({ ...TIER_DEFAULTS.central, honorTimestamps: true })),
       /** Base URL of the fedstack service (http_sd, config, bridge), as Prometheus sees it. */
-      serviceUrl: z.url().default('http://fedstack.fedstack-system.svc:8080'),
+      serviceUrl: httpUrl.default('http://fedstack.fedstack-system.svc:8080'),
       /** Linked from alert emails and DingTalk messages. */
-      grafanaUrl: z.url().optional(),
+      grafanaUrl: httpUrl.optional(),
       /** Kubernetes namespace every tier is deployed to. */
       namespace: nameSchema.default('fedstack-system'),
     })
@@ -171,7 +189,7 @@ export const topologySchema = z.strictObject({
     })
     .default({}),
   /** Label names dropped from every federated series at the cascade (noise, cardinality). */
-  dropLabels: z.array(labelName).optional(),
+  dropLabels: z.array(z.string()).optional(),
   /** Recording rules per tier; omitted → fedstack's defaults. */
   recordingRules: z
     .strictObject({

@@ -1,0 +1,75 @@
+/**
+ * The cascade: one Prometheus per big region. It federates its edges' /federate with the
+ * cascade allow-list, labels every series with big_region/region/meta_cluster, drops noise
+ * labels, and evaluates the regional recording rules that central federates.
+ */
+import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
+import { formatDuration, parseDuration } from '../common/duration.ts';
+import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
+import { federationTimeout, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import { metaClustersOf, type BigRegion, type Topology } from '../topology/model.ts';
+import { federationClientConfig } from '../topology/security.ts';
+
+export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
+  const tier = topo.global.cascade;
+  const interval = parseDuration(tier.scrapeInterval);
+  const timeout = federationTimeout(
+    interval,
+    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
+  );
+  const edges = metaClustersOf(bigRegion);
+
+  const federate: ScrapeConfig = {
+    job_name: JOB.federateEdge,
+    scrape_interval: tier.scrapeInterval,
+    scrape_timeout: formatDuration(timeout),
+    metrics_path: '/federate',
+    params: { 'match[]': matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade) },
+    honor_labels: true,
+    honor_timestamps: tier.honorTimestamps,
+    sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
+    ...federationClientConfig(topo.security, profile),
+    // Production discovers edges through the fedstack service, which merges the topology with
+    // live sidecar registrations (LoadBalancer addresses change); the local stack lists them.
+    ...(profile === 'kubernetes'
+      ? {
+          http_sd_configs: [
+            { url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`, refresh_interval: '30s' },
+          ],
+        }
+      : {
+          static_configs: edges.map(({ region, metaCluster }) => ({
+            targets: [metaCluster.endpoint],
+            labels: {
+              [LABEL.bigRegion]: bigRegion.name,
+              [LABEL.region]: region.name,
+              [LABEL.metaCluster]: metaCluster.name,
+            },
+          })),
+        }),
+    metric_relabel_configs: dropLabels(topo.dropLabels),
+  };
+
+  return {
+    config: {
+      global: {
+        scrape_interval: tier.scrapeInterval,
+        evaluation_interval: tier.evaluationInterval,
+        external_labels: { [LABEL.bigRegion]: bigRegion.name },
+      },
+      rule_files: ['rules.yml'],
+      scrape_configs: [
+        selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`),
+        federate,
+      ],
+    },
+    rules: {
+      groups: [recordingGroup('fedstack-cascade', tier.evaluationInterval, topo.recordingRules.cascade)],
+    },
+  };
+}
+
+function dropLabels(labels: readonly string[]): RelabelConfig[] | undefined {
+  if (labels.length === 0) return undefined;
+  return [{ regex: labels.join('|'), action: 'labeldrop' }];
+}

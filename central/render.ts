@@ -1,0 +1,99 @@
+/**
+ * Central: an active-active pair (or N) in different zones. The replicas are identical but for
+ * `replica` in external_labels; alerts drop it so the Alertmanager cluster sees one alert and
+ * pages once. Each federates every cascade with the central allow-list.
+ */
+import { JOB, LABEL, PORT, SERVICE, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
+import { formatDuration, parseDuration } from '../common/duration.ts';
+import type { AlertingRuleSpec, PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
+import { federationTimeout, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
+import { federationClientConfig } from '../topology/security.ts';
+import { metaAlertRules } from './alerts.ts';
+
+export function renderCentral(topo: Topology, replica: CentralReplica, profile: Profile): PrometheusBundle {
+  const tier = topo.global.central;
+  const interval = parseDuration(tier.scrapeInterval);
+  const timeout = federationTimeout(
+    interval,
+    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
+  );
+  const ns = topo.global.namespace;
+
+  // Cascades are few and stable (one per big region): listed from the topology, so the top
+  // tier does not depend on the fedstack service to find them.
+  const federate: ScrapeConfig = {
+    job_name: JOB.federateCascade,
+    scrape_interval: tier.scrapeInterval,
+    scrape_timeout: formatDuration(timeout),
+    metrics_path: '/federate',
+    params: { 'match[]': matchParams(SYSTEM_SELECTORS.central, topo.allowLists.central) },
+    honor_labels: true,
+    honor_timestamps: tier.honorTimestamps,
+    sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
+    ...federationClientConfig(topo.security, profile),
+    static_configs: topo.bigRegions.map((b) => ({
+      targets: [b.cascade.endpoint],
+      labels: { [LABEL.bigRegion]: b.name },
+    })),
+  };
+
+  const alertmanagers = topo.alertmanager.replicas.map((am) =>
+    profile === 'local'
+      ? requireEndpoint(am.endpoint, `alertmanager replica "${am.name}"`)
+      : `${SERVICE.alertmanager(am.name, ns)}:${PORT.alertmanager}`,
+  );
+  const self =
+    profile === 'local'
+      ? requireEndpoint(replica.endpoint, `central replica "${replica.name}"`)
+      : `localhost:${PORT.prometheus}`;
+
+  return {
+    config: {
+      global: {
+        scrape_interval: tier.scrapeInterval,
+        evaluation_interval: tier.evaluationInterval,
+        external_labels: { [LABEL.replica]: replica.name },
+      },
+      rule_files: ['rules.yml'],
+      alerting: {
+        // Without this the two replicas' alerts differ by `replica` and every page comes twice.
+        alert_relabel_configs: [{ regex: LABEL.replica, action: 'labeldrop' }],
+        // Every replica sends to every Alertmanager, never through a load balancer (HA contract).
+        alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: alertmanagers }] }],
+      },
+      scrape_configs: [selfScrapeJob(self), federate],
+    },
+    rules: {
+      groups: [
+        recordingGroup('fedstack-central', tier.evaluationInterval, topo.recordingRules.central),
+        {
+          name: 'fedstack-global-alerts',
+          interval: tier.evaluationInterval,
+          rules: topo.alertRules.map(alertSpec),
+        },
+        {
+          name: 'fedstack-meta-alerts',
+          interval: tier.evaluationInterval,
+          rules: metaAlertRules(topo).map(alertSpec),
+        },
+      ],
+    },
+  };
+}
+
+function alertSpec(r: AlertRule): AlertingRuleSpec {
+  return {
+    alert: r.alert,
+    expr: r.expr,
+    for: r.for,
+    labels: Object.keys(r.labels).length > 0 ? { ...r.labels } : undefined,
+    annotations: Object.keys(r.annotations).length > 0 ? { ...r.annotations } : undefined,
+  };
+}
+
+/** The local profile runs everything on loopback, so it needs every address spelled out. */
+function requireEndpoint(endpoint: string | undefined, what: string): string {
+  if (endpoint === undefined) throw new Error(`${what} has no endpoint, which the local profile needs`);
+  return endpoint;
+}

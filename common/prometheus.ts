@@ -1,0 +1,134 @@
+/**
+ * Typed subset of Prometheus 2.42's configuration and rule-file formats, field names as upstream
+ * (snake_case), so a rendered object reads like the YAML it becomes.
+ */
+
+export interface PrometheusConfig {
+  global: {
+    scrape_interval: string;
+    scrape_timeout?: string;
+    evaluation_interval: string;
+    external_labels?: Record<string, string>;
+  };
+  rule_files?: string[];
+  alerting?: {
+    alert_relabel_configs?: RelabelConfig[];
+    alertmanagers: AlertmanagerEndpoint[];
+  };
+  scrape_configs: ScrapeConfig[];
+}
+
+export interface AlertmanagerEndpoint {
+  scheme?: 'http' | 'https';
+  path_prefix?: string;
+  timeout?: string;
+  api_version?: 'v2';
+  static_configs?: StaticConfig[];
+}
+
+export interface StaticConfig {
+  targets: string[];
+  labels?: Record<string, string>;
+}
+
+export interface TlsConfig {
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+  server_name?: string;
+  insecure_skip_verify?: boolean;
+}
+
+export interface BasicAuth {
+  username: string;
+  password_file: string;
+}
+
+export interface KubernetesSdConfig {
+  role: 'node' | 'pod' | 'service' | 'endpoints' | 'endpointslice' | 'ingress';
+  namespaces?: { names: string[] };
+  selectors?: { role: string; label?: string; field?: string }[];
+}
+
+export interface HttpSdConfig {
+  url: string;
+  refresh_interval?: string;
+  authorization?: { type?: string; credentials_file?: string };
+}
+
+export interface FileSdConfig {
+  files: string[];
+  refresh_interval?: string;
+}
+
+export interface RelabelConfig {
+  source_labels?: string[];
+  separator?: string;
+  regex?: string;
+  target_label?: string;
+  replacement?: string;
+  modulus?: number;
+  action?:
+    | 'replace'
+    | 'keep'
+    | 'drop'
+    | 'labelmap'
+    | 'labeldrop'
+    | 'labelkeep'
+    | 'hashmod'
+    | 'keepequal'
+    | 'dropequal';
+}
+
+export interface ScrapeConfig {
+  job_name: string;
+  scrape_interval?: string;
+  scrape_timeout?: string;
+  metrics_path?: string;
+  scheme?: 'http' | 'https';
+  honor_labels?: boolean;
+  honor_timestamps?: boolean;
+  params?: Record<string, string[]>;
+  sample_limit?: number;
+  label_limit?: number;
+  body_size_limit?: string;
+  basic_auth?: BasicAuth;
+  authorization?: { type?: string; credentials_file?: string };
+  tls_config?: TlsConfig;
+  static_configs?: StaticConfig[];
+  file_sd_configs?: FileSdConfig[];
+  http_sd_configs?: HttpSdConfig[];
+  kubernetes_sd_configs?: KubernetesSdConfig[];
+  relabel_configs?: RelabelConfig[];
+  metric_relabel_configs?: RelabelConfig[];
+}
+
+export interface RuleFile {
+  groups: RuleGroup[];
+}
+
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: (RecordingRuleSpec | AlertingRuleSpec)[];
+}
+
+export interface RecordingRuleSpec {
+  record: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+
+export interface AlertingRuleSpec {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** What a tier generator returns for one Prometheus: its config and its one rule file. */
+export interface PrometheusBundle {
+  readonly config: PrometheusConfig;
+  readonly rules: RuleFile;
+}

@@ -1,0 +1,55 @@
+/**
+ * Scrape-job pieces every tier builds the same way: the self-scrape job, extra static targets,
+ * the rule group of a tier, and the match[] list of a federation job.
+ */
+import { JOB, RESERVED_LABELS } from './conventions.ts';
+import type { RecordingRuleSpec, RelabelConfig, RuleGroup, ScrapeConfig } from './prometheus.ts';
+
+export function selfScrapeJob(target: string): ScrapeConfig {
+  return { job_name: JOB.self, static_configs: [{ targets: [target] }] };
+}
+
+/**
+ * Renames any scraped label that fedstack owns (big_region, region, meta_cluster, replica) to
+ * `exported_<name>`. Federation runs with honor_labels, where a label on the series beats the
+ * cascade's target label, so an exporter's own `region` would otherwise break the hierarchy.
+ */
+export function protectReservedLabels(): RelabelConfig[] {
+  return RESERVED_LABELS.flatMap((label): RelabelConfig[] => [
+    {
+      source_labels: [label],
+      regex: '(.+)',
+      target_label: `exported_${label}`,
+      replacement: '$1',
+      action: 'replace',
+    },
+    { regex: label, action: 'labeldrop' },
+  ]);
+}
+
+/** One recording-rule group, in the given order. */
+export function recordingGroup(
+  name: string,
+  interval: string,
+  rules: readonly { record: string; expr: string; labels: Readonly<Record<string, string>> }[],
+): RuleGroup {
+  return {
+    name,
+    interval,
+    rules: rules.map((r): RecordingRuleSpec => ({
+      record: r.record,
+      expr: r.expr,
+      labels: Object.keys(r.labels).length > 0 ? { ...r.labels } : undefined,
+    })),
+  };
+}
+
+/** System selectors first, then the allow-list; duplicates removed, order kept. */
+export function matchParams(system: readonly string[], allowList: readonly string[]): string[] {
+  return [...new Set([...system, ...allowList])];
+}
+
+/** A federation scrape_timeout: the configured one, else 80% of the interval (never above it). */
+export function federationTimeout(intervalMs: number, configured: number | undefined): number {
+  return configured ?? Math.max(1000, Math.floor((intervalMs * 0.8) / 1000) * 1000);
+}
