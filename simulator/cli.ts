@@ -40,11 +40,14 @@ export interface SimulateHandle {
 
 export async function runSimulate(opts: SimulateOptions): Promise<SimulateHandle> {
   const log = opts.log ?? (() => {});
-  const placed = metaClusters(opts.topology).filter((p) => opts.only === undefined || opts.only.includes(p.metaCluster.name));
+  const placed = metaClusters(opts.topology).filter(
+    (p) => opts.only === undefined || opts.only.includes(p.metaCluster.name),
+  );
   if (opts.only !== undefined) {
     const known = new Set(placed.map((p) => p.metaCluster.name));
     const unknown = opts.only.filter((n) => !known.has(n));
-    if (unknown.length > 0) throw new Error(`only: unknown meta-cluster ${unknown.map((n) => JSON.stringify(n)).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`only: unknown meta-cluster ${unknown.map((n) => JSON.stringify(n)).join(', ')}`);
   }
   const exporters: Exporter[] = [];
   let resolveStopped!: () => void;
@@ -56,7 +59,10 @@ export async function runSimulate(opts: SimulateOptions): Promise<SimulateHandle
   };
   try {
     for (const { metaCluster, region } of placed) {
-      const guestClusters = Math.min(metaCluster.guestClusters, opts.maxGuestClusters ?? Number.POSITIVE_INFINITY);
+      const guestClusters = Math.min(
+        metaCluster.guestClusters,
+        opts.maxGuestClusters ?? Number.POSITIVE_INFINITY,
+      );
       const e = await startExporter({
         metaCluster: metaCluster.name,
         guestClusters,
@@ -67,7 +73,9 @@ export async function runSimulate(opts: SimulateOptions): Promise<SimulateHandle
         port: opts.ports?.[metaCluster.name] ?? 0,
       });
       exporters.push(e);
-      log(`simulate: ${metaCluster.name.padEnd(16)} ${region.name.padEnd(16)} ${e.url}/metrics  ${guestClusters} guest clusters, ${e.fleet.seriesCount} series`);
+      log(
+        `simulate: ${metaCluster.name.padEnd(16)} ${region.name.padEnd(16)} ${e.url}/metrics  ${guestClusters} guest clusters, ${e.fleet.seriesCount} series`,
+      );
     }
   } catch (err) {
     await stop();
@@ -79,7 +87,9 @@ export async function runSimulate(opts: SimulateOptions): Promise<SimulateHandle
     return e;
   };
   if (exporters[0] !== undefined) {
-    log(`simulate: inject a fault with  curl -X POST ${exporters[0].url}/-/fault -d '{"apiserverErrorRatio":0.3}'  (heal with '{}')`);
+    log(
+      `simulate: inject a fault with  curl -X POST ${exporters[0].url}/-/fault -d '{"apiserverErrorRatio":0.3}'  (heal with '{}')`,
+    );
   }
   opts.signal?.addEventListener('abort', () => void stop(), { once: true });
   if (opts.signal?.aborted === true) await stop();

@@ -71,7 +71,12 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-async function handle(fleet: Fleet, now: () => number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  fleet: Fleet,
+  now: () => number,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
     const down = fleet.fault.down;
@@ -80,7 +85,9 @@ async function handle(fleet: Fleet, now: () => number, req: IncomingMessage, res
       return;
     }
     if (down === '503') {
-      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end('meta-cluster down (simulated)\n');
+      res
+        .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('meta-cluster down (simulated)\n');
       return;
     }
     const body = fleet.render(now());
@@ -127,14 +134,23 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const FAULT_KEYS = ['apiserverErrorRatio', 'apiserverLatencySeconds', 'etcdLeaderLoss', 'nodesNotReady', 'down', 'clusterIds'];
+const FAULT_KEYS = [
+  'apiserverErrorRatio',
+  'apiserverLatencySeconds',
+  'etcdLeaderLoss',
+  'nodesNotReady',
+  'down',
+  'clusterIds',
+];
 
 /** Validates a fault (from JSON or a caller); throws `field: problem` with the value quoted. */
 export function checkFault(input: unknown): Fault {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new Error('fault: must be a JSON object');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('fault: must be a JSON object');
   const f = input as Record<string, unknown>;
   for (const key of Object.keys(f)) {
-    if (!FAULT_KEYS.includes(key)) throw new Error(`${key}: unknown fault field (known: ${FAULT_KEYS.join(', ')})`);
+    if (!FAULT_KEYS.includes(key))
+      throw new Error(`${key}: unknown fault field (known: ${FAULT_KEYS.join(', ')})`);
   }
   const ratio = f.apiserverErrorRatio;
   if (ratio !== undefined && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) {
@@ -142,13 +158,18 @@ export function checkFault(input: unknown): Fault {
   }
   const latency = f.apiserverLatencySeconds;
   if (latency !== undefined && (typeof latency !== 'number' || !(latency > 0 && latency < 3600))) {
-    throw new Error(`apiserverLatencySeconds: ${JSON.stringify(latency)} is not a number of seconds in (0, 3600)`);
+    throw new Error(
+      `apiserverLatencySeconds: ${JSON.stringify(latency)} is not a number of seconds in (0, 3600)`,
+    );
   }
   if (f.etcdLeaderLoss !== undefined && typeof f.etcdLeaderLoss !== 'boolean') {
     throw new Error(`etcdLeaderLoss: ${JSON.stringify(f.etcdLeaderLoss)} is not a boolean`);
   }
   const notReady = f.nodesNotReady;
-  if (notReady !== undefined && (typeof notReady !== 'number' || !Number.isInteger(notReady) || notReady < 0)) {
+  if (
+    notReady !== undefined &&
+    (typeof notReady !== 'number' || !Number.isInteger(notReady) || notReady < 0)
+  ) {
     throw new Error(`nodesNotReady: ${JSON.stringify(notReady)} is not a non-negative integer`);
   }
   if (f.down !== undefined && f.down !== false && f.down !== '503' && f.down !== 'close') {

@@ -89,7 +89,12 @@ const APISERVER_BUCKETS = [
 /** kube-scheduler: ExponentialBuckets(0.001, 2, 15). */
 const SCHEDULER_BUCKETS = Array.from({ length: 15 }, (_, i) => Number((0.001 * 2 ** i).toPrecision(6)));
 
-const VERBS: readonly { verb: string; weight: number; median: number; ok: Readonly<Record<string, number>> }[] = [
+const VERBS: readonly {
+  verb: string;
+  weight: number;
+  median: number;
+  ok: Readonly<Record<string, number>>;
+}[] = [
   { verb: 'GET', weight: 4, median: 0.012, ok: { '200': 0.97, '404': 0.03 } },
   { verb: 'LIST', weight: 1, median: 0.08, ok: { '200': 1 } },
   { verb: 'WATCH', weight: 0.5, median: 0, ok: { '200': 1 } },
@@ -99,14 +104,36 @@ const VERBS: readonly { verb: string; weight: number; median: number; ok: Readon
   { verb: 'DELETE', weight: 0.2, median: 0.03, ok: { '200': 0.95, '404': 0.05 } },
 ];
 const BASE_RESOURCES = [
-  'pods', 'leases', 'configmaps', 'nodes', 'secrets', 'endpoints', 'deployments', 'services', 'events', 'replicasets',
-  'serviceaccounts', 'namespaces', 'statefulsets', 'daemonsets', 'jobs', 'persistentvolumeclaims',
+  'pods',
+  'leases',
+  'configmaps',
+  'nodes',
+  'secrets',
+  'endpoints',
+  'deployments',
+  'services',
+  'events',
+  'replicasets',
+  'serviceaccounts',
+  'namespaces',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+  'persistentvolumeclaims',
 ];
 const SERVER_ERRORS: Readonly<Record<string, number>> = { '500': 0.6, '503': 0.4 };
 const HEALTHY_ERROR_RATIO = 0.001;
 const WORKQUEUES = [
-  'deployment', 'replicaset', 'endpoint', 'endpoint_slice', 'namespace', 'garbage_collector_attempt_to_delete',
-  'job', 'statefulset', 'daemonset', 'service',
+  'deployment',
+  'replicaset',
+  'endpoint',
+  'endpoint_slice',
+  'namespace',
+  'garbage_collector_attempt_to_delete',
+  'job',
+  'statefulset',
+  'daemonset',
+  'service',
 ];
 const CPU_MODES = ['idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'user'] as const;
 const NODE_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
@@ -116,7 +143,7 @@ const GiB = 1024 ** 3;
 /** Log-logistic latency distribution (shape 4): share of requests at most `le` seconds. */
 const latencyCdf = (le: number, median: number) => 1 / (1 + (median / le) ** 4);
 /** Its mean: median × (π/4) / sin(π/4). */
-const latencyMean = (median: number) => median * ((Math.PI / 4) / Math.sin(Math.PI / 4));
+const latencyMean = (median: number) => median * (Math.PI / 4 / Math.sin(Math.PI / 4));
 
 function formatLabels(labels: Readonly<Record<string, string>>): string {
   const parts = Object.entries(labels).map(
@@ -156,7 +183,10 @@ export class Fleet {
       { length: Math.max(1, opts.nodes) },
       (_, i) => `${opts.metaCluster}-node-${String(i + 1).padStart(2, '0')}`,
     );
-    const resources = Array.from({ length: 4 * multiplier }, (_, i) => BASE_RESOURCES[i] ?? `crd${i}.example.com`);
+    const resources = Array.from(
+      { length: 4 * multiplier },
+      (_, i) => BASE_RESOURCES[i] ?? `crd${i}.example.com`,
+    );
 
     this.addNodes(r, nowMs);
     for (const [i, clusterId] of this.clusterIds.entries()) {
@@ -260,12 +290,17 @@ export class Fleet {
   ): void {
     const { name } = family;
     for (const le of [...buckets, Infinity]) {
-      this.counter(family, `${name}_bucket`, { ...labels, le: formatLe(le) }, {
-        rateOf: () => opts.rateOf() * (le === Infinity ? 1 : latencyCdf(le, opts.medianOf())),
-        uptimeSec: opts.uptimeSec,
-        integer: true,
-        nowMs: opts.nowMs,
-      });
+      this.counter(
+        family,
+        `${name}_bucket`,
+        { ...labels, le: formatLe(le) },
+        {
+          rateOf: () => opts.rateOf() * (le === Infinity ? 1 : latencyCdf(le, opts.medianOf())),
+          uptimeSec: opts.uptimeSec,
+          integer: true,
+          nowMs: opts.nowMs,
+        },
+      );
     }
     this.counter(family, `${name}_sum`, labels, {
       rateOf: () => opts.rateOf() * latencyMean(opts.medianOf()),
@@ -282,8 +317,16 @@ export class Fleet {
   }
 
   private addApiserver(r: Rng, clusterId: string, resources: readonly string[], nowMs: number): void {
-    const total = this.family('apiserver_request_total', 'counter', 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.');
-    const duration = this.family('apiserver_request_duration_seconds', 'histogram', 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.');
+    const total = this.family(
+      'apiserver_request_total',
+      'counter',
+      'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.',
+    );
+    const duration = this.family(
+      'apiserver_request_duration_seconds',
+      'histogram',
+      'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.',
+    );
     const uptimeSec = r.between(1, 30) * 86400;
     const errorRatio = () => this.faultFor(clusterId).apiserverErrorRatio ?? HEALTHY_ERROR_RATIO;
     for (const { verb, weight, median, ok } of VERBS) {
@@ -291,11 +334,22 @@ export class Fleet {
         const rps = weight * r.between(0.05, 2);
         const labels = { [LABEL.clusterId]: clusterId, verb, resource };
         const codes: [string, () => number][] = [
-          ...Object.entries(ok).map(([code, share]): [string, () => number] => [code, () => rps * (1 - errorRatio()) * share]),
-          ...Object.entries(SERVER_ERRORS).map(([code, share]): [string, () => number] => [code, () => rps * errorRatio() * share]),
+          ...Object.entries(ok).map(([code, share]): [string, () => number] => [
+            code,
+            () => rps * (1 - errorRatio()) * share,
+          ]),
+          ...Object.entries(SERVER_ERRORS).map(([code, share]): [string, () => number] => [
+            code,
+            () => rps * errorRatio() * share,
+          ]),
         ];
         for (const [code, rateOf] of codes) {
-          this.counter(total, 'apiserver_request_total', { ...labels, code }, { rateOf, uptimeSec, integer: true, nowMs });
+          this.counter(
+            total,
+            'apiserver_request_total',
+            { ...labels, code },
+            { rateOf, uptimeSec, integer: true, nowMs },
+          );
         }
         // Long-running requests (WATCH) are not observed by the duration histogram upstream either.
         if (median === 0) continue;
@@ -311,24 +365,53 @@ export class Fleet {
   }
 
   private addEtcd(r: Rng, clusterId: string): void {
-    const hasLeader = this.family('etcd_server_has_leader', 'gauge', 'Whether or not a leader exists. 1 is existence, 0 is not.');
-    const changes = this.family('etcd_server_leader_changes_seen_total', 'counter', 'The number of leader changes seen.');
-    const dbSize = this.family('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.');
+    const hasLeader = this.family(
+      'etcd_server_has_leader',
+      'gauge',
+      'Whether or not a leader exists. 1 is existence, 0 is not.',
+    );
+    const changes = this.family(
+      'etcd_server_leader_changes_seen_total',
+      'counter',
+      'The number of leader changes seen.',
+    );
+    const dbSize = this.family(
+      'etcd_mvcc_db_total_size_in_bytes',
+      'gauge',
+      'Total size of the underlying database physically allocated in bytes.',
+    );
     const seenBefore = Math.floor(r.between(0, 4));
     for (let m = 0; m < 3; m++) {
       const labels = { [LABEL.clusterId]: clusterId, pod: `etcd-${m}` };
       const size = r.between(20, 400) * 1024 * 1024;
       const growth = r.between(50, 500); // bytes per second until the next compaction
-      this.gauge(hasLeader, 'etcd_server_has_leader', labels, () => (this.faultFor(clusterId).etcdLeaderLoss === true ? 0 : 1));
-      this.gauge(changes, 'etcd_server_leader_changes_seen_total', labels, () => seenBefore + (this.leaderChanges.get(clusterId) ?? 0));
+      this.gauge(hasLeader, 'etcd_server_has_leader', labels, () =>
+        this.faultFor(clusterId).etcdLeaderLoss === true ? 0 : 1,
+      );
+      this.gauge(
+        changes,
+        'etcd_server_leader_changes_seen_total',
+        labels,
+        () => seenBefore + (this.leaderChanges.get(clusterId) ?? 0),
+      );
       // Grows, then compaction and defrag bring it back every hour.
-      this.gauge(dbSize, 'etcd_mvcc_db_total_size_in_bytes', labels, (t) => Math.round(size + growth * (t % 3600)));
+      this.gauge(dbSize, 'etcd_mvcc_db_total_size_in_bytes', labels, (t) =>
+        Math.round(size + growth * (t % 3600)),
+      );
     }
   }
 
   private addScheduler(r: Rng, clusterId: string, nowMs: number): void {
-    const pending = this.family('scheduler_pending_pods', 'gauge', 'Number of pending pods, by the queue type.');
-    const e2e = this.family('scheduler_e2e_scheduling_duration_seconds', 'histogram', 'E2e scheduling latency in seconds (scheduling algorithm + binding).');
+    const pending = this.family(
+      'scheduler_pending_pods',
+      'gauge',
+      'Number of pending pods, by the queue type.',
+    );
+    const e2e = this.family(
+      'scheduler_e2e_scheduling_duration_seconds',
+      'histogram',
+      'E2e scheduling latency in seconds (scheduling algorithm + binding).',
+    );
     const phase = r.between(0, 2 * Math.PI);
     for (const queue of ['active', 'backoff', 'unschedulable', 'gated']) {
       const scale = queue === 'active' ? 3 : queue === 'unschedulable' ? 1 : 0;
@@ -338,12 +421,17 @@ export class Fleet {
     }
     const podsPerSec = r.between(0.01, 0.3);
     const median = r.between(0.003, 0.02);
-    this.histogram(e2e, { [LABEL.clusterId]: clusterId, profile: 'default-scheduler', result: 'scheduled' }, SCHEDULER_BUCKETS, {
-      rateOf: () => podsPerSec,
-      medianOf: () => median,
-      uptimeSec: r.between(1, 30) * 86400,
-      nowMs,
-    });
+    this.histogram(
+      e2e,
+      { [LABEL.clusterId]: clusterId, profile: 'default-scheduler', result: 'scheduled' },
+      SCHEDULER_BUCKETS,
+      {
+        rateOf: () => podsPerSec,
+        medianOf: () => median,
+        uptimeSec: r.between(1, 30) * 86400,
+        nowMs,
+      },
+    );
   }
 
   private addControllerManager(r: Rng, clusterId: string, nowMs: number): void {
@@ -355,8 +443,15 @@ export class Fleet {
       const phase = r.between(0, 2 * Math.PI);
       const peak = Math.floor(r.between(0, 5));
       const rate = r.between(0.01, 2);
-      this.gauge(depth, 'workqueue_depth', labels, (t) => Math.max(0, Math.round(peak * Math.sin(t / 30 + phase))));
-      this.counter(adds, 'workqueue_adds_total', labels, { rateOf: () => rate, uptimeSec, integer: true, nowMs });
+      this.gauge(depth, 'workqueue_depth', labels, (t) =>
+        Math.max(0, Math.round(peak * Math.sin(t / 30 + phase))),
+      );
+      this.counter(adds, 'workqueue_adds_total', labels, {
+        rateOf: () => rate,
+        uptimeSec,
+        integer: true,
+        nowMs,
+      });
     }
   }
 
@@ -366,15 +461,35 @@ export class Fleet {
    * adds in many real setups: noise the cascade is expected to drop.
    */
   private addControlPlanePods(r: Rng, namespace: string, index: number, nowMs: number): void {
-    const cpu = this.family('container_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed in seconds.');
+    const cpu = this.family(
+      'container_cpu_usage_seconds_total',
+      'counter',
+      'Cumulative cpu time consumed in seconds.',
+    );
     const mem = this.family('container_memory_working_set_bytes', 'gauge', 'Current working set in bytes.');
     const phaseFamily = this.family('kube_pod_status_phase', 'gauge', 'The pods current phase.');
     const hash = r.hex(10);
     const pods: { pod: string; container: string; noise: Record<string, string> }[] = [
-      ...[0, 1].map(() => ({ pod: `kube-apiserver-${hash}-${r.hex(5)}`, container: 'kube-apiserver', noise: { pod_template_hash: hash } })),
-      ...[0, 1, 2].map((i) => ({ pod: `etcd-${i}`, container: 'etcd', noise: { controller_revision_hash: `etcd-${hash}` } })),
-      { pod: `kube-controller-manager-${r.hex(10)}-${r.hex(5)}`, container: 'kube-controller-manager', noise: { pod_template_hash: r.hex(10) } },
-      { pod: `kube-scheduler-${r.hex(10)}-${r.hex(5)}`, container: 'kube-scheduler', noise: { pod_template_hash: r.hex(10) } },
+      ...[0, 1].map(() => ({
+        pod: `kube-apiserver-${hash}-${r.hex(5)}`,
+        container: 'kube-apiserver',
+        noise: { pod_template_hash: hash },
+      })),
+      ...[0, 1, 2].map((i) => ({
+        pod: `etcd-${i}`,
+        container: 'etcd',
+        noise: { controller_revision_hash: `etcd-${hash}` },
+      })),
+      {
+        pod: `kube-controller-manager-${r.hex(10)}-${r.hex(5)}`,
+        container: 'kube-controller-manager',
+        noise: { pod_template_hash: r.hex(10) },
+      },
+      {
+        pod: `kube-scheduler-${r.hex(10)}-${r.hex(5)}`,
+        container: 'kube-scheduler',
+        noise: { pod_template_hash: r.hex(10) },
+      },
     ];
     const uptimeSec = r.between(1, 30) * 86400;
     for (const [j, { pod, container, noise }] of pods.entries()) {
@@ -385,22 +500,43 @@ export class Fleet {
       // The pod cgroup (container="") is the sum of its containers; cAdvisor reports both.
       for (const c of [container, '']) {
         const labels = { namespace, pod, container: c, node, ...noise };
-        this.counter(cpu, 'container_cpu_usage_seconds_total', labels, { rateOf: () => cores, uptimeSec, integer: false, nowMs });
-        this.gauge(mem, 'container_memory_working_set_bytes', labels, (t) => Math.round(bytes * (1 + 0.05 * Math.sin(t / 120 + phase))));
+        this.counter(cpu, 'container_cpu_usage_seconds_total', labels, {
+          rateOf: () => cores,
+          uptimeSec,
+          integer: false,
+          nowMs,
+        });
+        this.gauge(mem, 'container_memory_working_set_bytes', labels, (t) =>
+          Math.round(bytes * (1 + 0.05 * Math.sin(t / 120 + phase))),
+        );
       }
       const uid = `${r.hex(8)}-${r.hex(4)}-${r.hex(4)}-${r.hex(4)}-${r.hex(12)}`;
       for (const p of POD_PHASES) {
-        this.gauge(phaseFamily, 'kube_pod_status_phase', { namespace, pod, uid, phase: p }, () => (p === 'Running' ? 1 : 0));
+        this.gauge(phaseFamily, 'kube_pod_status_phase', { namespace, pod, uid, phase: p }, () =>
+          p === 'Running' ? 1 : 0,
+        );
       }
     }
   }
 
   private addNodes(r: Rng, nowMs: number): void {
     const cpu = this.family('node_cpu_seconds_total', 'counter', 'Seconds the CPUs spent in each mode.');
-    const memTotal = this.family('node_memory_MemTotal_bytes', 'gauge', 'Memory information field MemTotal_bytes.');
-    const memAvail = this.family('node_memory_MemAvailable_bytes', 'gauge', 'Memory information field MemAvailable_bytes.');
+    const memTotal = this.family(
+      'node_memory_MemTotal_bytes',
+      'gauge',
+      'Memory information field MemTotal_bytes.',
+    );
+    const memAvail = this.family(
+      'node_memory_MemAvailable_bytes',
+      'gauge',
+      'Memory information field MemAvailable_bytes.',
+    );
     const fsSize = this.family('node_filesystem_size_bytes', 'gauge', 'Filesystem size in bytes.');
-    const fsAvail = this.family('node_filesystem_avail_bytes', 'gauge', 'Filesystem space available to non-root users in bytes.');
+    const fsAvail = this.family(
+      'node_filesystem_avail_bytes',
+      'gauge',
+      'Filesystem space available to non-root users in bytes.',
+    );
     const fsFree = this.family('node_filesystem_free_bytes', 'gauge', 'Filesystem free space in bytes.');
     const info = this.family('kube_node_info', 'gauge', 'Information about a cluster node.');
     const condition = this.family('kube_node_status_condition', 'gauge', 'The condition of a cluster node.');
@@ -420,14 +556,21 @@ export class Fleet {
       for (let c = 0; c < 4; c++) {
         for (const mode of CPU_MODES) {
           const rate = share[mode];
-          this.counter(cpu, 'node_cpu_seconds_total', { node, cpu: String(c), mode }, { rateOf: () => rate, uptimeSec, integer: false, nowMs });
+          this.counter(
+            cpu,
+            'node_cpu_seconds_total',
+            { node, cpu: String(c), mode },
+            { rateOf: () => rate, uptimeSec, integer: false, nowMs },
+          );
         }
       }
       const total = (r.next() < 0.5 ? 32 : 64) * GiB;
       const availShare = r.between(0.3, 0.7);
       const phase = r.between(0, 2 * Math.PI);
       this.gauge(memTotal, 'node_memory_MemTotal_bytes', { node }, () => total);
-      this.gauge(memAvail, 'node_memory_MemAvailable_bytes', { node }, (t) => Math.round(total * (availShare + 0.05 * Math.sin(t / 300 + phase))));
+      this.gauge(memAvail, 'node_memory_MemAvailable_bytes', { node }, (t) =>
+        Math.round(total * (availShare + 0.05 * Math.sin(t / 300 + phase))),
+      );
       for (const [device, mountpoint, size] of [
         ['/dev/vda1', '/', 120 * GiB],
         ['/dev/vdb', '/var/lib/containerd', 200 * GiB],
@@ -438,14 +581,19 @@ export class Fleet {
         this.gauge(fsFree, 'node_filesystem_free_bytes', labels, () => Math.round(size * (1 - used)));
         this.gauge(fsAvail, 'node_filesystem_avail_bytes', labels, () => Math.round(size * (0.95 - used)));
       }
-      this.gauge(info, 'kube_node_info', {
-        node,
-        kernel_version: '5.10.134-16.1.al8.x86_64',
-        os_image: 'Alibaba Cloud Linux 3.2104 U10 (OpenAnolis Edition)',
-        container_runtime_version: 'containerd://1.6.28',
-        kubelet_version: 'v1.28.3-aliyun.1',
-        internal_ip: `10.${(n >> 8) & 255}.${n & 255}.${10 + (n % 200)}`,
-      }, () => 1);
+      this.gauge(
+        info,
+        'kube_node_info',
+        {
+          node,
+          kernel_version: '5.10.134-16.1.al8.x86_64',
+          os_image: 'Alibaba Cloud Linux 3.2104 U10 (OpenAnolis Edition)',
+          container_runtime_version: 'containerd://1.6.28',
+          kubelet_version: 'v1.28.3-aliyun.1',
+          internal_ip: `10.${(n >> 8) & 255}.${n & 255}.${10 + (n % 200)}`,
+        },
+        () => 1,
+      );
       const notReady = (f: Fault) => n < (f.nodesNotReady ?? 0);
       for (const cond of NODE_CONDITIONS) {
         for (const status of ['true', 'false', 'unknown']) {

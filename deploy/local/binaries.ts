@@ -81,7 +81,12 @@ export interface RunningServer {
 }
 
 export async function runPrometheus(
-  a: PrometheusArgs & { name?: string; extraArgs?: readonly string[]; logFile?: string; readyTimeoutMs?: number },
+  a: PrometheusArgs & {
+    name?: string;
+    extraArgs?: readonly string[];
+    logFile?: string;
+    readyTimeoutMs?: number;
+  },
 ): Promise<RunningServer> {
   const url = `http://${a.listen}`;
   const proc = await startProcess({
@@ -96,7 +101,12 @@ export async function runPrometheus(
 }
 
 export async function runAlertmanager(
-  a: AlertmanagerArgs & { name?: string; extraArgs?: readonly string[]; logFile?: string; readyTimeoutMs?: number },
+  a: AlertmanagerArgs & {
+    name?: string;
+    extraArgs?: readonly string[];
+    logFile?: string;
+    readyTimeoutMs?: number;
+  },
 ): Promise<RunningServer> {
   const url = `http://${a.listen}`;
   const proc = await startProcess({
@@ -114,7 +124,11 @@ export async function runAlertmanager(
  * node_exporter with only a few cheap collectors (cpu, meminfo, loadavg, filesystem off): a
  * real third-party exporter for tests and demos without scanning the whole host.
  */
-export async function runNodeExporter(a: { listen: string; name?: string; logFile?: string }): Promise<RunningServer> {
+export async function runNodeExporter(a: {
+  listen: string;
+  name?: string;
+  logFile?: string;
+}): Promise<RunningServer> {
   const url = `http://${a.listen}`;
   const proc = await startProcess({
     cmd: BINARY.nodeExporter,

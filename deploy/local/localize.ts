@@ -31,7 +31,11 @@ export interface LocalizeOptions {
   readonly host?: string;
 }
 
-type DeepMutable<T> = T extends readonly (infer U)[] ? DeepMutable<U>[] : T extends object ? { -readonly [K in keyof T]: DeepMutable<T[K]> } : T;
+type DeepMutable<T> = T extends readonly (infer U)[]
+  ? DeepMutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
+    : T;
 
 export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topology {
   const host = opts.host ?? '127.0.0.1';
@@ -48,7 +52,8 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
       tier.scrapeTimeout = undefined;
     }
   }
-  if (opts.ports.service !== undefined) t.global.serviceUrl = `http://${at(opts.ports.service, 'the service')}`;
+  if (opts.ports.service !== undefined)
+    t.global.serviceUrl = `http://${at(opts.ports.service, 'the service')}`;
   for (const bigRegion of t.bigRegions) {
     bigRegion.cascade.endpoint = at(opts.ports.cascades[bigRegion.name], `cascade "${bigRegion.name}"`);
     for (const region of bigRegion.regions) {
@@ -56,13 +61,20 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
         mc.endpoint = at(opts.ports.edges[mc.name], `edge "${mc.name}"`);
         const sim = opts.simulators?.[mc.name];
         if (sim !== undefined) {
-          const job: DeepMutable<ExtraScrapeTarget> = { job: SIMULATOR_JOB, targets: [sim], labels: {}, metricsPath: '/metrics', scheme: 'http' };
+          const job: DeepMutable<ExtraScrapeTarget> = {
+            job: SIMULATOR_JOB,
+            targets: [sim],
+            labels: {},
+            metricsPath: '/metrics',
+            scheme: 'http',
+          };
           mc.extraScrapeTargets = [job, ...mc.extraScrapeTargets.filter((x) => x.job !== SIMULATOR_JOB)];
         }
       }
     }
   }
-  for (const r of t.central.replicas) r.endpoint = at(opts.ports.centrals[r.name], `central replica "${r.name}"`);
+  for (const r of t.central.replicas)
+    r.endpoint = at(opts.ports.centrals[r.name], `central replica "${r.name}"`);
   for (const r of t.alertmanager.replicas) {
     const p = opts.ports.alertmanagers[r.name];
     r.endpoint = at(p?.web, `alertmanager "${r.name}"`);

@@ -68,7 +68,8 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';
-  const log: WriteStream | undefined = opts.logFile === undefined ? undefined : createWriteStream(opts.logFile, { flags: 'a' });
+  const log: WriteStream | undefined =
+    opts.logFile === undefined ? undefined : createWriteStream(opts.logFile, { flags: 'a' });
   const onData = (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
     log?.write(chunk);
@@ -90,7 +91,8 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
     new Promise<true>((resolve) => child.once('spawn', () => resolve(true))),
     spawnError,
   ]);
-  if (started !== true) throw new Error(`${name}: cannot start ${JSON.stringify(opts.cmd)}: ${started.message}`);
+  if (started !== true)
+    throw new Error(`${name}: cannot start ${JSON.stringify(opts.cmd)}: ${started.message}`);
   live.add(child);
 
   const handle: ProcessHandle = {
@@ -120,7 +122,9 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
         async () => {
           if (!running) {
             const s = await exited;
-            throw new ExitedError(`${name} exited (code ${s.code}, signal ${s.signal}) before it was ready:\n${lastLines(tail)}`);
+            throw new ExitedError(
+              `${name} exited (code ${s.code}, signal ${s.signal}) before it was ready:\n${lastLines(tail)}`,
+            );
           }
           return (await httpOk(readyUrl)) || undefined;
         },

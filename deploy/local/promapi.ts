@@ -62,7 +62,10 @@ export interface PromTarget {
 }
 
 export async function promTargets(baseUrl: string): Promise<PromTarget[]> {
-  const data = await getJson<{ activeTargets: PromTarget[] }>(`${baseUrl}/api/v1/targets?state=active`, `targets of ${baseUrl}`);
+  const data = await getJson<{ activeTargets: PromTarget[] }>(
+    `${baseUrl}/api/v1/targets?state=active`,
+    `targets of ${baseUrl}`,
+  );
   return data.activeTargets;
 }
 
@@ -80,7 +83,10 @@ export async function promAlerts(baseUrl: string): Promise<PromAlert[]> {
 
 /** Number of series in the head block (what the tier holds now). */
 export async function promHeadSeries(baseUrl: string): Promise<number> {
-  const data = await getJson<{ headStats: { numSeries: number } }>(`${baseUrl}/api/v1/status/tsdb`, `tsdb status of ${baseUrl}`);
+  const data = await getJson<{ headStats: { numSeries: number } }>(
+    `${baseUrl}/api/v1/status/tsdb`,
+    `tsdb status of ${baseUrl}`,
+  );
   return data.headStats.numSeries;
 }
 

@@ -28,14 +28,20 @@ const sum = (m: Map<string, number>, pred: (key: string) => boolean) =>
 
 describe('the fleet simulator', () => {
   it('gives the same exposition for the same seed and clock, and another for another seed', () => {
-    const a = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's1' }, T0).render(T0 + 5000);
-    const b = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's1' }, T0).render(T0 + 5000);
-    const c = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's2' }, T0).render(T0 + 5000);
+    const a = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's1' }, T0).render(
+      T0 + 5000,
+    );
+    const b = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's1' }, T0).render(
+      T0 + 5000,
+    );
+    const c = new Fleet({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2, seed: 's2' }, T0).render(
+      T0 + 5000,
+    );
     assert.equal(a, b);
     assert.notEqual(a, c);
   });
 
-  it('passes promtool check metrics (apart from node_exporter\'s own camelCase names)', () => {
+  it("passes promtool check metrics (apart from node_exporter's own camelCase names)", () => {
     const text = new Fleet({ metaCluster: 'mc-a', guestClusters: 1, nodes: 2 }, T0).render(T0 + 1000);
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     const problems = `${r.stdout}${r.stderr}`
@@ -75,12 +81,26 @@ describe('the fleet simulator', () => {
     const m = samples(fleet.render(T0));
     assert.equal(fleet.clusterIds.length, 4);
     assert.equal(fleet.clusterIds[0], 'mc-a');
-    for (const name of ['apiserver_request_total', 'apiserver_request_duration_seconds_bucket', 'etcd_server_has_leader', 'etcd_server_leader_changes_seen_total', 'etcd_mvcc_db_total_size_in_bytes', 'scheduler_pending_pods', 'scheduler_e2e_scheduling_duration_seconds_count', 'workqueue_depth', 'workqueue_adds_total']) {
-      const ids = new Set([...m.keys()].filter((k) => k.startsWith(`${name}{`)).map((k) => /cluster_id="([^"]+)"/.exec(k)?.[1]));
+    for (const name of [
+      'apiserver_request_total',
+      'apiserver_request_duration_seconds_bucket',
+      'etcd_server_has_leader',
+      'etcd_server_leader_changes_seen_total',
+      'etcd_mvcc_db_total_size_in_bytes',
+      'scheduler_pending_pods',
+      'scheduler_e2e_scheduling_duration_seconds_count',
+      'workqueue_depth',
+      'workqueue_adds_total',
+    ]) {
+      const ids = new Set(
+        [...m.keys()].filter((k) => k.startsWith(`${name}{`)).map((k) => /cluster_id="([^"]+)"/.exec(k)?.[1]),
+      );
       assert.deepEqual([...ids].sort(), [...fleet.clusterIds].sort(), name);
     }
     // Node-level series describe the meta-cluster's machines, not a guest cluster.
-    assert.ok([...m.keys()].some((k) => k.startsWith('node_cpu_seconds_total{') && !k.includes(LABEL.clusterId)));
+    assert.ok(
+      [...m.keys()].some((k) => k.startsWith('node_cpu_seconds_total{') && !k.includes(LABEL.clusterId)),
+    );
   });
 
   it('carries the noise labels the cascade is expected to drop', () => {
@@ -114,7 +134,12 @@ describe('the fleet simulator', () => {
   it('grows to about 100k series per edge with a hundred-odd guest clusters', () => {
     const n = estimateSeries({ metaCluster: 'mc-big', guestClusters: 115, nodes: 10 });
     assert.ok(n > 90_000 && n < 110_000, `${n} series`);
-    const doubled = estimateSeries({ metaCluster: 'mc-big', guestClusters: 10, nodes: 3, seriesMultiplier: 2 });
+    const doubled = estimateSeries({
+      metaCluster: 'mc-big',
+      guestClusters: 10,
+      nodes: 3,
+      seriesMultiplier: 2,
+    });
     const single = estimateSeries({ metaCluster: 'mc-big', guestClusters: 10, nodes: 3 });
     assert.ok(doubled > 1.6 * single, `${doubled} vs ${single}`);
   });
@@ -143,9 +168,15 @@ describe('the simulator exporter over HTTP', () => {
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: 'down: "maybe" is not false, "503" or "close"' });
 
-    const set = await fetch(`${e.url}/-/fault`, { method: 'POST', body: JSON.stringify({ etcdLeaderLoss: true }) });
+    const set = await fetch(`${e.url}/-/fault`, {
+      method: 'POST',
+      body: JSON.stringify({ etcdLeaderLoss: true }),
+    });
     assert.deepEqual(await set.json(), { etcdLeaderLoss: true });
-    assert.match(await (await fetch(`${e.url}/metrics`)).text(), /^etcd_server_has_leader\{cluster_id="mc-a",pod="etcd-0"\} 0$/m);
+    assert.match(
+      await (await fetch(`${e.url}/metrics`)).text(),
+      /^etcd_server_has_leader\{cluster_id="mc-a",pod="etcd-0"\} 0$/m,
+    );
 
     await fetch(`${e.url}/-/fault`, { method: 'POST', body: '{"down":"503"}' });
     assert.equal((await fetch(`${e.url}/metrics`)).status, 503);
@@ -155,7 +186,11 @@ describe('the simulator exporter over HTTP', () => {
 
     await fetch(`${e.url}/-/fault`, { method: 'POST', body: '{}' });
     assert.equal((await fetch(`${e.url}/metrics`)).status, 200);
-    const info = (await (await fetch(e.url)).json()) as { metaCluster: string; clusterIds: string[]; series: number };
+    const info = (await (await fetch(e.url)).json()) as {
+      metaCluster: string;
+      clusterIds: string[];
+      series: number;
+    };
     assert.equal(info.metaCluster, 'mc-a');
     assert.equal(info.clusterIds.length, 2);
   });
@@ -164,10 +199,20 @@ describe('the simulator exporter over HTTP', () => {
     const parsed = parseTopology(TWO_MC_TOPOLOGY);
     assert.ok(parsed.ok);
     const lines: string[] = [];
-    const sim = await runSimulate({ topology: parsed.topology, maxGuestClusters: 2, log: (l) => lines.push(l) });
+    const sim = await runSimulate({
+      topology: parsed.topology,
+      maxGuestClusters: 2,
+      log: (l) => lines.push(l),
+    });
     after(() => sim.stop());
-    assert.deepEqual(sim.exporters.map((e) => e.metaCluster), ['mc-one', 'mc-two']);
-    assert.deepEqual(sim.exporters.map((e) => e.fleet.clusterIds.length), [3, 2]);
+    assert.deepEqual(
+      sim.exporters.map((e) => e.metaCluster),
+      ['mc-one', 'mc-two'],
+    );
+    assert.deepEqual(
+      sim.exporters.map((e) => e.fleet.clusterIds.length),
+      [3, 2],
+    );
     assert.ok(lines.some((l) => l.includes(`${sim.exporter('mc-two').url}/metrics`)));
     sim.setFault('mc-one', { down: '503' });
     assert.equal((await fetch(`${sim.exporter('mc-one').url}/metrics`)).status, 503);
@@ -182,7 +227,15 @@ describe('the simulator scraped by a real Prometheus', () => {
   it('feeds every default edge recording rule, per guest cluster where the rule says so', async () => {
     const e = await startExporter({ metaCluster: 'mc-a', guestClusters: 2, nodes: 2 });
     after(() => e.close());
-    const rules = toYaml({ groups: [{ name: 'edge', interval: '1s', rules: DEFAULT_EDGE_RULES.map((r) => ({ record: r.record, expr: r.expr })) }] });
+    const rules = toYaml({
+      groups: [
+        {
+          name: 'edge',
+          interval: '1s',
+          rules: DEFAULT_EDGE_RULES.map((r) => ({ record: r.record, expr: r.expr })),
+        },
+      ],
+    });
     const prom = await startPrometheus({
       configText: toYaml({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
@@ -194,15 +247,25 @@ describe('the simulator scraped by a real Prometheus', () => {
     after(() => prom.stop());
     e.setFault({ apiserverLatencySeconds: 2, clusterIds: [e.fleet.clusterIds[1]!] });
     for (const r of DEFAULT_EDGE_RULES) {
-      const got = await waitFor(async () => {
-        const v = await promQuery(prom.url, r.record);
-        return v.length > 0 && v.every((s) => Number.isFinite(s.value)) ? v : undefined;
-      }, { timeoutMs: 20_000, what: r.record });
+      const got = await waitFor(
+        async () => {
+          const v = await promQuery(prom.url, r.record);
+          return v.length > 0 && v.every((s) => Number.isFinite(s.value)) ? v : undefined;
+        },
+        { timeoutMs: 20_000, what: r.record },
+      );
       if (r.record.startsWith('cluster:') && !r.record.includes('request:rate5m')) {
-        assert.deepEqual(got.map((s) => s.metric[LABEL.clusterId]).sort(), [...e.fleet.clusterIds].sort(), r.record);
+        assert.deepEqual(
+          got.map((s) => s.metric[LABEL.clusterId]).sort(),
+          [...e.fleet.clusterIds].sort(),
+          r.record,
+        );
       }
     }
-    const p99 = await promQuery(prom.url, `cluster:apiserver_request_duration_seconds:p99_5m{cluster_id="${e.fleet.clusterIds[1]}"}`);
+    const p99 = await promQuery(
+      prom.url,
+      `cluster:apiserver_request_duration_seconds:p99_5m{cluster_id="${e.fleet.clusterIds[1]}"}`,
+    );
     assert.ok(p99[0]!.value > 1, `p99 under the latency fault is ${p99[0]!.value}`);
     const ready = await promQuery(prom.url, 'meta_cluster:kube_node_ready:count');
     assert.equal(ready[0]!.value, 2);

@@ -57,7 +57,10 @@ describe('test support: ports, waiting, processes', () => {
   it('stop() escalates to SIGKILL when a process ignores SIGTERM, and waits for the exit', async () => {
     const p = await startProcess({
       cmd: process.execPath,
-      args: ['-e', "process.on('SIGTERM', () => console.log('ignored')); setInterval(() => {}, 1000); console.log('up')"],
+      args: [
+        '-e',
+        "process.on('SIGTERM', () => console.log('ignored')); setInterval(() => {}, 1000); console.log('up')",
+      ],
     });
     await waitFor(() => p.output().includes('up'));
     const status = await p.stop({ timeoutMs: 300 });
@@ -84,12 +87,16 @@ describe('test support: ports, waiting, processes', () => {
       console.log(JSON.stringify({ dir, pid: p.pid }));
       process.exit(0);
     `;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const { dir, pid } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { dir: string; pid: number };
     assert.equal(existsSync(dir), false, dir);
     // SIGKILL is asynchronous: give the kernel a moment to reap it.
-    return waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `pid ${pid} to be gone` }).then(() => undefined);
+    return waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `pid ${pid} to be gone` }).then(
+      () => undefined,
+    );
   });
 });
 
@@ -111,10 +118,16 @@ describe('test support: real Prometheus, Alertmanager and node_exporter', () => 
     });
     assert.equal(up.value, 1);
     assert.equal(up.metric.instance, `127.0.0.1:${port}`);
-    assert.deepEqual((await promQuery(prom.url, 'scalar(vector(42))')).map((s) => s.value), [42]);
+    assert.deepEqual(
+      (await promQuery(prom.url, 'scalar(vector(42))')).map((s) => s.value),
+      [42],
+    );
     await assert.rejects(promQuery(prom.url, 'sum by ('), /bad_data/);
     const targets = await promTargets(prom.url);
-    assert.deepEqual(targets.map((t) => [t.scrapePool, t.health]), [['prometheus', 'up']]);
+    assert.deepEqual(
+      targets.map((t) => [t.scrapePool, t.health]),
+      [['prometheus', 'up']],
+    );
     await prom.stop();
     assert.equal(prom.process.running, false);
   });
@@ -123,19 +136,40 @@ describe('test support: real Prometheus, Alertmanager and node_exporter', () => 
     const hook = await startWebhookReceiver();
     after(() => hook.close());
     const config = toYaml({
-      route: { receiver: 'hook', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+      route: {
+        receiver: 'hook',
+        group_by: ['alertname'],
+        group_wait: '1s',
+        group_interval: '1s',
+        repeat_interval: '1h',
+      },
       receivers: [{ name: 'hook', webhook_configs: [{ url: `${hook.url}/hook` }] }],
     });
     const [g0, g1] = [await freePort(), await freePort()];
     const [am0, am1] = await Promise.all([
-      startAlertmanager({ configText: config, clusterPort: g0, peers: [`127.0.0.1:${g1}`], peerTimeout: '2s' }),
-      startAlertmanager({ configText: config, clusterPort: g1, peers: [`127.0.0.1:${g0}`], peerTimeout: '2s' }),
+      startAlertmanager({
+        configText: config,
+        clusterPort: g0,
+        peers: [`127.0.0.1:${g1}`],
+        peerTimeout: '2s',
+      }),
+      startAlertmanager({
+        configText: config,
+        clusterPort: g1,
+        peers: [`127.0.0.1:${g0}`],
+        peerTimeout: '2s',
+      }),
     ]);
     after(() => Promise.all([am0.stop(), am1.stop()]));
-    await waitFor(async () => (await amPeers(am0.url)).length === 2 && (await amPeers(am1.url)).length === 2, {
-      what: 'both Alertmanagers to see two peers',
-    });
-    const alert = [{ labels: { alertname: 'TestDedup', severity: 'critical' }, annotations: { summary: 'x' } }];
+    await waitFor(
+      async () => (await amPeers(am0.url)).length === 2 && (await amPeers(am1.url)).length === 2,
+      {
+        what: 'both Alertmanagers to see two peers',
+      },
+    );
+    const alert = [
+      { labels: { alertname: 'TestDedup', severity: 'critical' }, annotations: { summary: 'x' } },
+    ];
     for (const am of [am0, am1]) {
       const res = await fetch(`${am.url}/api/v2/alerts`, {
         method: 'POST',

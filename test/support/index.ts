@@ -12,12 +12,24 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAlertmanager, runNodeExporter, runPrometheus, type RunningServer } from '../../deploy/local/binaries.ts';
+import {
+  runAlertmanager,
+  runNodeExporter,
+  runPrometheus,
+  type RunningServer,
+} from '../../deploy/local/binaries.ts';
 import { freePort } from '../../deploy/local/process.ts';
 
 export { ExitedError, freePort, startProcess, waitFor } from '../../deploy/local/process.ts';
 export type { ProcessHandle, StartProcessOptions, WaitForOptions } from '../../deploy/local/process.ts';
-export { amAlerts, amPeers, promAlerts, promHeadSeries, promQuery, promTargets } from '../../deploy/local/promapi.ts';
+export {
+  amAlerts,
+  amPeers,
+  promAlerts,
+  promHeadSeries,
+  promQuery,
+  promTargets,
+} from '../../deploy/local/promapi.ts';
 export type { PromSample } from '../../deploy/local/promapi.ts';
 export { startWebhookReceiver } from './webhook.ts';
 export type { Notification, WebhookReceiver } from './webhook.ts';

@@ -48,7 +48,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const server = createServer((req, res) => {
     readJson(req)
       .then((body) => {
-        notifications.push({ receivedAt: Date.now(), path: req.url ?? '/', body: body as Notification['body'] });
+        notifications.push({
+          receivedAt: Date.now(),
+          path: req.url ?? '/',
+          body: body as Notification['body'],
+        });
         res.writeHead(status).end();
       })
       .catch(() => res.writeHead(400).end());
@@ -56,7 +60,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const matches = (a: WebhookAlert, alertname: string, labels: Readonly<Record<string, string>>) =>
-    a.status === 'firing' && a.labels.alertname === alertname && Object.entries(labels).every(([k, v]) => a.labels[k] === v);
+    a.status === 'firing' &&
+    a.labels.alertname === alertname &&
+    Object.entries(labels).every(([k, v]) => a.labels[k] === v);
   return {
     url: `http://127.0.0.1:${port}`,
     notifications,
