@@ -289,6 +289,9 @@ export class Fleet {
     opts: { rateOf: () => number; medianOf: () => number; uptimeSec: number; nowMs: number },
   ): void {
     const { name } = family;
+    // Buckets are not floored: flooring each bucket on its own makes a slow series' +Inf bucket
+    // tick before its lower buckets, which histogram_quantile reads as requests slower than the
+    // largest bucket (a p99 of 60s on a healthy cluster over short windows).
     for (const le of [...buckets, Infinity]) {
       this.counter(
         family,
@@ -297,7 +300,7 @@ export class Fleet {
         {
           rateOf: () => opts.rateOf() * (le === Infinity ? 1 : latencyCdf(le, opts.medianOf())),
           uptimeSec: opts.uptimeSec,
-          integer: true,
+          integer: false,
           nowMs: opts.nowMs,
         },
       );
@@ -311,7 +314,7 @@ export class Fleet {
     this.counter(family, `${name}_count`, labels, {
       rateOf: opts.rateOf,
       uptimeSec: opts.uptimeSec,
-      integer: true,
+      integer: false,
       nowMs: opts.nowMs,
     });
   }
