@@ -12,6 +12,8 @@ import { FILE, HEARTBEAT_METRIC, JOB } from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { parseDuration } from '../../common/duration.ts';
 import type { Topology } from '../../topology/model.ts';
+import { formatPath } from '../../topology/errors.ts';
+import { crossCheck } from '../../topology/validate.ts';
 import { metaClusters } from '../../topology/model.ts';
 import { renderBundle, type Bundle } from '../bundle.ts';
 import { writeBundleAtomically } from '../write.ts';
@@ -27,6 +29,8 @@ export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager';
 export interface ServiceContext {
   /** The localized topology (loopback endpoints, serviceUrl pointing at `port`). */
   readonly topology: Topology;
+  /** The same topology as a file (for a service that loads and watches its topology file). */
+  readonly topologyFile: string;
   readonly bundle: Bundle;
   /** Where the bundle is written (edge/, cascade/, central/, alerting/ ...). */
   readonly bundleDir: string;
@@ -97,7 +101,7 @@ export interface StackSummary {
 
 export interface LocalStack {
   readonly topology: Topology;
-  /** Root dir: config/ (the rendered bundle) and data/. */
+  /** Root dir: topology.yaml (the localized topology), config/ (the rendered bundle) and data/ (TSDBs, logs). */
   readonly dir: string;
   readonly urls: StackUrls;
   stopEdge(metaCluster: string): Promise<void>;
@@ -214,8 +218,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           : Object.fromEntries(sims.exporters.map((e) => [e.metaCluster, e.target])),
       intervals: opts.intervals,
     });
+    const issues = crossCheck(topology, { profile: 'local' });
+    if (issues.length > 0) {
+      throw new Error(
+        `fedstack up: the local topology is invalid:\n${issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n')}`,
+      );
+    }
     const bundle = renderBundle(topology, 'local');
     writeBundleAtomically(bundle, configDir);
+    const topologyFile = join(dir, 'topology.yaml');
+    writeFileSync(topologyFile, toYaml(topology));
     const amConfigFile = join(configDir, 'alerting', FILE.alertmanager);
     if (opts.alertmanagerConfig !== undefined || !bundle.has(`alerting/${FILE.alertmanager}`)) {
       mkdirSync(join(configDir, 'alerting'), { recursive: true });
@@ -290,6 +302,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       checkAbort();
       service = await opts.startService({
         topology,
+        topologyFile,
         bundle,
         bundleDir: configDir,
         port: ports.service!,
