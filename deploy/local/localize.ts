@@ -28,7 +28,20 @@ export interface LocalizeOptions {
   readonly simulators?: Readonly<Record<string, string>>;
   /** Replace every tier's scrape and evaluation interval (e.g. "1s" for tests). */
   readonly intervals?: { readonly scrape: string; readonly evaluation: string };
+  /**
+   * Extra scrape targets that are not on loopback (the example topology's 10.x exporters):
+   * "drop" (default) keeps a local stack from reaching into the network; "keep" scrapes them.
+   */
+  readonly remoteTargets?: 'drop' | 'keep';
+  /** Told about each dropped remote target. */
+  readonly onDrop?: (metaCluster: string, job: string, target: string) => void;
   readonly host?: string;
+}
+
+/** 127.0.0.0/8, localhost and [::1]: what a local stack may scrape without asking. */
+export function isLoopbackTarget(target: string): boolean {
+  const host = target.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 type DeepMutable<T> = T extends readonly (infer U)[]
@@ -69,6 +82,14 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
             scheme: 'http',
           };
           mc.extraScrapeTargets = [job, ...mc.extraScrapeTargets.filter((x) => x.job !== SIMULATOR_JOB)];
+        }
+        if (opts.remoteTargets !== 'keep') {
+          for (const x of mc.extraScrapeTargets) {
+            for (const target of x.targets.filter((tg) => !isLoopbackTarget(tg)))
+              opts.onDrop?.(mc.name, x.job, target);
+            x.targets = x.targets.filter(isLoopbackTarget);
+          }
+          mc.extraScrapeTargets = mc.extraScrapeTargets.filter((x) => x.targets.length > 0);
         }
       }
     }

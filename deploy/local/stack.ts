@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILE, HEARTBEAT_METRIC, JOB } from '../../common/conventions.ts';
+import { FILE, HEARTBEAT_METRIC, JOB, LABEL } from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { parseDuration } from '../../common/duration.ts';
 import type { Topology } from '../../topology/model.ts';
@@ -58,6 +58,8 @@ export interface LocalStackOptions {
    * else a minimal config whose only receiver drops notifications (alerts still show in the UI).
    */
   readonly alertmanagerConfig?: string;
+  /** Scrape extraScrapeTargets that are not on loopback too (default: they are left out, and said so). */
+  readonly keepRemoteTargets?: boolean;
   /** --cluster.peer-timeout of the Alertmanagers. Default 3s (upstream 15s): faster failover on loopback. */
   readonly alertmanagerPeerTimeout?: string;
   /** Starts the fedstack service (server/ owns it); the stack stops it first on the way down. */
@@ -217,6 +219,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           ? undefined
           : Object.fromEntries(sims.exporters.map((e) => [e.metaCluster, e.target])),
       intervals: opts.intervals,
+      remoteTargets: opts.keepRemoteTargets === true ? 'keep' : 'drop',
+      onDrop: (mc, job, target) =>
+        log(
+          `fedstack up: ${mc}: not scraping ${job} target ${target} (not on loopback; keepRemoteTargets scrapes it)`,
+        ),
     });
     const issues = crossCheck(topology, { profile: 'local' });
     if (issues.length > 0) {
@@ -250,7 +257,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
             configFile: join(cfgDir, FILE.prometheus),
             dataDir: dataDir(kind, name),
             listen: endpoint,
-            extraArgs: existsSync(webConfig) ? [`--web.config.file=${webConfig}`] : [],
+            extraArgs: [
+              ...(existsSync(webConfig) ? [`--web.config.file=${webConfig}`] : []),
+              // Alertmanagers are discovered on a 5 s tick, so the first alerts of a fresh central
+              // find none and would wait a minute (the default resend delay) to be sent again.
+              ...(kind === 'central'
+                ? [`--rules.alert.resend-delay=${topology.global.central.evaluationInterval}`]
+                : []),
+            ],
             logFile: join(dir, 'data', `${kind}-${name}.log`),
           }),
       };
@@ -369,7 +383,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         15_000;
       log(`fedstack up: waiting for federated data to reach central (up to ${Math.round(budget / 1000)}s)`);
       await waitForCentralData(urls, budget).then(
-        () => log(`fedstack up: federated data reached every central replica (${elapsed()})`),
+        () =>
+          log(
+            `fedstack up: every edge's data reached every central replica, alerts reach Alertmanager (${elapsed()})`,
+          ),
         (e: unknown) => log(`fedstack up: ${(e as Error).message}`),
       );
     }
@@ -387,17 +404,29 @@ async function portsFor(names: readonly string[]): Promise<Record<string, number
   return out;
 }
 
-/** Central has data once every replica holds a heartbeat that crossed both hops. */
+/** Central has data once every replica holds the heartbeat of every edge (it crossed both hops). */
 async function waitForCentralData(urls: StackUrls, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  const edges = Object.keys(urls.edges).length;
   await waitFor(
     async () => {
       for (const url of Object.values(urls.centrals)) {
-        if ((await promQuery(url, `count(${HEARTBEAT_METRIC})`)).length === 0) return false;
+        const n = await promQuery(url, `count(count by (${LABEL.metaCluster}) (${HEARTBEAT_METRIC}))`);
+        if ((n[0]?.value ?? 0) < edges) return false;
       }
       return true;
     },
-    { timeoutMs, intervalMs: 500, what: 'federated data at every central replica' },
+    { timeoutMs, intervalMs: 500, what: `the heartbeat of all ${edges} edges at every central replica` },
   );
+  // Watchdog always fires: once it is at an Alertmanager, the alerting path works too.
+  const am = Object.values(urls.alertmanagers)[0];
+  if (am !== undefined) {
+    await waitFor(async () => (await amAlerts(am)).length > 0, {
+      timeoutMs: Math.max(5000, timeoutMs - (Date.now() - start)),
+      intervalMs: 500,
+      what: 'the first alert (Watchdog) at the Alertmanagers',
+    });
+  }
 }
 
 async function summarize(components: readonly Component[]): Promise<StackSummary> {

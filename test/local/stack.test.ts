@@ -4,7 +4,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toYaml } from '../../common/serialize.ts';
-import { localizeTopology, SIMULATOR_JOB, type LocalPorts } from '../../deploy/local/localize.ts';
+import {
+  isLoopbackTarget,
+  localizeTopology,
+  SIMULATOR_JOB,
+  type LocalPorts,
+} from '../../deploy/local/localize.ts';
 import { parseTopology } from '../../topology/load.ts';
 import { metaClusters, type Topology } from '../../topology/model.ts';
 import { crossCheck } from '../../topology/validate.ts';
@@ -50,7 +55,11 @@ const PORTS: LocalPorts = {
 describe('localizeTopology', () => {
   it('puts every component on the loopback port given, and the simulator first among the edge targets', () => {
     const topo = tiny();
-    const local = localizeTopology(topo, { ports: PORTS, simulators: { 'mc-a': '127.0.0.1:41999' } });
+    const local = localizeTopology(topo, {
+      ports: PORTS,
+      simulators: { 'mc-a': '127.0.0.1:41999' },
+      remoteTargets: 'keep',
+    });
     const mc = metaClusters(local)[0]!.metaCluster;
     assert.equal(mc.endpoint, '127.0.0.1:41001');
     assert.equal(local.bigRegions[0]!.cascade.endpoint, '127.0.0.1:41002');
@@ -67,6 +76,33 @@ describe('localizeTopology', () => {
       ],
     );
     assert.deepEqual(crossCheck(local, { profile: 'local' }), []);
+  });
+
+  it('leaves out extra targets that are not on loopback unless told to keep them, and says which', () => {
+    const dropped: string[] = [];
+    const local = localizeTopology(tiny(), {
+      ports: PORTS,
+      simulators: { 'mc-a': '127.0.0.1:41999' },
+      onDrop: (mc, job, target) => dropped.push(`${mc} ${job} ${target}`),
+    });
+    assert.deepEqual(
+      metaClusters(local)[0]!.metaCluster.extraScrapeTargets.map((t) => t.job),
+      [SIMULATOR_JOB],
+    );
+    assert.deepEqual(dropped, ['mc-a gpu 10.0.0.2:9400']);
+  });
+
+  it('tells loopback targets from the others', () => {
+    const cases: [string, boolean][] = [
+      ['127.0.0.1:9100', true],
+      ['127.8.9.10:1', true],
+      ['localhost:9090', true],
+      ['[::1]:9090', true],
+      ['10.0.0.1:9100', false],
+      ['127.example.com:80', false],
+      ['exporter.local:9100', false],
+    ];
+    for (const [target, loopback] of cases) assert.equal(isLoopbackTarget(target), loopback, target);
   });
 
   it('overrides every tier interval and drops a configured timeout that the new interval could not hold', () => {
