@@ -620,3 +620,15 @@ function applies(fault: Fault, clusterId: string): boolean {
 export function estimateSeries(opts: FleetOptions): number {
   return new Fleet(opts, 0).seriesCount;
 }
+
+/**
+ * The guest-cluster count that makes one exporter serve about `series` series (at least the
+ * meta-cluster's own share): what a benchmark asks for when it wants "an edge with 100k series".
+ */
+export function guestClustersFor(
+  opts: Omit<FleetOptions, 'guestClusters'> & { readonly series: number },
+): number {
+  const base = estimateSeries({ ...opts, guestClusters: 0 });
+  const perCluster = estimateSeries({ ...opts, guestClusters: 1 }) - base;
+  return Math.max(0, Math.round((opts.series - base) / perCluster));
+}

@@ -261,6 +261,14 @@ describe('the local federated stack, end to end', () => {
     assert.equal(await deliveredCount('EtcdNoLeader', { [LABEL.metaCluster]: 'mc-bj-01' }), 1);
   });
 
+  it('federates a restarted edge again', async () => {
+    await stack.restart('edge', 'mc-fra-01');
+    const upAgain = `up{job="${JOB.federateEdge}",${LABEL.metaCluster}="mc-fra-01"} == 1`;
+    await waitFor(async () => (await promQuery(central[1]!, upAgain)).length === 1, {
+      what: 'the restarted edge to be federated again',
+    });
+  });
+
   it('delivered every alert of the run exactly once', () => {
     // One notification per receiver and firing episode (an alert that resolves and fires again
     // starts a new episode, with a new startsAt).
@@ -303,8 +311,8 @@ describe('the local federated stack, end to end', () => {
 
   it('stops every process and removes its temp dir', async () => {
     const pids = stack.pids();
-    // 3 edges, 2 cascades, 2 central replicas, 2 Alertmanagers, minus the 3 stopped above.
-    assert.equal(pids.length, 6);
+    // 3 edges, 2 cascades, 2 central replicas, 2 Alertmanagers, minus the 2 still stopped.
+    assert.equal(pids.length, 7);
     await stack.stop();
     assert.deepEqual(stack.pids(), []);
     for (const pid of pids)

@@ -5,7 +5,7 @@ import { toYaml } from '../../common/serialize.ts';
 import { LABEL } from '../../common/conventions.ts';
 import { DEFAULT_EDGE_RULES } from '../../topology/defaults.ts';
 import { parseTopology } from '../../topology/load.ts';
-import { Fleet, estimateSeries } from '../../simulator/fleet.ts';
+import { Fleet, estimateSeries, guestClustersFor } from '../../simulator/fleet.ts';
 import { checkFault, startExporter } from '../../simulator/exporter.ts';
 import { runSimulate } from '../../simulator/cli.ts';
 import { promQuery, startPrometheus, waitFor } from '../support/index.ts';
@@ -134,6 +134,9 @@ describe('the fleet simulator', () => {
   it('grows to about 100k series per edge with a hundred-odd guest clusters', () => {
     const n = estimateSeries({ metaCluster: 'mc-big', guestClusters: 115, nodes: 10 });
     assert.ok(n > 90_000 && n < 110_000, `${n} series`);
+    const sized = guestClustersFor({ metaCluster: 'mc-big', nodes: 10, series: 100_000 });
+    const got = estimateSeries({ metaCluster: 'mc-big', nodes: 10, guestClusters: sized });
+    assert.ok(Math.abs(got - 100_000) < 1000, `${sized} guest clusters give ${got} series`);
     const doubled = estimateSeries({
       metaCluster: 'mc-big',
       guestClusters: 10,
