@@ -21,7 +21,7 @@ import { runSimulate, type SimulateHandle } from '../../simulator/cli.ts';
 import type { Fault } from '../../simulator/fleet.ts';
 import { runAlertmanager, runPrometheus, type RunningServer } from './binaries.ts';
 import { localizeTopology, type LocalPorts } from './localize.ts';
-import { freePort, waitFor } from './process.ts';
+import { ExitedError, freePort, waitFor } from './process.ts';
 import { amAlerts, amPeers, promHeadSeries, promQuery, promTargets } from './promapi.ts';
 
 export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager';
@@ -373,7 +373,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     };
 
     opts.signal?.addEventListener('abort', () => void stop(), { once: true });
-    if (opts.waitForData !== false) {
+    if (opts.signal?.aborted === true) void stop();
+    if (opts.waitForData !== false && stopping === undefined) {
       const t = topology.global;
       const budget =
         3 *
@@ -382,7 +383,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
             parseDuration(t.central.scrapeInterval)) +
         15_000;
       log(`fedstack up: waiting for federated data to reach central (up to ${Math.round(budget / 1000)}s)`);
-      await waitForCentralData(urls, budget).then(
+      await waitForCentralData(urls, budget, () => stopping !== undefined).then(
         () =>
           log(
             `fedstack up: every edge's data reached every central replica, alerts reach Alertmanager (${elapsed()})`,
@@ -390,7 +391,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         (e: unknown) => log(`fedstack up: ${(e as Error).message}`),
       );
     }
-    log(formatSummary(await stack.summary(), urls, topology));
+    // Interrupted while waiting: the stack is on its way down, `stopped` tells when it is.
+    if (stopping === undefined) log(formatSummary(await stack.summary(), urls, topology));
     return stack;
   } catch (err) {
     await stop();
@@ -405,11 +407,19 @@ async function portsFor(names: readonly string[]): Promise<Record<string, number
 }
 
 /** Central has data once every replica holds the heartbeat of every edge (it crossed both hops). */
-async function waitForCentralData(urls: StackUrls, timeoutMs: number): Promise<void> {
+async function waitForCentralData(
+  urls: StackUrls,
+  timeoutMs: number,
+  stopping: () => boolean,
+): Promise<void> {
   const start = Date.now();
   const edges = Object.keys(urls.edges).length;
+  const notStopping = () => {
+    if (stopping()) throw new ExitedError('stopped while waiting for data');
+  };
   await waitFor(
     async () => {
+      notStopping();
       for (const url of Object.values(urls.centrals)) {
         const n = await promQuery(url, `count(count by (${LABEL.metaCluster}) (${HEARTBEAT_METRIC}))`);
         if ((n[0]?.value ?? 0) < edges) return false;
@@ -421,11 +431,17 @@ async function waitForCentralData(urls: StackUrls, timeoutMs: number): Promise<v
   // Watchdog always fires: once it is at an Alertmanager, the alerting path works too.
   const am = Object.values(urls.alertmanagers)[0];
   if (am !== undefined) {
-    await waitFor(async () => (await amAlerts(am)).length > 0, {
-      timeoutMs: Math.max(5000, timeoutMs - (Date.now() - start)),
-      intervalMs: 500,
-      what: 'the first alert (Watchdog) at the Alertmanagers',
-    });
+    await waitFor(
+      async () => {
+        notStopping();
+        return (await amAlerts(am)).length > 0;
+      },
+      {
+        timeoutMs: Math.max(5000, timeoutMs - (Date.now() - start)),
+        intervalMs: 500,
+        what: 'the first alert (Watchdog) at the Alertmanagers',
+      },
+    );
   }
 }
 

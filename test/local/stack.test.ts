@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toYaml } from '../../common/serialize.ts';
@@ -145,8 +145,8 @@ const ac = new AbortController();
 process.once('SIGTERM', () => ac.abort());
 const stack = await startLocalStack({
   topology: parsed.topology,
-  intervals: { scrape: '1s', evaluation: '1s' },
-  waitForData: false,
+  intervals: { scrape: process.env.INTERVAL, evaluation: process.env.INTERVAL },
+  waitForData: process.env.WAIT_FOR_DATA === 'true',
   signal: ac.signal,
   log: (l) => console.error(l),
   startService: async (ctx) => {
@@ -162,7 +162,7 @@ await stack.stopped;
 describe('startLocalStack under a signal', () => {
   it('starts the service hook on its port, and on SIGTERM stops every process and removes its temp dir', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
-      env: { ...process.env, TOPOLOGY },
+      env: { ...process.env, TOPOLOGY, INTERVAL: '1s', WAIT_FOR_DATA: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -192,6 +192,48 @@ describe('startLocalStack under a signal', () => {
     }
   });
 });
+
+describe('startLocalStack interrupted while it waits for data', () => {
+  it('stops at once on SIGINT instead of waiting out its data budget, and leaves nothing behind', async () => {
+    // 10s intervals: the data budget is 3 × 30s + 15s, far longer than the wait below allows.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', CHILD.replace("'SIGTERM'", "'SIGINT'")],
+      {
+        env: { ...process.env, TOPOLOGY, INTERVAL: '10s', WAIT_FOR_DATA: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => err.includes('waiting for federated data'), {
+        timeoutMs: 60_000,
+        what: `the wait (stderr: ${err})`,
+      });
+      const dir = /into (\S+)\/config/.exec(err)![1]!;
+      const ps = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' });
+      const pids = ps.stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map(Number);
+      assert.equal(pids.length, 4, ps.stdout);
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, sleep(30_000).then(() => 'still running')]);
+      assert.equal(code, 0, err);
+      for (const pid of pids)
+        assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} survived`);
+      assert.equal(existsSync(dir), false, dir);
+      assert.doesNotMatch(err, /is running/, 'no summary for a stack that was interrupted');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+/** Unref'd: a pending sleep must not keep the test process alive. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 interface ChildInfo {
   dir: string;
