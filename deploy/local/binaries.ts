@@ -64,7 +64,7 @@ export function alertmanagerArgs(a: AlertmanagerArgs): string[] {
     `--storage.path=${a.dataDir}`,
     `--web.listen-address=${a.listen}`,
     `--cluster.listen-address=${a.clusterListen}`,
-    // Loopback is not a private address to memberlist: say explicitly what to advertise.
+    // Advertise exactly where we listen, so peers never learn some other interface address.
     `--cluster.advertise-address=${a.clusterListen}`,
     ...a.peers.map((p) => `--cluster.peer=${p}`),
     ...(a.peerTimeout === undefined ? [] : [`--cluster.peer-timeout=${a.peerTimeout}`]),

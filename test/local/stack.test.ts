@@ -138,25 +138,31 @@ describe('localizeTopology', () => {
 
 const CHILD = `
 import { parseTopology } from ${JSON.stringify(fileURLToPath(new URL('../../topology/load.ts', import.meta.url)))};
-import { startLocalStack } from ${JSON.stringify(fileURLToPath(new URL('../../deploy/local/stack.ts', import.meta.url)))};
+import { runUp } from ${JSON.stringify(fileURLToPath(new URL('../../deploy/local/up.ts', import.meta.url)))};
 import { createServer } from 'node:http';
 const parsed = parseTopology(process.env.TOPOLOGY);
-const ac = new AbortController();
-process.once('SIGTERM', () => ac.abort());
-const stack = await startLocalStack({
+process.exitCode = await runUp({
   topology: parsed.topology,
   intervals: { scrape: process.env.INTERVAL, evaluation: process.env.INTERVAL },
   waitForData: process.env.WAIT_FOR_DATA === 'true',
-  signal: ac.signal,
   log: (l) => console.error(l),
   startService: async (ctx) => {
     const srv = createServer((_req, res) => res.end(ctx.topology.metadata.name));
     await new Promise((resolve) => srv.listen(ctx.port, '127.0.0.1', resolve));
     return { stop: () => new Promise((resolve) => srv.close(resolve)) };
   },
+  onReady: (stack) => console.log(JSON.stringify({ dir: stack.dir, pids: stack.pids(), urls: stack.urls })),
 });
-console.log(JSON.stringify({ dir: stack.dir, pids: stack.pids(), urls: stack.urls }));
-await stack.stopped;
+`;
+
+const SIMULATE_CHILD = `
+import { parseTopology } from ${JSON.stringify(fileURLToPath(new URL('../../topology/load.ts', import.meta.url)))};
+import { runSimulateUntilSignal } from ${JSON.stringify(fileURLToPath(new URL('../../deploy/local/up.ts', import.meta.url)))};
+process.exitCode = await runSimulateUntilSignal({
+  topology: parseTopology(process.env.TOPOLOGY).topology,
+  log: (l) => console.error(l),
+  onReady: (sim) => console.log(JSON.stringify(sim.exporters.map((e) => e.url))),
+});
 `;
 
 describe('startLocalStack under a signal', () => {
@@ -233,6 +239,37 @@ describe('startLocalStack interrupted while it waits for data', () => {
 });
 
 /** Unref'd: a pending sleep must not keep the test process alive. */
+describe('runSimulateUntilSignal', () => {
+  it('serves every meta-cluster until SIGTERM, then exits 0 with its ports closed', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SIMULATE_CHILD], {
+      env: { ...process.env, TOPOLOGY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const urls = await waitFor(() => (out.includes('\n') ? (JSON.parse(out) as string[]) : undefined), {
+        timeoutMs: 30_000,
+        what: `the simulators (stderr: ${err})`,
+      });
+      assert.equal(urls.length, 1);
+      assert.match(
+        await (await fetch(`${urls[0]}/metrics`)).text(),
+        /^apiserver_request_total\{cluster_id="mc-a"/m,
+      );
+      assert.match(err, /simulate: mc-a/);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+      await assert.rejects(fetch(`${urls[0]}/metrics`));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 interface ChildInfo {
