@@ -1,0 +1,521 @@
+/**
+ * `fedstack up`: the whole federated stack on this machine, for real. Free loopback ports, a
+ * rendered `local` bundle in a temp dir, then tier by tier: simulators, the Alertmanager
+ * cluster, one edge Prometheus per meta-cluster, one cascade per big region, the central
+ * replicas (and the fedstack service when a startService hook is given). Stops in reverse
+ * order, leaves no process and, unless asked, no file.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FILE, HEARTBEAT_METRIC, JOB, LABEL } from '../../common/conventions.ts';
+import { toYaml } from '../../common/serialize.ts';
+import { parseDuration } from '../../common/duration.ts';
+import type { Topology } from '../../topology/model.ts';
+import { formatPath } from '../../topology/errors.ts';
+import { crossCheck } from '../../topology/validate.ts';
+import { metaClusters } from '../../topology/model.ts';
+import { renderBundle, type Bundle } from '../bundle.ts';
+import { writeBundleAtomically } from '../write.ts';
+import { runSimulate, type SimulateHandle } from '../../simulator/cli.ts';
+import type { Fault } from '../../simulator/fleet.ts';
+import { runAlertmanager, runPrometheus, type RunningServer } from './binaries.ts';
+import { localizeTopology, type LocalPorts } from './localize.ts';
+import { ExitedError, freePort, waitFor } from './process.ts';
+import { amAlerts, amPeers, promHeadSeries, promQuery, promTargets } from './promapi.ts';
+
+export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager';
+
+export interface ServiceContext {
+  /** The localized topology (loopback endpoints, serviceUrl pointing at `port`). */
+  readonly topology: Topology;
+  /** The same topology as a file (for a service that loads and watches its topology file). */
+  readonly topologyFile: string;
+  readonly bundle: Bundle;
+  /** Where the bundle is written (edge/, cascade/, central/, alerting/ ...). */
+  readonly bundleDir: string;
+  /** The port the service must listen on (127.0.0.1), as global.serviceUrl says. */
+  readonly port: number;
+  readonly log: (line: string) => void;
+}
+
+export interface LocalStackOptions {
+  readonly topology: Topology;
+  /** Root for configs and data. Default: a fresh temp dir, removed on stop unless `keep`. A given dir is never removed. */
+  readonly dataDir?: string;
+  readonly keep?: boolean;
+  /** Replace every tier's scrape and evaluation interval (tests use "1s"). */
+  readonly intervals?: { readonly scrape: string; readonly evaluation: string };
+  /**
+   * Start a fleet simulator per meta-cluster (default, with at most 3 guest clusters each),
+   * or false to scrape only the topology's extraScrapeTargets.
+   */
+  readonly simulate?:
+    | false
+    | { readonly maxGuestClusters?: number; readonly seriesMultiplier?: number; readonly seed?: string };
+  /**
+   * alertmanager.yml text. Default: the bundle's alerting/alertmanager.yml when there is one,
+   * else a minimal config whose only receiver drops notifications (alerts still show in the UI).
+   */
+  readonly alertmanagerConfig?: string;
+  /** Scrape extraScrapeTargets that are not on loopback too (default: they are left out, and said so). */
+  readonly keepRemoteTargets?: boolean;
+  /** --cluster.peer-timeout of the Alertmanagers. Default 3s (upstream 15s): faster failover on loopback. */
+  readonly alertmanagerPeerTimeout?: string;
+  /** Starts the fedstack service (server/ owns it); the stack stops it first on the way down. */
+  readonly startService?: (ctx: ServiceContext) => Promise<{ readonly url?: string; stop(): Promise<void> }>;
+  /** Wait until central holds federated data before printing the summary. Default true. */
+  readonly waitForData?: boolean;
+  /** Progress and summary lines. Default: nowhere. */
+  readonly log?: (line: string) => void;
+  /** Aborting stops the stack (the CLI wires SIGINT/SIGTERM here). */
+  readonly signal?: AbortSignal;
+}
+
+export interface StackUrls {
+  readonly edges: Readonly<Record<string, string>>;
+  readonly cascades: Readonly<Record<string, string>>;
+  readonly centrals: Readonly<Record<string, string>>;
+  readonly alertmanagers: Readonly<Record<string, string>>;
+  /** Simulator base URLs by meta-cluster (GET /metrics, POST /-/fault). */
+  readonly simulators: Readonly<Record<string, string>>;
+  readonly service?: string;
+}
+
+export interface ComponentStatus {
+  readonly kind: ComponentKind;
+  readonly name: string;
+  readonly url: string;
+  readonly running: boolean;
+  /** Head series (Prometheus) or undefined. */
+  readonly series?: number;
+  readonly targetsUp?: number;
+  readonly targets?: number;
+  /** Alertmanager: members it sees. */
+  readonly peers?: number;
+}
+
+export interface StackSummary {
+  readonly components: readonly ComponentStatus[];
+  /** Alert name → number of active alerts, as the first live Alertmanager holds them. */
+  readonly firingAlerts: Readonly<Record<string, number>>;
+}
+
+export interface LocalStack {
+  readonly topology: Topology;
+  /** Root dir: topology.yaml (the localized topology), config/ (the rendered bundle) and data/ (TSDBs, logs). */
+  readonly dir: string;
+  readonly urls: StackUrls;
+  stopEdge(metaCluster: string): Promise<void>;
+  stopCascade(bigRegion: string): Promise<void>;
+  stopCentral(replica: string): Promise<void>;
+  stopAlertmanager(replica: string): Promise<void>;
+  /** Starts a stopped component again, same port and data. */
+  restart(kind: ComponentKind, name: string): Promise<void>;
+  /** Injects a fault at a meta-cluster's simulator (`{}` heals). */
+  setFault(metaCluster: string, fault: Fault): void;
+  /** PIDs of the processes running now (tests check none survive stop()). */
+  pids(): number[];
+  summary(): Promise<StackSummary>;
+  stop(): Promise<void>;
+  /** Resolves once the stack has stopped (stop() or the abort signal). */
+  readonly stopped: Promise<void>;
+}
+
+interface Component {
+  readonly kind: ComponentKind;
+  readonly name: string;
+  readonly url: string;
+  readonly start: () => Promise<RunningServer>;
+  server?: RunningServer;
+}
+
+const MINIMAL_ALERTMANAGER_CONFIG = toYaml({
+  route: {
+    receiver: 'local-null',
+    group_by: ['alertname', 'meta_cluster'],
+    group_wait: '5s',
+    group_interval: '30s',
+    repeat_interval: '4h',
+  },
+  // No integration: alerts are visible in the Alertmanager UI and API, nothing is sent.
+  receivers: [{ name: 'local-null' }],
+});
+
+/** Starts at most `limit` at a time: a dozen Prometheus starting at once starve 2 cores. */
+async function inBatches<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += limit) await Promise.all(items.slice(i, i + limit).map(fn));
+}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const log = opts.log ?? (() => {});
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fedstack-up-'));
+  const removeDir = opts.dataDir === undefined && opts.keep !== true;
+  const configDir = join(dir, 'config');
+  const components: Component[] = [];
+  let sims: SimulateHandle | undefined;
+  let service: { url?: string; stop(): Promise<void> } | undefined;
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log('fedstack up: stopping');
+      await service?.stop().catch((e: unknown) => log(`service: stop failed: ${(e as Error).message}`));
+      for (const kind of ['central', 'cascade', 'edge', 'alertmanager'] as const) {
+        await Promise.all(components.filter((c) => c.kind === kind).map((c) => c.server?.stop()));
+      }
+      await sims?.stop();
+      if (removeDir) rmSync(dir, { recursive: true, force: true });
+      else log(`fedstack up: configs and data kept in ${dir}`);
+      log('fedstack up: stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const checkAbort = () => {
+    if (opts.signal?.aborted === true) throw new Error('fedstack up: interrupted while starting');
+  };
+
+  try {
+    // 1. Simulators first: their addresses go into the edges' scrape configs.
+    if (opts.simulate !== false) {
+      const s = opts.simulate ?? {};
+      sims = await runSimulate({
+        topology: opts.topology,
+        maxGuestClusters: s.maxGuestClusters ?? 3,
+        seriesMultiplier: s.seriesMultiplier,
+        seed: s.seed,
+      });
+      const series = sims.exporters.reduce((n, e) => n + e.fleet.seriesCount, 0);
+      log(`fedstack up: ${sims.exporters.length} fleet simulators serving ${series} series (${elapsed()})`);
+    }
+
+    // 2. Ports, the local topology, the bundle.
+    const ports: LocalPorts = {
+      edges: await portsFor(metaClusters(opts.topology).map((p) => p.metaCluster.name)),
+      cascades: await portsFor(opts.topology.bigRegions.map((b) => b.name)),
+      centrals: await portsFor(opts.topology.central.replicas.map((r) => r.name)),
+      alertmanagers: Object.fromEntries(
+        await Promise.all(
+          opts.topology.alertmanager.replicas.map(
+            async (r) => [r.name, { web: await freePort(), cluster: await freePort() }] as const,
+          ),
+        ),
+      ),
+      service: opts.startService === undefined ? undefined : await freePort(),
+    };
+    const topology = localizeTopology(opts.topology, {
+      ports,
+      simulators:
+        sims === undefined
+          ? undefined
+          : Object.fromEntries(sims.exporters.map((e) => [e.metaCluster, e.target])),
+      intervals: opts.intervals,
+      remoteTargets: opts.keepRemoteTargets === true ? 'keep' : 'drop',
+      onDrop: (mc, job, target) =>
+        log(
+          `fedstack up: ${mc}: not scraping ${job} target ${target} (not on loopback; keepRemoteTargets scrapes it)`,
+        ),
+    });
+    const issues = crossCheck(topology, { profile: 'local' });
+    if (issues.length > 0) {
+      throw new Error(
+        `fedstack up: the local topology is invalid:\n${issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n')}`,
+      );
+    }
+    const bundle = renderBundle(topology, 'local');
+    writeBundleAtomically(bundle, configDir);
+    const topologyFile = join(dir, 'topology.yaml');
+    writeFileSync(topologyFile, toYaml(topology));
+    const amConfigFile = join(configDir, 'alerting', FILE.alertmanager);
+    if (opts.alertmanagerConfig !== undefined || !bundle.has(`alerting/${FILE.alertmanager}`)) {
+      mkdirSync(join(configDir, 'alerting'), { recursive: true });
+      writeFileSync(amConfigFile, opts.alertmanagerConfig ?? MINIMAL_ALERTMANAGER_CONFIG);
+    }
+    log(`fedstack up: rendered ${bundle.size} files (local profile) into ${configDir}`);
+
+    // 3. Components, each with how to (re)start it.
+    const dataDir = (kind: string, name: string) => join(dir, 'data', kind, name);
+    const prometheus = (kind: ComponentKind, name: string, endpoint: string): Component => {
+      const cfgDir = join(configDir, kind, name);
+      const webConfig = join(cfgDir, FILE.webConfig);
+      return {
+        kind,
+        name,
+        url: `http://${endpoint}`,
+        start: () =>
+          runPrometheus({
+            name: `${kind} ${name}`,
+            configFile: join(cfgDir, FILE.prometheus),
+            dataDir: dataDir(kind, name),
+            listen: endpoint,
+            extraArgs: [
+              ...(existsSync(webConfig) ? [`--web.config.file=${webConfig}`] : []),
+              // Alertmanagers are discovered on a 5 s tick, so the first alerts of a fresh central
+              // find none and would wait a minute (the default resend delay) to be sent again.
+              ...(kind === 'central'
+                ? [`--rules.alert.resend-delay=${topology.global.central.evaluationInterval}`]
+                : []),
+            ],
+            logFile: join(dir, 'data', `${kind}-${name}.log`),
+          }),
+      };
+    };
+    for (const r of topology.alertmanager.replicas) {
+      const others = topology.alertmanager.replicas
+        .filter((o) => o.name !== r.name)
+        .map((o) => o.clusterEndpoint!);
+      components.push({
+        kind: 'alertmanager',
+        name: r.name,
+        url: `http://${r.endpoint!}`,
+        start: () =>
+          runAlertmanager({
+            name: `alertmanager ${r.name}`,
+            configFile: amConfigFile,
+            dataDir: dataDir('alertmanager', r.name),
+            listen: r.endpoint!,
+            clusterListen: r.clusterEndpoint!,
+            peers: others,
+            peerTimeout: opts.alertmanagerPeerTimeout ?? '3s',
+            settleTimeout: '2s',
+            logFile: join(dir, 'data', `alertmanager-${r.name}.log`),
+          }),
+      });
+    }
+    for (const p of metaClusters(topology))
+      components.push(prometheus('edge', p.metaCluster.name, p.metaCluster.endpoint));
+    for (const b of topology.bigRegions) components.push(prometheus('cascade', b.name, b.cascade.endpoint));
+    for (const r of topology.central.replicas) components.push(prometheus('central', r.name, r.endpoint!));
+    mkdirSync(join(dir, 'data'), { recursive: true });
+
+    // 4. Tier by tier, bottom up, so each tier finds the one below already answering.
+    const tierNames: Record<ComponentKind, string> = {
+      alertmanager: 'Alertmanagers (one gossip cluster)',
+      edge: 'edges',
+      cascade: 'cascades',
+      central: 'central replicas',
+    };
+    for (const kind of ['alertmanager', 'edge', 'cascade', 'central'] as const) {
+      checkAbort();
+      const tier = components.filter((c) => c.kind === kind);
+      await inBatches(tier, 4, async (c) => {
+        c.server = await c.start();
+      });
+      log(`fedstack up: ${tier.length} ${tierNames[kind]} ready (${elapsed()})`);
+    }
+    if (opts.startService !== undefined) {
+      checkAbort();
+      service = await opts.startService({
+        topology,
+        topologyFile,
+        bundle,
+        bundleDir: configDir,
+        port: ports.service!,
+        log,
+      });
+      log(
+        `fedstack up: fedstack service ready at ${service.url ?? topology.global.serviceUrl} (${elapsed()})`,
+      );
+    }
+
+    const byKind = (kind: ComponentKind) =>
+      Object.fromEntries(components.filter((c) => c.kind === kind).map((c) => [c.name, c.url]));
+    const urls: StackUrls = {
+      edges: byKind('edge'),
+      cascades: byKind('cascade'),
+      centrals: byKind('central'),
+      alertmanagers: byKind('alertmanager'),
+      simulators: Object.fromEntries((sims?.exporters ?? []).map((e) => [e.metaCluster, e.url])),
+      service: service === undefined ? undefined : (service.url ?? topology.global.serviceUrl),
+    };
+    const find = (kind: ComponentKind, name: string): Component => {
+      const c = components.find((x) => x.kind === kind && x.name === name);
+      if (c === undefined) throw new Error(`no ${kind} named ${JSON.stringify(name)} in this stack`);
+      return c;
+    };
+    const stopOne = async (kind: ComponentKind, name: string) => {
+      await find(kind, name).server?.stop();
+      log(`fedstack up: stopped ${kind} ${name}`);
+    };
+
+    const stack: LocalStack = {
+      topology,
+      dir,
+      urls,
+      stopEdge: (n) => stopOne('edge', n),
+      stopCascade: (n) => stopOne('cascade', n),
+      stopCentral: (n) => stopOne('central', n),
+      stopAlertmanager: (n) => stopOne('alertmanager', n),
+      restart: async (kind, name) => {
+        const c = find(kind, name);
+        if (c.server?.process.running === true) return;
+        c.server = await c.start();
+        log(`fedstack up: restarted ${kind} ${name}`);
+      },
+      setFault: (mc, fault) => {
+        if (sims === undefined) throw new Error('this stack runs no simulators (simulate: false)');
+        sims.setFault(mc, fault);
+      },
+      pids: () =>
+        components.flatMap((c) => (c.server?.process.running === true ? [c.server.process.pid] : [])),
+      summary: () => summarize(components),
+      stop,
+      stopped,
+    };
+
+    opts.signal?.addEventListener('abort', () => void stop(), { once: true });
+    if (opts.signal?.aborted === true) void stop();
+    if (opts.waitForData !== false && stopping === undefined) {
+      const t = topology.global;
+      const budget =
+        3 *
+          (parseDuration(t.edge.evaluationInterval) +
+            parseDuration(t.cascade.scrapeInterval) +
+            parseDuration(t.central.scrapeInterval)) +
+        15_000;
+      log(`fedstack up: waiting for federated data to reach central (up to ${Math.round(budget / 1000)}s)`);
+      await waitForCentralData(urls, budget, () => stopping !== undefined).then(
+        () =>
+          log(
+            `fedstack up: every edge's data reached every central replica, alerts reach Alertmanager (${elapsed()})`,
+          ),
+        (e: unknown) => log(`fedstack up: ${(e as Error).message}`),
+      );
+    }
+    // Interrupted while waiting: the stack is on its way down, `stopped` tells when it is.
+    if (stopping === undefined) log(formatSummary(await stack.summary(), urls, topology));
+    return stack;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function portsFor(names: readonly string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = await freePort();
+  return out;
+}
+
+/** Central has data once every replica holds the heartbeat of every edge (it crossed both hops). */
+async function waitForCentralData(
+  urls: StackUrls,
+  timeoutMs: number,
+  stopping: () => boolean,
+): Promise<void> {
+  const start = Date.now();
+  const edges = Object.keys(urls.edges).length;
+  const notStopping = () => {
+    if (stopping()) throw new ExitedError('stopped while waiting for data');
+  };
+  await waitFor(
+    async () => {
+      notStopping();
+      for (const url of Object.values(urls.centrals)) {
+        const n = await promQuery(url, `count(count by (${LABEL.metaCluster}) (${HEARTBEAT_METRIC}))`);
+        if ((n[0]?.value ?? 0) < edges) return false;
+      }
+      return true;
+    },
+    { timeoutMs, intervalMs: 500, what: `the heartbeat of all ${edges} edges at every central replica` },
+  );
+  // Watchdog always fires: once it is at an Alertmanager, the alerting path works too.
+  const am = Object.values(urls.alertmanagers)[0];
+  if (am !== undefined) {
+    await waitFor(
+      async () => {
+        notStopping();
+        return (await amAlerts(am)).length > 0;
+      },
+      {
+        timeoutMs: Math.max(5000, timeoutMs - (Date.now() - start)),
+        intervalMs: 500,
+        what: 'the first alert (Watchdog) at the Alertmanagers',
+      },
+    );
+  }
+}
+
+async function summarize(components: readonly Component[]): Promise<StackSummary> {
+  const statuses = await Promise.all(
+    components.map(async (c): Promise<ComponentStatus> => {
+      const running = c.server?.process.running === true;
+      const base = { kind: c.kind, name: c.name, url: c.url, running };
+      if (!running) return base;
+      try {
+        if (c.kind === 'alertmanager') return { ...base, peers: (await amPeers(c.url)).length };
+        const [series, targets] = await Promise.all([promHeadSeries(c.url), promTargets(c.url)]);
+        return {
+          ...base,
+          series,
+          targets: targets.length,
+          targetsUp: targets.filter((t) => t.health === 'up').length,
+        };
+      } catch {
+        return base;
+      }
+    }),
+  );
+  const firingAlerts: Record<string, number> = {};
+  for (const am of statuses.filter((s) => s.kind === 'alertmanager' && s.running)) {
+    try {
+      for (const a of await amAlerts(am.url)) {
+        if (a.status.state !== 'active') continue;
+        const name = a.labels.alertname ?? '(unnamed)';
+        firingAlerts[name] = (firingAlerts[name] ?? 0) + 1;
+      }
+      break;
+    } catch {
+      // try the next member
+    }
+  }
+  return { components: statuses, firingAlerts };
+}
+
+/** The table `fedstack up` prints once the stack is up: where to look and what to query. */
+export function formatSummary(summary: StackSummary, urls: StackUrls, topology: Topology): string {
+  const rows = summary.components.map((c) => {
+    const detail =
+      c.kind === 'alertmanager'
+        ? `${c.peers ?? '?'} peers`
+        : `${String(c.series ?? '?').padStart(7)} series  ${c.targetsUp ?? '?'}/${c.targets ?? '?'} targets up`;
+    return `  ${c.kind.padEnd(13)}${c.name.padEnd(18)}${c.url.padEnd(26)}${c.running ? detail : 'stopped'}`;
+  });
+  const alerts = Object.entries(summary.firingAlerts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ×${n}`)
+    .join(', ');
+  const central = Object.values(urls.centrals)[0];
+  const sim = Object.entries(urls.simulators)[0];
+  const q = (expr: string) => `${central}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`;
+  const lines = [
+    '',
+    `fedstack up: "${topology.metadata.name}" is running`,
+    ...rows,
+    `  firing alerts: ${alerts === '' ? 'none' : alerts}`,
+    '',
+    'Look at:',
+    `  central targets     ${central}/targets  (one ${JOB.federateCascade} target per big region)`,
+    `  regional error rate ${q('region:apiserver_request_errors:ratio_rate5m')}`,
+    `  edges up per region ${q(`up{job="${JOB.federateEdge}"}`)}`,
+    `  federation lag      ${q(`time() - ${HEARTBEAT_METRIC}`)}`,
+    `  alerts              ${Object.values(urls.alertmanagers)[0]}/#/alerts`,
+    ...(sim === undefined
+      ? []
+      : [
+          `  inject a fault      curl -X POST ${sim[1]}/-/fault -d '{"apiserverErrorRatio":0.3}'   (heal: -d '{}')`,
+        ]),
+    ...(urls.service === undefined ? [] : [`  fedstack service    ${urls.service}`]),
+    'Ctrl-C stops everything.',
+  ];
+  return lines.join('\n');
+}
