@@ -1,0 +1,5 @@
+/** Every benchmark, in the order they run and appear in the table. */
+import { renderScaleBench } from './render-scale.ts';
+import type { Bench } from './types.ts';
+
+export const BENCHES: readonly Bench[] = [renderScaleBench];
