@@ -43,13 +43,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const smoke = values.smoke ?? false;
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const out = resolve(values.out ?? `${RESULTS_DIR}${smoke ? 'smoke' : 'latest'}.json`);
+  const resultsDir = dirname(out);
+  mkdirSync(resultsDir, { recursive: true });
   const started = new Date();
   const t0 = performance.now();
   const rows: Row[] = [];
   for (const bench of BENCHES.filter((b) => only.length === 0 || only.includes(b.name))) {
     log(`${bench.name}: start`);
     try {
-      rows.push(...(await bench.run({ smoke, log })));
+      rows.push(...(await bench.run({ smoke, log, resultsDir })));
     } catch (e) {
       // A bench that crashes is a row, not a silent gap in the table.
       log(`${bench.name}: failed: ${(e as Error).stack ?? String(e)}`);
@@ -64,8 +67,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     machine: machineFacts(),
     rows,
   });
-  const out = resolve(values.out ?? `${RESULTS_DIR}${smoke ? 'smoke' : 'latest'}.json`);
-  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   process.stdout.write(`${formatTable(results)}\nwrote ${out}\n`);

@@ -18,6 +18,8 @@ export interface Row {
   readonly target?: Target | undefined;
   readonly note?: string | undefined;
   readonly notRun?: string | undefined;
+  /** Machine-readable parts of the value (e.g. the a and b of a ratio). */
+  readonly detail?: Readonly<Record<string, number>> | undefined;
 }
 
 export type Status = 'met' | 'MISSED' | 'info' | 'NOT RUN';
@@ -27,6 +29,8 @@ export interface BenchOptions {
   readonly smoke: boolean;
   /** Progress lines (stderr), never part of the table. */
   readonly log: (line: string) => void;
+  /** Where the results JSON goes; a bench may write calibration files next to it. */
+  readonly resultsDir: string;
 }
 
 export interface Bench {
