@@ -1,6 +1,16 @@
 /** Every benchmark, in the order they run and appear in the table. */
 import { federationCostBench } from './federation-cost.ts';
+import { alertLatencyBench } from './alert-latency.ts';
+import { capacityBench } from './capacity.ts';
+import { bridgeThroughputBench, serviceThroughputBench } from './pending.ts';
 import { renderScaleBench } from './render-scale.ts';
 import type { Bench } from './types.ts';
 
-export const BENCHES: readonly Bench[] = [renderScaleBench, federationCostBench];
+export const BENCHES: readonly Bench[] = [
+  renderScaleBench,
+  federationCostBench,
+  capacityBench,
+  alertLatencyBench,
+  serviceThroughputBench,
+  bridgeThroughputBench,
+];

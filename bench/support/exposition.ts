@@ -80,11 +80,14 @@ export function fleetSeries(size: FleetExpositionSize): { help: string; series: 
 export interface RunningExposition {
   readonly address: string;
   readonly series: number;
+  /** Fault injection: from now on the series `name{labels}` reads `value`. */
+  set(name: string, labels: Record<string, string>, value: number): void;
   close(): Promise<void>;
 }
 
 export async function startExposition(size: FleetExpositionSize): Promise<RunningExposition> {
   const { help, series } = fleetSeries(size);
+  const overrides = new Map<string, number>();
   const t0 = Date.now();
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {
@@ -93,7 +96,10 @@ export async function startExposition(size: FleetExpositionSize): Promise<Runnin
     }
     const t = (Date.now() - t0) / 1000;
     const parts: string[] = [help];
-    for (const x of series) parts.push(`${x.key} ${x.rate === 0 ? x.base : x.base + Math.floor(x.rate * t * 1000) / 1000}\n`);
+    for (const x of series) {
+      const value = overrides.get(x.key) ?? (x.rate === 0 ? x.base : x.base + Math.floor(x.rate * t * 1000) / 1000);
+      parts.push(`${x.key} ${value}\n`);
+    }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(parts.join(''));
   });
@@ -102,6 +108,11 @@ export async function startExposition(size: FleetExpositionSize): Promise<Runnin
   return {
     address: `127.0.0.1:${port}`,
     series: series.length,
+    set: (name, l, value) => {
+      const key = `${name}${labels(l)}`;
+      if (!series.some((x) => x.key === key)) throw new Error(`no series ${key}`);
+      overrides.set(key, value);
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
