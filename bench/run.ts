@@ -6,6 +6,7 @@
  *   npm run bench -- --smoke           tiny sizes (seconds) → bench/results/smoke.json
  *   npm run bench -- --only NAME       one bench (repeatable)
  *   npm run bench -- --out FILE        write the JSON elsewhere
+ *   npm run bench -- --long            also the multi-minute trials (alert latency, default intervals)
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     options: {
       only: { type: 'string', multiple: true },
       smoke: { type: 'boolean', default: false },
+      long: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -31,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench -- [--smoke] [--only NAME]... [--out FILE]\nbenches:\n${BENCHES.map((b) => `  ${b.name.padEnd(18)} ${b.description}`).join('\n')}\n`,
+      `usage: npm run bench -- [--smoke] [--long] [--only NAME]... [--out FILE]\nbenches:\n${BENCHES.map((b) => `  ${b.name.padEnd(18)} ${b.description}`).join('\n')}\n`,
     );
     return 0;
   }
@@ -52,7 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const bench of BENCHES.filter((b) => only.length === 0 || only.includes(b.name))) {
     log(`${bench.name}: start`);
     try {
-      rows.push(...(await bench.run({ smoke, log, resultsDir })));
+      rows.push(...(await bench.run({ smoke, long: values.long ?? false, log, resultsDir })));
     } catch (e) {
       // A bench that crashes is a row, not a silent gap in the table.
       log(`${bench.name}: failed: ${(e as Error).stack ?? String(e)}`);

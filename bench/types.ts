@@ -27,6 +27,8 @@ export type Status = 'met' | 'MISSED' | 'info' | 'NOT RUN';
 export interface BenchOptions {
   /** Tiny sizes: seconds, for the smoke test in `npm test`. */
   readonly smoke: boolean;
+  /** Also run the trials that take minutes each (alert latency at default intervals). */
+  readonly long: boolean;
   /** Progress lines (stderr), never part of the table. */
   readonly log: (line: string) => void;
   /** Where the results JSON goes; a bench may write calibration files next to it. */
