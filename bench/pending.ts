@@ -1,6 +1,5 @@
 /**
- * Benches that need other issues' code: service throughput (server/, issue 5), bridge
- * throughput (alerting/, issue 4). Until their code is on main they are rows marked NOT RUN with
+ * Benches that need other issues' code: bridge throughput (alerting/, issue 4). Until their code is on main they are rows marked NOT RUN with
  * the reason — never a number.
  */
 import { existsSync } from 'node:fs';
@@ -13,20 +12,6 @@ const why = (dir: string, issue: string) =>
   existsSync(`${ROOT}${dir}`)
     ? `${dir}/ (${issue}) landed after this bench was written; not wired yet`
     : `${dir}/ (${issue}) not on main yet`;
-
-export const serviceThroughputBench: Bench = {
-  name: 'service-throughput',
-  description: 'http_sd (2,500 edges) and config GETs, cached vs uncached (needs server/)',
-  async run() {
-    const reason = why('server', 'issue 5');
-    return [
-      notRun('service-throughput', 'http_sd big region (2,500 edges), cached', reason, { op: '>=', bound: 3000 }),
-      notRun('service-throughput', 'http_sd big region, cached p99', reason, { op: '<', bound: 50 }),
-      notRun('service-throughput', 'http_sd big region, uncached', reason),
-      notRun('service-throughput', 'config GET, cached vs uncached', reason),
-    ];
-  },
-};
 
 export const bridgeThroughputBench: Bench = {
   name: 'bridge-throughput',

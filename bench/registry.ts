@@ -2,8 +2,9 @@
 import { federationCostBench } from './federation-cost.ts';
 import { alertLatencyBench } from './alert-latency.ts';
 import { capacityBench } from './capacity.ts';
-import { bridgeThroughputBench, serviceThroughputBench } from './pending.ts';
+import { bridgeThroughputBench } from './pending.ts';
 import { renderScaleBench } from './render-scale.ts';
+import { serviceThroughputBench } from './service-throughput.ts';
 import type { Bench } from './types.ts';
 
 export const BENCHES: readonly Bench[] = [
