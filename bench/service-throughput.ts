@@ -84,6 +84,9 @@ export const serviceThroughputBench: Bench = {
       const uncachedMs = performance.now() - t0;
       if (!first.ok) throw new Error(`GET ${configPath}: ${first.status}`);
       log(`service-throughput: ${edges} edges, wrk ${seconds} s per run`);
+      // Warm-up (JIT, sockets): discarded, so p99 is the steady state, not the first second.
+      await wrk(`${server.url}/v1/sd/cascade/br-0`, smoke ? 1 : 3, 32);
+      await wrk(`${server.url}${configPath}`, smoke ? 1 : 3, 32);
       const sd = await wrk(`${server.url}/v1/sd/cascade/br-0`, seconds, 32);
       const cfg = await wrk(`${server.url}${configPath}`, seconds, 32);
       const rows: Row[] = [
