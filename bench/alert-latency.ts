@@ -1,6 +1,6 @@
 /**
- * Bench: alert latency. A fault injected at a simulated target (one guest cluster's etcd loses
- * its leader) until the notification reaches a receiver, through real edge → cascade → central
+ * Bench: alert latency. A fault injected at a simulated target (etcd loses its leader in the
+ * guest clusters) until the notification reaches a receiver, through real edge → cascade → central
  * Prometheus (rendered, local profile, 1 s intervals) and a real Alertmanager, against the
  * lower bound from the configured intervals:
  *   edge scrape + edge eval + cascade scrape + cascade eval + central scrape + central eval + for + group_wait.
@@ -20,7 +20,7 @@ import { renderEdge } from '../edge/render.ts';
 import { parseTopology } from '../topology/load.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
 import { startAlertmanager, startWebhookReceiver } from './support/alertmanager.ts';
-import { startExposition } from './support/exposition.ts';
+import { startFleetSource } from './support/fleet-source.ts';
 import { freePort, query, startPrometheus, type RunningPrometheus } from './support/prometheus.ts';
 import { notRun, type Bench, type Row } from './types.ts';
 
@@ -88,7 +88,7 @@ interface TrialResult {
 
 async function trial(t: Trial, log: (line: string) => void): Promise<TrialResult> {
   const dir = mkdtempSync(join(tmpdir(), 'fedstack-bench-alert-'));
-  const sim = await startExposition({ guestClusters: 2, nodes: 1 });
+  const sim = await startFleetSource({ series: 1_800, nodes: 1 });
   const receiver = await startWebhookReceiver();
   const procs: RunningPrometheus[] = [];
   let am: { stop(): Promise<void> } | undefined;
@@ -114,8 +114,8 @@ async function trial(t: Trial, log: (line: string) => void): Promise<TrialResult
       await new Promise((r) => setTimeout(r, 250));
     }
     const t0 = Date.now();
-    sim.set('etcd_server_has_leader', { cluster_id: 'gc-0001' }, 0);
-    log(`alert-latency: fault injected (intervals ${t.interval ?? 'default'}, bound ${bound} s)`);
+    sim.etcdLeaderLoss();
+    log(`alert-latency: etcd leader loss injected at the ${sim.source} (intervals ${t.interval ?? 'default'}, bound ${bound} s)`);
     const giveUp = t0 + (bound * 2 + 10) * 1000;
     let arrival: number | undefined;
     while (arrival === undefined && Date.now() < giveUp) {
