@@ -7,7 +7,8 @@
  * per series.
  */
 import { request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -211,14 +212,7 @@ export const federationCostBench: Bench = {
           note: `${answered} of ${checks.length}`,
           detail: { answered, total: checks.length },
         },
-        {
-          bench,
-          metric: 'default dashboard panels answering in b',
-          value: null,
-          unit: '',
-          target: { op: '>=', bound: 1 },
-          notRun: 'dashboards/ (issue 6) not on main yet',
-        },
+        await dashboardPanels(bench, centralB.url, topoB),
       ];
 
       // Head memory per series, from the two chains' difference (same binary, same base).
@@ -240,5 +234,33 @@ export const federationCostBench: Bench = {
     }
   },
 };
+
+const DASHBOARD_CHECK = fileURLToPath(new URL('../dashboards/check.ts', import.meta.url));
+
+/** The part of dashboards/check.ts (issue 6) used here; loaded dynamically so this compiles before it lands. */
+interface DashboardCheckModule {
+  runPanelQueries(opts: { baseUrl: string; topology: Topology }): Promise<{ problem: string | undefined; expr: string }[]>;
+}
+
+/** Every default dashboard panel's query run at central (b) as Grafana would. */
+async function dashboardPanels(bench: string, baseUrl: string, topology: Topology): Promise<Row> {
+  const metric = 'default dashboard panels answering in b';
+  const target = { op: '>=', bound: 1 } as const;
+  if (!existsSync(DASHBOARD_CHECK)) return { bench, metric, value: null, unit: '', target, notRun: 'dashboards/ (issue 6) not on main yet' };
+  const { runPanelQueries } = (await import(DASHBOARD_CHECK)) as DashboardCheckModule;
+  const outcomes = await runPanelQueries({ baseUrl, topology });
+  const ok = outcomes.filter((o) => o.problem === undefined).length;
+  const firstProblem = outcomes.find((o) => o.problem !== undefined);
+  return {
+    bench,
+    metric,
+    value: outcomes.length === 0 ? null : ok / outcomes.length,
+    unit: '',
+    target,
+    note: `${ok} of ${outcomes.length}${firstProblem ? `; first problem: ${firstProblem.problem}` : ''}`,
+    detail: { answering: ok, total: outcomes.length },
+    ...(outcomes.length === 0 ? { notRun: 'dashboards/ defines no panel queries' } : {}),
+  };
+}
 
 const fmt = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(v >= 100 ? 0 : 3));
