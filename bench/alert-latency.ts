@@ -27,8 +27,15 @@ import { notRun, type Bench, type Row } from './types.ts';
 const ALERT = 'EtcdNoLeader';
 
 /** interval undefined: fedstack's default tier intervals. */
-function topology(a: Record<'edge' | 'cascade' | 'central' | 'am' | 'amCluster' | 'sim', string>, interval: string | undefined, forOverride?: string): Topology {
-  const tier = interval === undefined ? '{ retention: 1h }' : `{ scrapeInterval: ${interval}, evaluationInterval: ${interval}, retention: 1h }`;
+function topology(
+  a: Record<'edge' | 'cascade' | 'central' | 'am' | 'amCluster' | 'sim', string>,
+  interval: string | undefined,
+  forOverride?: string,
+): Topology {
+  const tier =
+    interval === undefined
+      ? '{ retention: 1h }'
+      : `{ scrapeInterval: ${interval}, evaluationInterval: ${interval}, retention: 1h }`;
   // Smoke keeps the default rule but without its `for` (seconds, not a minute); full uses it as shipped.
   const alertRules =
     forOverride === undefined
@@ -50,7 +57,8 @@ bigRegions:
           - { name: mc-1, endpoint: ${a.edge}, guestClusters: 2, extraScrapeTargets: [{ job: fleet, targets: [${a.sim}] }] }
 ${alertRules}`;
   const r = parseTopology(text, 'bench-alert-latency.yaml', { profile: 'local' });
-  if (!r.ok) throw new Error(`bench topology invalid: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!r.ok)
+    throw new Error(`bench topology invalid: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return r.topology;
 }
 
@@ -94,17 +102,39 @@ async function trial(t: Trial, log: (line: string) => void): Promise<TrialResult
   let am: { stop(): Promise<void> } | undefined;
   try {
     const addr = async () => `127.0.0.1:${await freePort()}`;
-    const a = { edge: await addr(), cascade: await addr(), central: await addr(), am: await addr(), amCluster: await addr(), sim: sim.address };
+    const a = {
+      edge: await addr(),
+      cascade: await addr(),
+      central: await addr(),
+      am: await addr(),
+      amCluster: await addr(),
+      sim: sim.address,
+    };
     const topo = topology(a, t.interval, t.forOverride);
-    am = await startAlertmanager({ dir, address: a.am, webhookUrl: receiver.url, groupWait: `${t.groupWait}s` });
+    am = await startAlertmanager({
+      dir,
+      address: a.am,
+      webhookUrl: receiver.url,
+      groupWait: `${t.groupWait}s`,
+    });
     const start = async (name: string, address: string, b: { config: unknown; rules: unknown }) => {
-      const p = await startPrometheus({ name, dir, address, config: toYaml(b.config), rules: toYaml(b.rules) });
+      const p = await startPrometheus({
+        name,
+        dir,
+        address,
+        config: toYaml(b.config),
+        rules: toYaml(b.rules),
+      });
       procs.push(p);
       return p;
     };
     await start('edge', a.edge, renderEdge(topo, metaClusters(topo)[0]!, 'local'));
     await start('cascade', a.cascade, renderCascade(topo, topo.bigRegions[0]!, 'local'));
-    const central = await start('central', a.central, renderCentral(topo, topo.central.replicas[0]!, 'local'));
+    const central = await start(
+      'central',
+      a.central,
+      renderCentral(topo, topo.central.replicas[0]!, 'local'),
+    );
     const bound = alertLatencyBound(topo, ALERT, t.groupWait);
 
     // Wait until the healthy value has reached central, so the fault is a change it can see.
@@ -115,14 +145,22 @@ async function trial(t: Trial, log: (line: string) => void): Promise<TrialResult
     }
     const t0 = Date.now();
     sim.etcdLeaderLoss();
-    log(`alert-latency: etcd leader loss injected at the ${sim.source} (intervals ${t.interval ?? 'default'}, bound ${bound} s)`);
+    log(
+      `alert-latency: etcd leader loss injected at the ${sim.source} (intervals ${t.interval ?? 'default'}, bound ${bound} s)`,
+    );
     const giveUp = t0 + (bound * 2 + 10) * 1000;
     let arrival: number | undefined;
     while (arrival === undefined && Date.now() < giveUp) {
-      arrival = receiver.arrivals.find((x) => x.alertname === ALERT && x.status === 'firing' && x.at >= t0)?.at;
+      arrival = receiver.arrivals.find(
+        (x) => x.alertname === ALERT && x.status === 'firing' && x.at >= t0,
+      )?.at;
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { bound, measured: arrival === undefined ? undefined : (arrival - t0) / 1000, waited: (Date.now() - t0) / 1000 };
+    return {
+      bound,
+      measured: arrival === undefined ? undefined : (arrival - t0) / 1000,
+      waited: (Date.now() - t0) / 1000,
+    };
   } finally {
     for (const p of procs.reverse()) await p.stop();
     await am?.stop();
@@ -139,7 +177,12 @@ function rows(label: string, r: TrialResult, boundNote: string): Row[] {
   return [
     { bench, metric: `bound, ${label} (computed)`, value: r.bound, unit: 's', note: boundNote },
     r.measured === undefined
-      ? notRun(bench, `fault → notification, ${label} / bound`, `no notification within ${Math.round(r.waited)} s`, { op: '<=', bound: 1.3 })
+      ? notRun(
+          bench,
+          `fault → notification, ${label} / bound`,
+          `no notification within ${Math.round(r.waited)} s`,
+          { op: '<=', bound: 1.3 },
+        )
       : {
           bench,
           metric: `fault → notification, ${label} / bound`,
@@ -154,16 +197,28 @@ function rows(label: string, r: TrialResult, boundNote: string): Row[] {
 
 export const alertLatencyBench: Bench = {
   name: 'alert-latency',
-  description: 'fault at a simulated target → notification, vs the configured-interval bound (--long: default intervals too)',
+  description:
+    'fault at a simulated target → notification, vs the configured-interval bound (--long: default intervals too)',
   async run({ smoke, long, log }) {
     const fast = await trial({ interval: '1s', groupWait: 1, forOverride: smoke ? '0s' : undefined }, log);
     const out = rows('1 s intervals', fast, `6 × 1 s + for ${smoke ? '0s (smoke)' : '1m'} + group_wait 1s`);
     if (long && !smoke) {
       const slow = await trial({ interval: undefined, groupWait: 30 }, log);
-      out.push(...rows('default intervals', slow, '30+30 (edge) + 30+30 (cascade) + 60+30 (central) + for 1m + group_wait 30s'));
+      out.push(
+        ...rows(
+          'default intervals',
+          slow,
+          '30+30 (edge) + 30+30 (cascade) + 60+30 (central) + for 1m + group_wait 30s',
+        ),
+      );
     } else {
       out.push(
-        notRun('alert-latency', 'fault → notification, default intervals / bound', 'needs --long: one trial takes ~8 min (bound 300 s, plus warm-up)', { op: '<=', bound: 1.3 }),
+        notRun(
+          'alert-latency',
+          'fault → notification, default intervals / bound',
+          'needs --long: one trial takes ~8 min (bound 300 s, plus warm-up)',
+          { op: '<=', bound: 1.3 },
+        ),
       );
     }
     return out;

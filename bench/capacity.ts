@@ -17,7 +17,9 @@ export const capacityBench: Bench = {
     const size = smoke ? { bigRegions: 2, regionsPerBigRegion: 2, metaClustersPerRegion: 3 } : ACK_SCALE;
     const topo = generateFleet(size);
     const calibration = join(resultsDir, 'capacity-factors.json');
-    const factors = existsSync(calibration) ? factorsFrom(JSON.parse(readFileSync(calibration, 'utf8')), calibration) : DEFAULT_FACTORS;
+    const factors = existsSync(calibration)
+      ? factorsFrom(JSON.parse(readFileSync(calibration, 'utf8')), calibration)
+      : DEFAULT_FACTORS;
     const t0 = performance.now();
     const report = planCapacity(topo, factors);
     const ms = performance.now() - t0;
@@ -26,10 +28,33 @@ export const capacityBench: Bench = {
     const GiB = 2 ** 30;
     const biggest = report.cascades.reduce((a, c) => (c.series > a.series ? c : a), report.cascades[0]!);
     const rows: Row[] = [
-      { bench, metric: `plan ${report.edges.length} meta-clusters`, value: ms, unit: 'ms', note: `factors: ${factors.source === DEFAULT_FACTORS.source ? 'defaults' : 'calibrated'}; ${report.warnings.length} warning(s)` },
-      { bench, metric: 'estimated series, all edges', value: sum(report.edges.map((e) => e.series)), unit: '' },
-      { bench, metric: `estimated series, largest cascade (${biggest.edges} edges)`, value: biggest.series, unit: '', note: `${biggest.shards} shard(s), ${(biggest.memoryBytes / GiB).toFixed(1)} GiB` },
-      { bench, metric: 'estimated series, central replica', value: report.central.series, unit: '', note: `${(report.central.memoryBytes / GiB).toFixed(1)} GiB` },
+      {
+        bench,
+        metric: `plan ${report.edges.length} meta-clusters`,
+        value: ms,
+        unit: 'ms',
+        note: `factors: ${factors.source === DEFAULT_FACTORS.source ? 'defaults' : 'calibrated'}; ${report.warnings.length} warning(s)`,
+      },
+      {
+        bench,
+        metric: 'estimated series, all edges',
+        value: sum(report.edges.map((e) => e.series)),
+        unit: '',
+      },
+      {
+        bench,
+        metric: `estimated series, largest cascade (${biggest.edges} edges)`,
+        value: biggest.series,
+        unit: '',
+        note: `${biggest.shards} shard(s), ${(biggest.memoryBytes / GiB).toFixed(1)} GiB`,
+      },
+      {
+        bench,
+        metric: 'estimated series, central replica',
+        value: report.central.series,
+        unit: '',
+        note: `${(report.central.memoryBytes / GiB).toFixed(1)} GiB`,
+      },
       {
         bench,
         metric: 'central series / all edge series',

@@ -22,7 +22,13 @@ import { renderEdge } from '../edge/render.ts';
 import { parseTopology } from '../topology/load.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
 import { startFleetSource } from './support/fleet-source.ts';
-import { freePort, query, queryNumber, startPrometheus, type RunningPrometheus } from './support/prometheus.ts';
+import {
+  freePort,
+  query,
+  queryNumber,
+  startPrometheus,
+  type RunningPrometheus,
+} from './support/prometheus.ts';
 import type { Bench, Row } from './types.ts';
 
 /** ~100k series at the edge in full mode (the issue's size), ~2k in smoke mode. */
@@ -65,7 +71,8 @@ ${naive ? `allowLists: { cascade: ['${NAIVE}'], central: ['${NAIVE}'] }\n` : ''}
 
 function load(text: string): Topology {
   const r = parseTopology(text, 'bench-federation.yaml', { profile: 'local' });
-  if (!r.ok) throw new Error(`bench topology invalid: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!r.ok)
+    throw new Error(`bench topology invalid: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return r.topology;
 }
 
@@ -75,16 +82,23 @@ const matchOf = (b: PrometheusBundle, job: string): string[] => {
 };
 
 /** One /federate GET as Prometheus makes it: bytes on the wire (gzip) and decoded, and time. */
-async function federateOnce(base: string, match: readonly string[]): Promise<{ wire: number; text: number; ms: number }> {
+async function federateOnce(
+  base: string,
+  match: readonly string[],
+): Promise<{ wire: number; text: number; ms: number }> {
   const qs = match.map((m) => `match[]=${encodeURIComponent(m)}`).join('&');
   const t0 = performance.now();
   const wire = await new Promise<number>((resolve, reject) => {
-    const req = request(`${base}/federate?${qs}`, { headers: { 'accept-encoding': 'gzip', accept: 'text/plain;version=0.0.4' } }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => resolve(n));
-      res.on('error', reject);
-    });
+    const req = request(
+      `${base}/federate?${qs}`,
+      { headers: { 'accept-encoding': 'gzip', accept: 'text/plain;version=0.0.4' } },
+      (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => (n += d.length));
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -129,7 +143,13 @@ export const federationCostBench: Bench = {
       log(`federation-cost: ${sim.series} series from the ${sim.source}, interval ${interval}`);
 
       const start = async (name: string, address: string, bundle: PrometheusBundle) => {
-        const p = await startPrometheus({ name, dir, address, config: toYaml(bundle.config), rules: toYaml(bundle.rules) });
+        const p = await startPrometheus({
+          name,
+          dir,
+          address,
+          config: toYaml(bundle.config),
+          rules: toYaml(bundle.rules),
+        });
         procs.push(p);
         return p;
       };
@@ -178,7 +198,13 @@ export const federationCostBench: Bench = {
       const durEdgeB = await scrapeDuration(cascadeB, JOB.federateEdge);
       const durCasA = await scrapeDuration(centralA, JOB.federateCascade);
       const durCasB = await scrapeDuration(centralB, JOB.federateCascade);
-      const rss = { casA: cascadeA.rssBytes(), casB: cascadeB.rssBytes(), cenA: centralA.rssBytes(), cenB: centralB.rssBytes(), edge: edge.rssBytes() };
+      const rss = {
+        casA: cascadeA.rssBytes(),
+        casB: cascadeB.rssBytes(),
+        cenA: centralA.rssBytes(),
+        cenB: centralB.rssBytes(),
+        edge: edge.rssBytes(),
+      };
 
       const bench = 'federation-cost';
       const ratio = (metric: string, va: number, vb: number, unit: string, target?: Row['target']): Row => ({
@@ -193,7 +219,14 @@ export const federationCostBench: Bench = {
       });
       const MiB = 2 ** 20;
       const rows: Row[] = [
-        { bench, metric: 'edge series (fleet + rules + self)', value: edgeSeries, unit: '', note: `${sim.series} from the ${sim.source}`, detail: { fleet: sim.series } },
+        {
+          bench,
+          metric: 'edge series (fleet + rules + self)',
+          value: edgeSeries,
+          unit: '',
+          note: `${sim.series} from the ${sim.source}`,
+          detail: { fleet: sim.series },
+        },
         ratio('cascade series', casA, casB, ''),
         ratio('central series', cenA, cenB, '', { op: '<', bound: 0.05 }),
         ratio('edge→cascade federation bytes (gzip)', fedEdgeA.wire, fedEdgeB.wire, 'B'),
@@ -218,7 +251,12 @@ export const federationCostBench: Bench = {
       // Head memory per series, from the two chains' difference (same binary, same base).
       const bytesPerSeries = (rss.casA + rss.cenA - rss.casB - rss.cenB) / (casA + cenA - casB - cenB);
       if (Number.isFinite(bytesPerSeries) && bytesPerSeries > 0) {
-        rows.push({ bench, metric: 'Prometheus memory per series (calibration)', value: bytesPerSeries, unit: 'B' });
+        rows.push({
+          bench,
+          metric: 'Prometheus memory per series (calibration)',
+          value: bytesPerSeries,
+          unit: 'B',
+        });
         if (!smoke) {
           writeFileSync(
             join(resultsDir, 'capacity-factors.json'),
@@ -239,14 +277,18 @@ const DASHBOARD_CHECK = fileURLToPath(new URL('../dashboards/check.ts', import.m
 
 /** The part of dashboards/check.ts (issue 6) used here; loaded dynamically so this compiles before it lands. */
 interface DashboardCheckModule {
-  runPanelQueries(opts: { baseUrl: string; topology: Topology }): Promise<{ problem: string | undefined; expr: string }[]>;
+  runPanelQueries(opts: {
+    baseUrl: string;
+    topology: Topology;
+  }): Promise<{ problem: string | undefined; expr: string }[]>;
 }
 
 /** Every default dashboard panel's query run at central (b) as Grafana would. */
 async function dashboardPanels(bench: string, baseUrl: string, topology: Topology): Promise<Row> {
   const metric = 'default dashboard panels answering in b';
   const target = { op: '>=', bound: 1 } as const;
-  if (!existsSync(DASHBOARD_CHECK)) return { bench, metric, value: null, unit: '', target, notRun: 'dashboards/ (issue 6) not on main yet' };
+  if (!existsSync(DASHBOARD_CHECK))
+    return { bench, metric, value: null, unit: '', target, notRun: 'dashboards/ (issue 6) not on main yet' };
   const { runPanelQueries } = (await import(DASHBOARD_CHECK)) as DashboardCheckModule;
   const outcomes = await runPanelQueries({ baseUrl, topology });
   const ok = outcomes.filter((o) => o.problem === undefined).length;

@@ -26,7 +26,10 @@ export function machineFacts(): MachineFacts {
 
 function prometheusVersion(): string {
   try {
-    const out = execFileSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(PROMETHEUS_BIN, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return /version (\S+)/.exec(out)?.[1] ?? 'unknown';
   } catch (e) {
     return `unavailable (${(e as Error).message.split('\n')[0]})`;

@@ -39,12 +39,16 @@ export function renderRegion(topo: Topology, bigRegion: BigRegion, region: Regio
     add(`edge/${metaCluster.name}`, renderEdge(topo, { bigRegion, region, metaCluster }, 'kubernetes'));
   }
   add(`cascade/${bigRegion.name}`, renderCascade(topo, bigRegion, 'kubernetes'));
-  for (const replica of topo.central.replicas) add(`central/${replica.name}`, renderCentral(topo, replica, 'kubernetes'));
+  for (const replica of topo.central.replicas)
+    add(`central/${replica.name}`, renderCentral(topo, replica, 'kubernetes'));
   return files;
 }
 
 function main(): void {
-  const size = JSON.parse(process.argv[2] ?? '{}') as FleetSize & { parseYaml?: boolean; regionRepeats?: number };
+  const size = JSON.parse(process.argv[2] ?? '{}') as FleetSize & {
+    parseYaml?: boolean;
+    regionRepeats?: number;
+  };
   let t = performance.now();
   const topo = generateFleet(size);
   const generateMs = performance.now() - t;
@@ -55,7 +59,8 @@ function main(): void {
     t = performance.now();
     const parsed = parseTopology(text, 'generated.yaml');
     parseYamlMs = performance.now() - t;
-    if (!parsed.ok) throw new Error(`generated topology invalid: ${JSON.stringify(parsed.errors.slice(0, 3))}`);
+    if (!parsed.ok)
+      throw new Error(`generated topology invalid: ${JSON.stringify(parsed.errors.slice(0, 3))}`);
   }
   globalThis.gc?.();
   const rssBeforeRenderBytes = process.memoryUsage().rss;
@@ -79,7 +84,10 @@ function main(): void {
   times.sort((a, b) => a - b);
 
   const result: RenderScaleResult = {
-    metaClusters: topo.bigRegions.reduce((n, b) => n + b.regions.reduce((m, r) => m + r.metaClusters.length, 0), 0),
+    metaClusters: topo.bigRegions.reduce(
+      (n, b) => n + b.regions.reduce((m, r) => m + r.metaClusters.length, 0),
+      0,
+    ),
     files: bundle.size,
     bytes,
     generateMs,

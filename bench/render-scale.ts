@@ -33,9 +33,21 @@ export const renderScaleBench: Bench = {
     const b = 'render-scale';
     const rows: Row[] = [
       { bench: b, metric: 'meta-clusters rendered', value: r.metaClusters, unit: '' },
-      { bench: b, metric: 'files / MiB rendered', value: r.files, unit: 'files', note: `${(r.bytes / 2 ** 20).toFixed(1)} MiB` },
+      {
+        bench: b,
+        metric: 'files / MiB rendered',
+        value: r.files,
+        unit: 'files',
+        note: `${(r.bytes / 2 ** 20).toFixed(1)} MiB`,
+      },
       { bench: b, metric: 'parse + validate topology YAML', value: r.parseYamlMs / 1000, unit: 's' },
-      { bench: b, metric: 'full render time', value: r.fullRenderMs / 1000, unit: 's', target: { op: '<', bound: 5 } },
+      {
+        bench: b,
+        metric: 'full render time',
+        value: r.fullRenderMs / 1000,
+        unit: 's',
+        target: { op: '<', bound: 5 },
+      },
       {
         bench: b,
         metric: 'full render peak RSS (whole process)',

@@ -40,7 +40,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const only = values.only ?? [];
   const unknown = only.filter((n) => !BENCHES.some((b) => b.name === n));
   if (unknown.length > 0) {
-    process.stderr.write(`--only: unknown bench ${unknown.map((n) => JSON.stringify(n)).join(', ')} (have: ${BENCHES.map((b) => b.name).join(', ')})\n`);
+    process.stderr.write(
+      `--only: unknown bench ${unknown.map((n) => JSON.stringify(n)).join(', ')} (have: ${BENCHES.map((b) => b.name).join(', ')})\n`,
+    );
     return 2;
   }
   const smoke = values.smoke ?? false;
@@ -58,7 +60,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     } catch (e) {
       // A bench that crashes is a row, not a silent gap in the table.
       log(`${bench.name}: failed: ${(e as Error).stack ?? String(e)}`);
-      rows.push({ bench: bench.name, metric: 'run', value: null, unit: '', notRun: `failed: ${(e as Error).message.split('\n')[0]}` });
+      rows.push({
+        bench: bench.name,
+        metric: 'run',
+        value: null,
+        unit: '',
+        notRun: `failed: ${(e as Error).message.split('\n')[0]}`,
+      });
     }
     log(`${bench.name}: done`);
   }

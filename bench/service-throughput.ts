@@ -23,7 +23,11 @@ const WRK = '/usr/bin/wrk';
 
 /** The part of server/main.ts this bench uses. */
 interface ServerModule {
-  startServer(opts: { topologyFile: string; port: number; logger: unknown }): Promise<{ url: string; close(): Promise<void> }>;
+  startServer(opts: {
+    topologyFile: string;
+    port: number;
+    logger: unknown;
+  }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
 export interface WrkResult {
@@ -33,7 +37,8 @@ export interface WrkResult {
   readonly non2xx: number;
 }
 
-const unitMs = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1);
+const unitMs = (v: string, unit: string) =>
+  Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1);
 
 /** Parses `wrk --latency` output. */
 export function parseWrk(out: string): WrkResult {
@@ -42,11 +47,20 @@ export function parseWrk(out: string): WrkResult {
   const reqs = /(\d+) requests in/.exec(out);
   if (!rps || !p99 || !reqs) throw new Error(`cannot parse wrk output: ${out.slice(0, 400)}`);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  return { requestsPerSecond: Number(rps[1]), p99Ms: unitMs(p99[1]!, p99[2]!), requests: Number(reqs[1]), non2xx: non2xx ? Number(non2xx[1]) : 0 };
+  return {
+    requestsPerSecond: Number(rps[1]),
+    p99Ms: unitMs(p99[1]!, p99[2]!),
+    requests: Number(reqs[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+  };
 }
 
 async function wrk(url: string, seconds: number, connections: number): Promise<WrkResult> {
-  const { stdout } = await promisify(execFile)(WRK, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { timeout: (seconds + 30) * 1000 });
+  const { stdout } = await promisify(execFile)(
+    WRK,
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url],
+    { timeout: (seconds + 30) * 1000 },
+  );
   return parseWrk(stdout);
 }
 
@@ -98,11 +112,30 @@ export const serviceThroughputBench: Bench = {
           target: { op: '>=', bound: 3000 },
           note: `${sd.requests} requests, ${sd.non2xx} non-2xx, 32 connections`,
         },
-        { bench, metric: 'http_sd big region, cached p99', value: sd.p99Ms, unit: 'ms', target: { op: '<', bound: 50 } },
-        { bench, metric: 'config GET, cached', value: cfg.requestsPerSecond, unit: 'req/s', note: `p99 ${cfg.p99Ms.toFixed(1)} ms, ${cfg.non2xx} non-2xx` },
-        { bench, metric: 'config GET, uncached (renders the bundle)', value: uncachedMs, unit: 'ms', note: 'first GET of a topology revision' },
+        {
+          bench,
+          metric: 'http_sd big region, cached p99',
+          value: sd.p99Ms,
+          unit: 'ms',
+          target: { op: '<', bound: 50 },
+        },
+        {
+          bench,
+          metric: 'config GET, cached',
+          value: cfg.requestsPerSecond,
+          unit: 'req/s',
+          note: `p99 ${cfg.p99Ms.toFixed(1)} ms, ${cfg.non2xx} non-2xx`,
+        },
+        {
+          bench,
+          metric: 'config GET, uncached (renders the bundle)',
+          value: uncachedMs,
+          unit: 'ms',
+          note: 'first GET of a topology revision',
+        },
       ];
-      if (sd.non2xx > 0 || cfg.non2xx > 0) throw new Error(`non-2xx responses under load (sd ${sd.non2xx}, config ${cfg.non2xx})`);
+      if (sd.non2xx > 0 || cfg.non2xx > 0)
+        throw new Error(`non-2xx responses under load (sd ${sd.non2xx}, config ${cfg.non2xx})`);
       return rows;
     } finally {
       await server.close();

@@ -9,7 +9,12 @@ export interface Results {
   readonly durationSeconds: number;
   readonly machine: MachineFacts;
   readonly rows: readonly (Row & { status: string; ratio: number | null })[];
-  readonly summary: { readonly met: number; readonly missed: number; readonly notRun: number; readonly info: number };
+  readonly summary: {
+    readonly met: number;
+    readonly missed: number;
+    readonly notRun: number;
+    readonly info: number;
+  };
 }
 
 export function buildResults(args: {

@@ -27,8 +27,18 @@ export function generateFleetInput(size: FleetSize): TopologyInput {
     apiVersion: 'fedstack/v1',
     kind: 'Topology',
     metadata: { name: 'bench-fleet' },
-    central: { replicas: [{ name: 'central-a', zone: 'zone-a' }, { name: 'central-b', zone: 'zone-b' }] },
-    alertmanager: { replicas: [{ name: 'am-0', zone: 'zone-a' }, { name: 'am-1', zone: 'zone-b' }] },
+    central: {
+      replicas: [
+        { name: 'central-a', zone: 'zone-a' },
+        { name: 'central-b', zone: 'zone-b' },
+      ],
+    },
+    alertmanager: {
+      replicas: [
+        { name: 'am-0', zone: 'zone-a' },
+        { name: 'am-1', zone: 'zone-b' },
+      ],
+    },
     bigRegions: Array.from({ length: size.bigRegions }, (_, b) => ({
       name: `br-${b}`,
       cascade: { endpoint: `cascade-${b}.bench.example.com:9090`, egressCidrs: [`100.64.${b}.10/32`] },

@@ -19,7 +19,10 @@ export function ruleSeries(expr: string, cardinality: LabelCardinality): number 
     // per aggregation; a bare aggregation or a scalar/vector() is one series.
     return 1;
   }
-  let labels = by[1]!.split(',').map((l) => l.trim()).filter((l) => l !== '');
+  let labels = by[1]!
+    .split(',')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (/\bhistogram_quantile\s*\(/.test(expr)) labels = labels.filter((l) => l !== 'le');
   const finest = HIERARCHY.find((h) => labels.includes(h));
   let n = finest === undefined ? 1 : cardinality(finest);

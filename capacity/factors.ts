@@ -54,14 +54,17 @@ export const DEFAULT_FACTORS: CapacityFactors = {
 
 /** Factors from a JSON object (e.g. the bench's calibration file), each checked, the rest defaulted. */
 export function factorsFrom(json: unknown, source: string): CapacityFactors {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${source}: factors must be a JSON object`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error(`${source}: factors must be a JSON object`);
   const out: Record<string, unknown> = { ...DEFAULT_FACTORS, source };
   for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
     if (k === 'source' || k === 'calibration') continue;
     if (!(k in DEFAULT_FACTORS)) throw new Error(`${source}: ${k}: unknown factor`);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${source}: ${k}: must be a number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new Error(`${source}: ${k}: must be a number >= 0, got ${JSON.stringify(v)}`);
     out[k] = v;
   }
-  if ((out.headroom as number) >= 1) throw new Error(`${source}: headroom: must be below 1, got ${JSON.stringify(out.headroom)}`);
+  if ((out.headroom as number) >= 1)
+    throw new Error(`${source}: headroom: must be below 1, got ${JSON.stringify(out.headroom)}`);
   return out as unknown as CapacityFactors;
 }

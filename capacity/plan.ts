@@ -94,7 +94,10 @@ function edgeInventory(topo: Topology, placed: PlacedMetaCluster, f: CapacityFac
   const G = mc.guestClusters;
   const extraTargets = sum(mc.extraScrapeTargets.map((t) => t.targets.length));
   const raw =
-    f.baseSeriesPerMetaCluster + mc.nodes * f.seriesPerNode + G * f.seriesPerGuestCluster + extraTargets * f.seriesPerExtraTarget;
+    f.baseSeriesPerMetaCluster +
+    mc.nodes * f.seriesPerNode +
+    G * f.seriesPerGuestCluster +
+    extraTargets * f.seriesPerExtraTarget;
   const jobs = 1 + NODE_JOBS.length + 1 + CONTROL_PLANE_JOBS.length + 1 + mc.extraScrapeTargets.length;
   const card: LabelCardinality = (label) =>
     label === LABEL.clusterId ? G + 1 : label === 'code' ? f.statusCodes : label === 'job' ? jobs : 1;
@@ -116,7 +119,11 @@ function edgeInventory(topo: Topology, placed: PlacedMetaCluster, f: CapacityFac
 const scrapeSeconds = (topo: Topology, tier: 'edge' | 'cascade' | 'central') =>
   parseDuration(topo.global[tier].scrapeInterval) / 1000;
 
-function resources(series: number, samplesPerSecond: number, f: CapacityFactors): { memoryBytes: number; recommended: Resources } {
+function resources(
+  series: number,
+  samplesPerSecond: number,
+  f: CapacityFactors,
+): { memoryBytes: number; recommended: Resources } {
   const memoryBytes = f.baseMemoryBytes + series * f.bytesPerSeries;
   const use = 1 - f.headroom;
   return {
@@ -146,9 +153,18 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
   /** Warns when `value` crosses `limit` (critical) or eats into the headroom (warning). */
   const checkLimit = (at: string, value: number, limit: number, what: string) => {
     if (limit <= 0) return;
-    if (value > limit) warnings.push({ level: 'critical', at, message: `${what}: ${fmtCount(value)} is over the limit ${fmtCount(limit)}` });
+    if (value > limit)
+      warnings.push({
+        level: 'critical',
+        at,
+        message: `${what}: ${fmtCount(value)} is over the limit ${fmtCount(limit)}`,
+      });
     else if (value > limit * use)
-      warnings.push({ level: 'warning', at, message: `${what}: ${fmtCount(value)} leaves less than ${f.headroom * 100}% headroom under ${fmtCount(limit)}` });
+      warnings.push({
+        level: 'warning',
+        at,
+        message: `${what}: ${fmtCount(value)} leaves less than ${f.headroom * 100}% headroom under ${fmtCount(limit)}`,
+      });
   };
   const checkMemory = (at: string, memoryBytes: number) => {
     if (memoryBytes / use > f.maxPodMemoryBytes)
@@ -175,7 +191,14 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
       const samplesPerSecond = series / edgeScrape;
       const r = resources(series, samplesPerSecond, f);
       const at = `edge/${placed.metaCluster.name}`;
-      edges.push({ name: placed.metaCluster.name, bigRegion: bigRegion.name, series, samplesPerSecond, federatedSeries, ...r });
+      edges.push({
+        name: placed.metaCluster.name,
+        bigRegion: bigRegion.name,
+        series,
+        samplesPerSecond,
+        federatedSeries,
+        ...r,
+      });
       checkMemory(at, r.memoryBytes);
       checkLimit(at, federatedSeries, cascadeTier.sampleLimit, `cascade sampleLimit per edge scrape`);
     }
@@ -193,7 +216,16 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
       centralTier.sampleLimit > 0 ? Math.ceil(federatedSeries / (centralTier.sampleLimit * use)) : 1,
     );
     const perShard = resources(series / shards, samplesPerSecond / shards, f).recommended;
-    cascades.push({ name: bigRegion.name, edges: placedEdges.length, series, samplesPerSecond, federatedSeries, shards, perShard, ...r });
+    cascades.push({
+      name: bigRegion.name,
+      edges: placedEdges.length,
+      series,
+      samplesPerSecond,
+      federatedSeries,
+      shards,
+      perShard,
+      ...r,
+    });
     const at = `cascade/${bigRegion.name}`;
     if (shards === 1) {
       checkMemory(at, r.memoryBytes);
@@ -216,7 +248,9 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
         : label === LABEL.metaCluster
           ? edges.length
           : label === LABEL.clusterId
-            ? sum(topo.bigRegions.flatMap((b) => metaClustersOf(b).map((p) => p.metaCluster.guestClusters + 1)))
+            ? sum(
+                topo.bigRegions.flatMap((b) => metaClustersOf(b).map((p) => p.metaCluster.guestClusters + 1)),
+              )
             : label === 'code'
               ? f.statusCodes
               : 1;
@@ -226,7 +260,11 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
     { name: SELF_SERIES_NAME, job: JOB.self, count: f.selfSeries },
     ...synthetic(JOB.self, 1),
     ...synthetic(JOB.federateCascade, cascadeCount),
-    ...topo.recordingRules.central.map((r) => ({ name: r.record, job: '', count: ruleSeries(r.expr, centralCard) })),
+    ...topo.recordingRules.central.map((r) => ({
+      name: r.record,
+      job: '',
+      count: ruleSeries(r.expr, centralCard),
+    })),
   ];
   const series = total(centralInv);
   const samplesPerSecond = series / centralScrape;
@@ -243,7 +281,14 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
     },
     edges,
     cascades,
-    central: { name: 'central', replicas: topo.central.replicas.length, series, samplesPerSecond, federatedSeries, ...r },
+    central: {
+      name: 'central',
+      replicas: topo.central.replicas.length,
+      series,
+      samplesPerSecond,
+      federatedSeries,
+      ...r,
+    },
     warnings,
   };
 }

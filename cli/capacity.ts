@@ -12,7 +12,9 @@ import { toJson } from '../common/serialize.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
 
-export const CALIBRATED_FACTORS_PATH = fileURLToPath(new URL('../bench/results/capacity-factors.json', import.meta.url));
+export const CALIBRATED_FACTORS_PATH = fileURLToPath(
+  new URL('../bench/results/capacity-factors.json', import.meta.url),
+);
 
 export interface CapacityOptions {
   readonly topology?: string | undefined;
@@ -27,7 +29,9 @@ function loadFactors(file: string | undefined): CapacityFactors {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: cannot read factors: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(
+      `${path}: cannot read factors: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return factorsFrom(json, path);
 }

@@ -65,8 +65,13 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .description('estimate series, samples/s and memory per tier; recommend shards and pod resources')
     .addOption(topologyOption())
     .option('--json', 'print the report as JSON')
-    .option('--factors <file>', 'JSON capacity factors (default: bench calibration if present, else built-in)')
-    .action((opts: { topology?: string; json?: boolean; factors?: string }) => setCode(capacityCommand(opts, io)));
+    .option(
+      '--factors <file>',
+      'JSON capacity factors (default: bench calibration if present, else built-in)',
+    )
+    .action((opts: { topology?: string; json?: boolean; factors?: string }) =>
+      setCode(capacityCommand(opts, io)),
+    );
 
   return root;
 }

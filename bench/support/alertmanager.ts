@@ -14,7 +14,11 @@ export interface Arrival {
   readonly status: string;
 }
 
-export async function startWebhookReceiver(): Promise<{ url: string; arrivals: Arrival[]; close(): Promise<void> }> {
+export async function startWebhookReceiver(): Promise<{
+  url: string;
+  arrivals: Arrival[];
+  close(): Promise<void>;
+}> {
   const arrivals: Arrival[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -23,7 +27,8 @@ export async function startWebhookReceiver(): Promise<{ url: string; arrivals: A
       const at = Date.now();
       try {
         const msg = JSON.parse(body) as { alerts?: { status: string; labels: Record<string, string> }[] };
-        for (const a of msg.alerts ?? []) arrivals.push({ at, alertname: a.labels.alertname ?? '', status: a.status });
+        for (const a of msg.alerts ?? [])
+          arrivals.push({ at, alertname: a.labels.alertname ?? '', status: a.status });
       } catch {
         // not an Alertmanager payload: ignore
       }
@@ -32,7 +37,11 @@ export async function startWebhookReceiver(): Promise<{ url: string; arrivals: A
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, arrivals, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    arrivals,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 export async function startAlertmanager(args: {
@@ -44,7 +53,13 @@ export async function startAlertmanager(args: {
   const dir = join(args.dir, 'alertmanager');
   mkdirSync(join(dir, 'data'), { recursive: true });
   const config = {
-    route: { receiver: 'bench', group_by: ['alertname'], group_wait: args.groupWait, group_interval: '1m', repeat_interval: '1h' },
+    route: {
+      receiver: 'bench',
+      group_by: ['alertname'],
+      group_wait: args.groupWait,
+      group_interval: '1m',
+      repeat_interval: '1h',
+    },
     receivers: [{ name: 'bench', webhook_configs: [{ url: args.webhookUrl, send_resolved: false }] }],
   };
   writeFileSync(join(dir, 'alertmanager.yml'), toYaml(config));

@@ -39,7 +39,10 @@ export async function startFleetSource(opts: { series: number; nodes: number }):
     const { startExporter } = (await import(SIMULATOR)) as SimulatorModule;
     const { guestClustersFor } = (await import(FLEET)) as FleetModule;
     const base = { metaCluster: 'mc-1', nodes: opts.nodes };
-    const exporter = await startExporter({ ...base, guestClusters: Math.max(1, guestClustersFor({ ...base, series: opts.series })) });
+    const exporter = await startExporter({
+      ...base,
+      guestClusters: Math.max(1, guestClustersFor({ ...base, series: opts.series })),
+    });
     return {
       address: exporter.target,
       series: exporter.fleet.seriesCount,
@@ -56,7 +59,8 @@ export async function startFleetSource(opts: { series: number; nodes: number }):
     series: sim.series,
     source: 'static exposition',
     etcdLeaderLoss: () => {
-      for (let g = 0; g < guestClusters; g++) sim.set('etcd_server_has_leader', { cluster_id: `gc-${String(g).padStart(4, '0')}` }, 0);
+      for (let g = 0; g < guestClusters; g++)
+        sim.set('etcd_server_has_leader', { cluster_id: `gc-${String(g).padStart(4, '0')}` }, 0);
     },
     close: () => sim.close(),
   };

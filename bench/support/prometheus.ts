@@ -62,7 +62,8 @@ export async function startPrometheus(args: {
   };
   const deadline = Date.now() + 30_000;
   while (true) {
-    if (child.exitCode !== null) throw new Error(`prometheus ${args.name} exited ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null)
+      throw new Error(`prometheus ${args.name} exited ${child.exitCode}: ${stderr}`);
     try {
       if ((await fetch(`${url}/-/ready`)).ok) break;
     } catch {
@@ -78,7 +79,8 @@ export async function startPrometheus(args: {
     name: args.name,
     url,
     pid,
-    rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    rssBytes: () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     stop,
   };
 }
@@ -91,9 +93,14 @@ interface VectorSample {
 /** An instant query; the result vector. */
 export async function query(url: string, promql: string): Promise<VectorSample[]> {
   const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = (await res.json()) as { status: string; data?: { resultType: string; result: unknown }; error?: string };
+  const body = (await res.json()) as {
+    status: string;
+    data?: { resultType: string; result: unknown };
+    error?: string;
+  };
   if (body.status !== 'success') throw new Error(`${promql}: ${body.error ?? res.status}`);
-  if (body.data!.resultType === 'scalar') return [{ metric: {}, value: body.data!.result as [number, string] }];
+  if (body.data!.resultType === 'scalar')
+    return [{ metric: {}, value: body.data!.result as [number, string] }];
   return body.data!.result as VectorSample[];
 }
 

@@ -22,10 +22,14 @@ describe('npm run bench -- --smoke', () => {
   let results: Results;
 
   it('runs every bench and writes the JSON results', async () => {
-    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
-      timeout: 120_000,
-      maxBuffer: 1 << 22,
-    });
+    const run = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out],
+      {
+        timeout: 120_000,
+        maxBuffer: 1 << 22,
+      },
+    );
     stdout = run.stdout;
     results = JSON.parse(readFileSync(out, 'utf8')) as Results;
     assert.equal(results.schema, 'fedstack-bench/v1');
@@ -43,7 +47,8 @@ describe('npm run bench -- --smoke', () => {
     for (const bench of BENCHES) {
       const rows = results.rows.filter((r) => r.bench === bench.name);
       assert.ok(rows.length > 0, `no rows from ${bench.name}`);
-      for (const r of rows) assert.doesNotMatch(r.notRun ?? '', /^failed/, `${r.bench} ${r.metric}: ${r.notRun}`);
+      for (const r of rows)
+        assert.doesNotMatch(r.notRun ?? '', /^failed/, `${r.bench} ${r.metric}: ${r.notRun}`);
     }
   });
 
@@ -78,7 +83,10 @@ describe('npm run bench -- --smoke', () => {
     assert.match(lines[0]!, /^fedstack bench \(smoke\) — \d+ CPUs/);
     assert.match(lines[1]!, /^bench\s+metric\s+value\s+target\s+ratio\s+status$/);
     for (const r of results.rows) {
-      assert.ok(lines.some((l) => l.includes(r.metric) && l.includes(r.status)), `no table line for ${r.metric}`);
+      assert.ok(
+        lines.some((l) => l.includes(r.metric) && l.includes(r.status)),
+        `no table line for ${r.metric}`,
+      );
     }
     assert.ok(lines.some((l) => /^\d+ met, \d+ MISSED, \d+ NOT RUN, \d+ info rows/.test(l)));
   });

@@ -90,7 +90,8 @@ describe('planCapacity on a one-edge topology', () => {
   it('recommends resources that keep 40% headroom, in quarter cores and 64 MiB steps', () => {
     assert.equal(edge.recommended.cpuCores, 0.25);
     assert.equal(edge.recommended.memoryBytes, 64 * 2 ** 20);
-    const big = planCapacity(topology(), { ...FACTORS, bytesPerSeries: 100_000, samplesPerCoreSecond: 50 }).edges[0]!;
+    const big = planCapacity(topology(), { ...FACTORS, bytesPerSeries: 100_000, samplesPerCoreSecond: 50 })
+      .edges[0]!;
     assert.ok(big.memoryBytes / big.recommended.memoryBytes <= 0.6);
     assert.ok(big.recommended.memoryBytes - big.memoryBytes / 0.6 < 64 * 2 ** 20);
     assert.equal(big.recommended.cpuCores, Math.ceil((big.samplesPerSecond / 50 / 0.6) * 4) / 4);
@@ -103,13 +104,44 @@ describe('planCapacity on a one-edge topology', () => {
 });
 
 describe('planCapacity warnings', () => {
-  const cases: { name: string; limits?: { cascade?: number; central?: number }; factors?: Partial<CapacityFactors>; want: { level: string; at: string; re: RegExp }[] }[] = [
-    { name: 'an edge over the cascade sampleLimit is critical', limits: { cascade: 60 }, want: [{ level: 'critical', at: 'edge/mc-1', re: /cascade sampleLimit per edge scrape: 69 is over the limit 60/ }] },
-    { name: 'an edge inside the 40% headroom of the cascade sampleLimit is a warning', limits: { cascade: 100 }, want: [{ level: 'warning', at: 'edge/mc-1', re: /69 leaves less than 40% headroom under 100/ }] },
+  const cases: {
+    name: string;
+    limits?: { cascade?: number; central?: number };
+    factors?: Partial<CapacityFactors>;
+    want: { level: string; at: string; re: RegExp }[];
+  }[] = [
+    {
+      name: 'an edge over the cascade sampleLimit is critical',
+      limits: { cascade: 60 },
+      want: [
+        {
+          level: 'critical',
+          at: 'edge/mc-1',
+          re: /cascade sampleLimit per edge scrape: 69 is over the limit 60/,
+        },
+      ],
+    },
+    {
+      name: 'an edge inside the 40% headroom of the cascade sampleLimit is a warning',
+      limits: { cascade: 100 },
+      want: [{ level: 'warning', at: 'edge/mc-1', re: /69 leaves less than 40% headroom under 100/ }],
+    },
     { name: 'an edge well under the cascade sampleLimit is fine', limits: { cascade: 200 }, want: [] },
-    { name: 'a cascade whose answer to central crosses central sampleLimit gets shards', limits: { central: 30 }, want: [{ level: 'warning', at: 'cascade/br', re: /needs 3 shards/ }] },
-    { name: 'an edge whose memory eats into the headroom of the largest pod is a warning', factors: { maxPodMemoryBytes: 4e6 }, want: [{ level: 'warning', at: 'edge/mc-1', re: /memory: .* over 60% of the largest pod/ }] },
-    { name: 'an edge whose memory is over the largest pod is critical', factors: { maxPodMemoryBytes: 2e6 }, want: [{ level: 'critical', at: 'edge/mc-1', re: /memory/ }] },
+    {
+      name: 'a cascade whose answer to central crosses central sampleLimit gets shards',
+      limits: { central: 30 },
+      want: [{ level: 'warning', at: 'cascade/br', re: /needs 3 shards/ }],
+    },
+    {
+      name: 'an edge whose memory eats into the headroom of the largest pod is a warning',
+      factors: { maxPodMemoryBytes: 4e6 },
+      want: [{ level: 'warning', at: 'edge/mc-1', re: /memory: .* over 60% of the largest pod/ }],
+    },
+    {
+      name: 'an edge whose memory is over the largest pod is critical',
+      factors: { maxPodMemoryBytes: 2e6 },
+      want: [{ level: 'critical', at: 'edge/mc-1', re: /memory/ }],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -131,11 +163,16 @@ describe('planCapacity warnings', () => {
 });
 
 describe('ruleSeries', () => {
-  const card = (l: string) => ({ cluster_id: 10, meta_cluster: 3, region: 2, big_region: 1, code: 4, job: 7 })[l] ?? 1;
+  const card = (l: string) =>
+    ({ cluster_id: 10, meta_cluster: 3, region: 2, big_region: 1, code: 4, job: 7 })[l] ?? 1;
   const cases: [string, string, number][] = [
     ['an ungrouped aggregation is one series', 'sum(rate(x[5m]))', 1],
     ['by (job) is the number of jobs', 'avg by (job) (up)', 7],
-    ['only the finest topology label of a grouping counts', 'sum by (big_region, region, meta_cluster, code) (x)', 12],
+    [
+      'only the finest topology label of a grouping counts',
+      'sum by (big_region, region, meta_cluster, code) (x)',
+      12,
+    ],
     ['histogram_quantile drops le', 'histogram_quantile(0.99, sum by (cluster_id, le) (rate(b[5m])))', 10],
     ['a non-aggregated expression is one series', 'vector(time())', 1],
   ];
@@ -150,8 +187,14 @@ describe('factorsFrom', () => {
     assert.equal(f.source, 'f.json');
   });
   it('rejects an unknown factor and a bad value by name', () => {
-    assert.throws(() => factorsFrom({ bytesPerSerie: 1 }, 'f.json'), /f\.json: bytesPerSerie: unknown factor/);
-    assert.throws(() => factorsFrom({ headroom: 'x' }, 'f.json'), /f\.json: headroom: must be a number >= 0, got "x"/);
+    assert.throws(
+      () => factorsFrom({ bytesPerSerie: 1 }, 'f.json'),
+      /f\.json: bytesPerSerie: unknown factor/,
+    );
+    assert.throws(
+      () => factorsFrom({ headroom: 'x' }, 'f.json'),
+      /f\.json: headroom: must be a number >= 0, got "x"/,
+    );
     assert.throws(() => factorsFrom({ headroom: 1 }, 'f.json'), /headroom: must be below 1/);
   });
 });
@@ -171,7 +214,13 @@ describe('fedstack capacity', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.match(o.out, /^12 meta-clusters, 675 guest clusters, 76 nodes/);
-    for (const t of ['edge (largest: mc-hz-01)', 'cascade/china (5 edges)', 'cascade/asia', 'central (x2 replicas)']) assert.ok(o.out.includes(t), t);
+    for (const t of [
+      'edge (largest: mc-hz-01)',
+      'cascade/china (5 edges)',
+      'cascade/asia',
+      'central (x2 replicas)',
+    ])
+      assert.ok(o.out.includes(t), t);
   });
   it('prints JSON with --json', async () => {
     const { o, io: cio } = io();
