@@ -2,7 +2,7 @@
 import { federationCostBench } from './federation-cost.ts';
 import { alertLatencyBench } from './alert-latency.ts';
 import { capacityBench } from './capacity.ts';
-import { bridgeThroughputBench } from './pending.ts';
+import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
 import type { Bench } from './types.ts';
