@@ -134,7 +134,7 @@ export const bridgeThroughputBench: Bench = {
         },
         {
           bench,
-          metric: `drain ${N.toLocaleString('en-US')} notifications, DingTalk window scaled to 1 s`,
+          metric: `first webhook → ${N.toLocaleString('en-US')} notifications delivered, DingTalk window scaled to 1 s`,
           value: drainSeconds,
           unit: 's',
           note: `${messages} messages (max ${Math.max(...ding.messages.map((x) => x.bytes))} B), max ${ding.maxInWindow('robot-token-1')} per window, ${ding.errors.length} errcodes`,
