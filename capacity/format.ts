@@ -40,7 +40,7 @@ export function formatCapacity(report: CapacityReport): string {
       '',
     ],
     ...cascades.map((c) => [
-      `cascade/${c.name} (${c.edges} edges)`,
+      `cascade/${c.name} (${c.edges} edge${c.edges === 1 ? '' : 's'})`,
       n(c.series),
       n(c.samplesPerSecond),
       mem(c.memoryBytes),
@@ -60,7 +60,7 @@ export function formatCapacity(report: CapacityReport): string {
   ];
   const out = [
     `${totals.metaClusters} meta-clusters, ${n(totals.guestClusters)} guest clusters, ${n(totals.nodes)} nodes; factors: ${factors.source}; ${Math.round(factors.headroom * 100)}% headroom kept`,
-    table(['tier', 'series', 'samples/s', 'memory', 'federated up', 'shards', 'recommended pod'], rows),
+    table(['tier', 'series', 'samples/s', 'memory', 'sent upstream', 'shards', 'recommended pod'], rows),
   ];
   if (report.warnings.length === 0) out.push('no warnings');
   else out.push(...report.warnings.map((w) => `${w.level}: ${w.at}: ${w.message}`));
