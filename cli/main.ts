@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
 import { renderBundle } from '../deploy/bundle.ts';
 import { writeBundleAtomically } from '../deploy/write.ts';
+import { capacityCommand } from './capacity.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
 
@@ -58,6 +59,19 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
       io.out(`rendered ${bundle.size} files (${opts.profile} profile) to ${opts.out}\n`);
       setCode(EXIT.ok);
     });
+
+  root
+    .command('capacity')
+    .description('estimate series, samples/s and memory per tier; recommend shards and pod resources')
+    .addOption(topologyOption())
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--factors <file>',
+      'JSON capacity factors (default: bench calibration if present, else built-in)',
+    )
+    .action((opts: { topology?: string; json?: boolean; factors?: string }) =>
+      setCode(capacityCommand(opts, io)),
+    );
 
   return root;
 }

@@ -1,0 +1,17 @@
+/** Every benchmark, in the order they run and appear in the table. */
+import { federationCostBench } from './federation-cost.ts';
+import { alertLatencyBench } from './alert-latency.ts';
+import { capacityBench } from './capacity.ts';
+import { bridgeThroughputBench } from './bridge-throughput.ts';
+import { renderScaleBench } from './render-scale.ts';
+import { serviceThroughputBench } from './service-throughput.ts';
+import type { Bench } from './types.ts';
+
+export const BENCHES: readonly Bench[] = [
+  renderScaleBench,
+  federationCostBench,
+  capacityBench,
+  alertLatencyBench,
+  serviceThroughputBench,
+  bridgeThroughputBench,
+];

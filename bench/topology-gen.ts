@@ -1,0 +1,69 @@
+/**
+ * Generated fleets for benchmarks: N big regions × M regions × K meta-clusters, each with
+ * guest clusters and nodes, in the same shape a user would write (schema input), so it goes
+ * through the real schema and model code.
+ */
+import { topologySchema, type TopologyInput } from '../topology/schema.ts';
+import { buildModel, type Topology } from '../topology/model.ts';
+import { toYaml } from '../common/serialize.ts';
+
+export interface FleetSize {
+  readonly bigRegions: number;
+  readonly regionsPerBigRegion: number;
+  readonly metaClustersPerRegion: number;
+  /** Guest clusters per meta-cluster (ACK hosts ~100 control planes per meta-cluster). */
+  readonly guestClusters?: number;
+  readonly nodes?: number;
+}
+
+/** 20 big regions, 200 regions, 10,000 meta-clusters: the issue's ACK scale. */
+export const ACK_SCALE: FleetSize = { bigRegions: 20, regionsPerBigRegion: 10, metaClustersPerRegion: 50 };
+
+const octets = (i: number) => `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+export function generateFleetInput(size: FleetSize): TopologyInput {
+  let mc = 0;
+  return {
+    apiVersion: 'fedstack/v1',
+    kind: 'Topology',
+    metadata: { name: 'bench-fleet' },
+    central: {
+      replicas: [
+        { name: 'central-a', zone: 'zone-a' },
+        { name: 'central-b', zone: 'zone-b' },
+      ],
+    },
+    alertmanager: {
+      replicas: [
+        { name: 'am-0', zone: 'zone-a' },
+        { name: 'am-1', zone: 'zone-b' },
+      ],
+    },
+    bigRegions: Array.from({ length: size.bigRegions }, (_, b) => ({
+      name: `br-${b}`,
+      cascade: { endpoint: `cascade-${b}.bench.example.com:9090`, egressCidrs: [`100.64.${b}.10/32`] },
+      regions: Array.from({ length: size.regionsPerBigRegion }, (_, r) => ({
+        name: `br-${b}-r-${r}`,
+        metaClusters: Array.from({ length: size.metaClustersPerRegion }, () => {
+          const i = ++mc;
+          return {
+            name: `mc-${i}`,
+            endpoint: `10.${octets(i)}:9090`,
+            guestClusters: size.guestClusters ?? 100,
+            nodes: size.nodes ?? 10,
+          };
+        }),
+      })),
+    })),
+  };
+}
+
+/** Through the schema (defaults, strictness) and the model, without YAML parsing. */
+export function generateFleet(size: FleetSize): Topology {
+  return buildModel(topologySchema.parse(generateFleetInput(size)));
+}
+
+/** The same fleet as topology file text (for timing parseTopology, or `fedstack capacity -t`). */
+export function generateFleetYaml(size: FleetSize): string {
+  return toYaml(generateFleetInput(size), { header: false });
+}

@@ -1,0 +1,323 @@
+/**
+ * planCapacity: series, samples/s and memory per edge, cascade and central, from the topology
+ * alone (guest clusters, nodes, extra targets, allow-lists, recording rules), with recommended
+ * cascade shards and pod resources at 40% headroom, and warnings where a tier's sampleLimit or
+ * a pod's memory would be crossed.
+ *
+ * Each tier is modelled as an inventory of series groups (name, job, count); a federation hop
+ * keeps the groups its match[] selectors select, so allow-lists are applied, not guessed.
+ */
+import { JOB, LABEL, SYSTEM_SELECTORS, SYNTHETIC_SCRAPE_METRICS } from '../common/conventions.ts';
+import { parseDuration } from '../common/duration.ts';
+import { matchParams } from '../common/scrape.ts';
+import { metaClustersOf, type BigRegion, type PlacedMetaCluster, type Topology } from '../topology/model.ts';
+import { parseSelector, selectorMatches, type Selector } from '../topology/selector.ts';
+import { ruleSeries, type LabelCardinality } from './cardinality.ts';
+import { DEFAULT_FACTORS, type CapacityFactors } from './factors.ts';
+
+/** A group of series with the same name and job. */
+interface SeriesGroup {
+  readonly name: string;
+  readonly job: string;
+  readonly count: number;
+}
+
+export interface Resources {
+  readonly cpuCores: number;
+  readonly memoryBytes: number;
+}
+
+export interface TierEstimate {
+  readonly name: string;
+  readonly series: number;
+  readonly samplesPerSecond: number;
+  readonly memoryBytes: number;
+  /** Pod requests = limits, sized so the estimate uses (1 - headroom) of them. */
+  readonly recommended: Resources;
+}
+
+export interface EdgeEstimate extends TierEstimate {
+  readonly bigRegion: string;
+  /** Samples one cascade federation scrape of this edge returns (checked against cascade sampleLimit). */
+  readonly federatedSeries: number;
+}
+
+export interface CascadeEstimate extends TierEstimate {
+  readonly edges: number;
+  /** Samples central's federation scrape of this cascade returns, all shards together. */
+  readonly federatedSeries: number;
+  readonly shards: number;
+  /** Resources of each shard. */
+  readonly perShard: Resources;
+}
+
+export type WarningLevel = 'critical' | 'warning';
+
+export interface CapacityWarning {
+  readonly level: WarningLevel;
+  /** Where: `edge/<name>`, `cascade/<big region>`, `central`. */
+  readonly at: string;
+  readonly message: string;
+}
+
+export interface CapacityReport {
+  readonly factors: CapacityFactors;
+  readonly totals: { readonly metaClusters: number; readonly guestClusters: number; readonly nodes: number };
+  readonly edges: readonly EdgeEstimate[];
+  readonly cascades: readonly CascadeEstimate[];
+  /** One central replica (every replica federates everything). */
+  readonly central: TierEstimate & { readonly replicas: number; readonly federatedSeries: number };
+  readonly warnings: readonly CapacityWarning[];
+}
+
+/** Stand-in name for raw exporter series: selected by a catch-all, not by aggregate-name patterns. */
+const RAW_SERIES_NAME = 'apiserver_request_total';
+/** Stand-in name for a Prometheus' own series. */
+const SELF_SERIES_NAME = 'prometheus_tsdb_head_series';
+/** Meta-cluster jobs discovered in the kubernetes profile, besides the guest control planes. */
+const NODE_JOBS = [JOB.nodeExporter, JOB.kubelet, JOB.cadvisor];
+const CONTROL_PLANE_JOBS = [JOB.apiserver, JOB.controllerManager, JOB.scheduler, JOB.etcd];
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const total = (groups: readonly SeriesGroup[]) => sum(groups.map((g) => g.count));
+
+function select(groups: readonly SeriesGroup[], selectors: readonly Selector[]): SeriesGroup[] {
+  return groups.filter((g) => selectors.some((s) => selectorMatches(s, g.name, { job: g.job })));
+}
+
+/** up, scrape_duration_seconds, ... for `targets` targets of `job`. */
+const synthetic = (job: string, targets: number): SeriesGroup[] =>
+  SYNTHETIC_SCRAPE_METRICS.map((name) => ({ name, job, count: targets }));
+
+function edgeInventory(topo: Topology, placed: PlacedMetaCluster, f: CapacityFactors): SeriesGroup[] {
+  const mc = placed.metaCluster;
+  const G = mc.guestClusters;
+  const extraTargets = sum(mc.extraScrapeTargets.map((t) => t.targets.length));
+  const raw =
+    f.baseSeriesPerMetaCluster +
+    mc.nodes * f.seriesPerNode +
+    G * f.seriesPerGuestCluster +
+    extraTargets * f.seriesPerExtraTarget;
+  const jobs = 1 + NODE_JOBS.length + 1 + CONTROL_PLANE_JOBS.length + 1 + mc.extraScrapeTargets.length;
+  const card: LabelCardinality = (label) =>
+    label === LABEL.clusterId ? G + 1 : label === 'code' ? f.statusCodes : label === 'job' ? jobs : 1;
+  return [
+    { name: RAW_SERIES_NAME, job: JOB.guestControlPlane, count: raw },
+    { name: SELF_SERIES_NAME, job: JOB.self, count: f.selfSeries },
+    ...synthetic(JOB.self, 1),
+    ...NODE_JOBS.flatMap((job) => synthetic(job, mc.nodes)),
+    ...synthetic(JOB.kubeStateMetrics, 1),
+    ...CONTROL_PLANE_JOBS.flatMap((job) => synthetic(job, f.controlPlaneReplicas)),
+    ...synthetic(JOB.guestControlPlane, G * f.podsPerGuestCluster),
+    ...mc.extraScrapeTargets.flatMap((t) => synthetic(t.job, t.targets.length)),
+    { name: SYSTEM_SELECTORS.cascade[0]!, job: '', count: 1 },
+    ...topo.recordingRules.edge.map((r) => ({ name: r.record, job: '', count: ruleSeries(r.expr, card) })),
+  ];
+}
+
+/** Seconds between scrapes of a tier: samples/s = series / this (rules are a small share). */
+const scrapeSeconds = (topo: Topology, tier: 'edge' | 'cascade' | 'central') =>
+  parseDuration(topo.global[tier].scrapeInterval) / 1000;
+
+function resources(
+  series: number,
+  samplesPerSecond: number,
+  f: CapacityFactors,
+): { memoryBytes: number; recommended: Resources } {
+  const memoryBytes = f.baseMemoryBytes + series * f.bytesPerSeries;
+  const use = 1 - f.headroom;
+  return {
+    memoryBytes,
+    recommended: {
+      // Quarter cores and 64 MiB steps: what a Kubernetes resource spec would say.
+      cpuCores: Math.max(0.25, Math.ceil((samplesPerSecond / f.samplesPerCoreSecond / use) * 4) / 4),
+      memoryBytes: Math.ceil(memoryBytes / use / 2 ** 26) * 2 ** 26,
+    },
+  };
+}
+
+const fmtCount = (n: number) => Math.round(n).toLocaleString('en-US');
+const GiB = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+
+export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> = {}): CapacityReport {
+  const f: CapacityFactors = { ...DEFAULT_FACTORS, ...factors };
+  const warnings: CapacityWarning[] = [];
+  const use = 1 - f.headroom;
+  const cascadeSelectors = matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade).map(parseSelector);
+  const centralSelectors = matchParams(SYSTEM_SELECTORS.central, topo.allowLists.central).map(parseSelector);
+  const edgeScrape = scrapeSeconds(topo, 'edge');
+  const cascadeScrape = scrapeSeconds(topo, 'cascade');
+  const centralScrape = scrapeSeconds(topo, 'central');
+  const { cascade: cascadeTier, central: centralTier } = topo.global;
+
+  /** Warns when `value` crosses `limit` (critical) or eats into the headroom (warning). */
+  const checkLimit = (at: string, value: number, limit: number, what: string) => {
+    if (limit <= 0) return;
+    if (value > limit)
+      warnings.push({
+        level: 'critical',
+        at,
+        message: `${what}: ${fmtCount(value)} is over the limit ${fmtCount(limit)}`,
+      });
+    else if (value > limit * use)
+      warnings.push({
+        level: 'warning',
+        at,
+        message: `${what}: ${fmtCount(value)} leaves less than ${f.headroom * 100}% headroom under ${fmtCount(limit)}`,
+      });
+  };
+  const checkMemory = (at: string, memoryBytes: number) => {
+    if (memoryBytes / use > f.maxPodMemoryBytes)
+      warnings.push({
+        level: memoryBytes > f.maxPodMemoryBytes ? 'critical' : 'warning',
+        at,
+        message: `memory: ${GiB(memoryBytes)} estimated, over ${Math.round(use * 100)}% of the largest pod (${GiB(f.maxPodMemoryBytes)})`,
+      });
+  };
+
+  const edges: EdgeEstimate[] = [];
+  const cascades: CascadeEstimate[] = [];
+  const centralInventory: SeriesGroup[] = [];
+
+  for (const bigRegion of topo.bigRegions) {
+    const placedEdges = metaClustersOf(bigRegion);
+    const federatedFromEdges: SeriesGroup[] = [];
+    for (const placed of placedEdges) {
+      const inv = edgeInventory(topo, placed, f);
+      const series = total(inv);
+      const federated = select(inv, cascadeSelectors);
+      const federatedSeries = total(federated);
+      federatedFromEdges.push(...federated);
+      const samplesPerSecond = series / edgeScrape;
+      const r = resources(series, samplesPerSecond, f);
+      const at = `edge/${placed.metaCluster.name}`;
+      edges.push({
+        name: placed.metaCluster.name,
+        bigRegion: bigRegion.name,
+        series,
+        samplesPerSecond,
+        federatedSeries,
+        ...r,
+      });
+      checkMemory(at, r.memoryBytes);
+      checkLimit(at, federatedSeries, cascadeTier.sampleLimit, `cascade sampleLimit per edge scrape`);
+    }
+    const cascadeInv = cascadeInventory(topo, bigRegion, placedEdges.length, federatedFromEdges, f);
+    const series = total(cascadeInv);
+    const federated = select(cascadeInv, centralSelectors);
+    const federatedSeries = total(federated);
+    centralInventory.push(...federated);
+    const samplesPerSecond = series / cascadeScrape;
+    const r = resources(series, samplesPerSecond, f);
+    // Shard until each shard fits a pod and each shard's answer to central fits its sampleLimit.
+    const shards = Math.max(
+      1,
+      Math.ceil(r.memoryBytes / use / f.maxPodMemoryBytes),
+      centralTier.sampleLimit > 0 ? Math.ceil(federatedSeries / (centralTier.sampleLimit * use)) : 1,
+    );
+    const perShard = resources(series / shards, samplesPerSecond / shards, f).recommended;
+    cascades.push({
+      name: bigRegion.name,
+      edges: placedEdges.length,
+      series,
+      samplesPerSecond,
+      federatedSeries,
+      shards,
+      perShard,
+      ...r,
+    });
+    const at = `cascade/${bigRegion.name}`;
+    if (shards === 1) {
+      checkMemory(at, r.memoryBytes);
+      checkLimit(at, federatedSeries, centralTier.sampleLimit, 'central sampleLimit per cascade scrape');
+    } else {
+      warnings.push({
+        level: 'warning',
+        at,
+        message: `needs ${shards} shards (memory ${GiB(r.memoryBytes)}, ${fmtCount(federatedSeries)} series federated to central, sampleLimit ${fmtCount(centralTier.sampleLimit)})`,
+      });
+    }
+  }
+
+  const cascadeCount = sum(cascades.map((c) => c.shards));
+  const centralCard: LabelCardinality = (label) =>
+    label === LABEL.bigRegion
+      ? topo.bigRegions.length
+      : label === LABEL.region
+        ? sum(topo.bigRegions.map((b) => b.regions.length))
+        : label === LABEL.metaCluster
+          ? edges.length
+          : label === LABEL.clusterId
+            ? sum(
+                topo.bigRegions.flatMap((b) => metaClustersOf(b).map((p) => p.metaCluster.guestClusters + 1)),
+              )
+            : label === 'code'
+              ? f.statusCodes
+              : 1;
+  const federatedSeries = total(centralInventory);
+  const centralInv: SeriesGroup[] = [
+    ...centralInventory,
+    { name: SELF_SERIES_NAME, job: JOB.self, count: f.selfSeries },
+    ...synthetic(JOB.self, 1),
+    ...synthetic(JOB.federateCascade, cascadeCount),
+    ...topo.recordingRules.central.map((r) => ({
+      name: r.record,
+      job: '',
+      count: ruleSeries(r.expr, centralCard),
+    })),
+  ];
+  const series = total(centralInv);
+  const samplesPerSecond = series / centralScrape;
+  const r = resources(series, samplesPerSecond, f);
+  checkMemory('central', r.memoryBytes);
+
+  const placedAll = topo.bigRegions.flatMap((b) => metaClustersOf(b));
+  return {
+    factors: f,
+    totals: {
+      metaClusters: placedAll.length,
+      guestClusters: sum(placedAll.map((p) => p.metaCluster.guestClusters)),
+      nodes: sum(placedAll.map((p) => p.metaCluster.nodes)),
+    },
+    edges,
+    cascades,
+    central: {
+      name: 'central',
+      replicas: topo.central.replicas.length,
+      series,
+      samplesPerSecond,
+      federatedSeries,
+      ...r,
+    },
+    warnings,
+  };
+}
+
+function cascadeInventory(
+  topo: Topology,
+  bigRegion: BigRegion,
+  edgeCount: number,
+  federated: readonly SeriesGroup[],
+  f: CapacityFactors,
+): SeriesGroup[] {
+  const placed = metaClustersOf(bigRegion);
+  const card: LabelCardinality = (label) =>
+    label === LABEL.bigRegion
+      ? 1
+      : label === LABEL.region
+        ? bigRegion.regions.length
+        : label === LABEL.metaCluster
+          ? edgeCount
+          : label === LABEL.clusterId
+            ? sum(placed.map((p) => p.metaCluster.guestClusters + 1))
+            : label === 'code'
+              ? f.statusCodes
+              : 1;
+  return [
+    ...federated,
+    { name: SELF_SERIES_NAME, job: JOB.self, count: f.selfSeries },
+    ...synthetic(JOB.self, 1),
+    ...synthetic(JOB.federateEdge, edgeCount),
+    ...topo.recordingRules.cascade.map((r) => ({ name: r.record, job: '', count: ruleSeries(r.expr, card) })),
+  ];
+}
