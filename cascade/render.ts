@@ -8,7 +8,7 @@ import { formatDuration, parseDuration } from '../common/duration.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
 import { federationTimeout, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import { metaClustersOf, type BigRegion, type Topology } from '../topology/model.ts';
-import { federationClientConfig } from '../topology/security.ts';
+import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
 
 export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
   const tier = topo.global.cascade;
@@ -59,7 +59,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
       },
       rule_files: ['rules.yml'],
       scrape_configs: [
-        selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`),
+        selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`, selfScrapeClientConfig(topo.security, profile)),
         federate,
       ],
     },

@@ -7,6 +7,9 @@ import { PROFILES, type Profile } from '../common/conventions.ts';
 import { renderBundle } from '../deploy/bundle.ts';
 import { writeBundleAtomically } from '../deploy/write.ts';
 import { capacityCommand } from './capacity.ts';
+import { addExplainCommand } from './explain.ts';
+import { addGraphCommand } from './graph.ts';
+import { addRuntimeCommands } from './runtime.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
 
@@ -73,6 +76,9 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
       setCode(capacityCommand(opts, io)),
     );
 
+  addExplainCommand(root, io, setCode);
+  addGraphCommand(root, io, setCode);
+  addRuntimeCommands(root, io, setCode);
   return root;
 }
 

@@ -5,8 +5,9 @@
 import { JOB, RESERVED_LABELS } from './conventions.ts';
 import type { RecordingRuleSpec, RelabelConfig, RuleGroup, ScrapeConfig } from './prometheus.ts';
 
-export function selfScrapeJob(target: string): ScrapeConfig {
-  return { job_name: JOB.self, static_configs: [{ targets: [target] }] };
+/** The self-scrape job; `client` carries TLS/basic auth when the Prometheus serves behind them. */
+export function selfScrapeJob(target: string, client: Partial<ScrapeConfig> = {}): ScrapeConfig {
+  return { job_name: JOB.self, ...client, static_configs: [{ targets: [target] }] };
 }
 
 /**

@@ -16,13 +16,14 @@ import {
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
 import { protectReservedLabels, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import type { PlacedMetaCluster, Topology } from '../topology/model.ts';
+import { selfScrapeClientConfig } from '../topology/security.ts';
 
 export function renderEdge(topo: Topology, placed: PlacedMetaCluster, profile: Profile): PrometheusBundle {
   const { metaCluster } = placed;
   const tier = topo.global.edge;
   const selfTarget = profile === 'local' ? metaCluster.endpoint : `localhost:${PORT.prometheus}`;
   const jobs: ScrapeConfig[] = [
-    selfScrapeJob(selfTarget),
+    selfScrapeJob(selfTarget, selfScrapeClientConfig(topo.security, profile)),
     ...(profile === 'kubernetes' ? kubernetesJobs(metaCluster.name) : []),
     ...metaCluster.extraScrapeTargets.map((t): ScrapeConfig => ({
       job_name: t.job,

@@ -154,17 +154,29 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  // http_sd answers are built once per (topology revision, live endpoints): Prometheus servers
+  // of a whole big region poll them, and 2,500 targets take milliseconds to serialize.
+  const sdCache = new Map<string, { key: string; body: string }>();
   app.get('/v1/sd/cascade/:bigRegion', (req, res) => {
-    const { topology } = topologySource.current();
-    const groups = cascadeTargets(topology, req.params.bigRegion, registrations.live(now()));
-    if (!groups) {
-      throw new HttpError(
-        404,
-        'not found',
-        `unknown big region ${JSON.stringify(req.params.bigRegion)} (known: ${topology.bigRegions.map((b) => b.name).join(', ')})`,
-      );
+    const { topology, revision } = topologySource.current();
+    const key = `${revision}/${registrations.version(now())}`;
+    const cached = sdCache.get(req.params.bigRegion);
+    if (cached?.key === key) {
+      res.type('application/json').send(cached.body);
+      return;
     }
-    res.json(groups);
+    const groups = cascadeTargets(topology, req.params.bigRegion, registrations.live(now()));
+    if (groups) {
+      const body = JSON.stringify(groups);
+      sdCache.set(req.params.bigRegion, { key, body });
+      res.type('application/json').send(body);
+      return;
+    }
+    throw new HttpError(
+      404,
+      'not found',
+      `unknown big region ${JSON.stringify(req.params.bigRegion)} (known: ${topology.bigRegions.map((b) => b.name).join(', ')})`,
+    );
   });
 
   app.get('/v1/sd/central', (_req, res) => {

@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly renderBundle?: (topo: Topology, profile: Profile) => Bundle;
   readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
   readonly now?: () => number;
+  /** Share a registry with routers mounted beside the app (the alert bridge's metrics). */
+  readonly registry?: Registry;
 }
 
 export interface RunningServer {
@@ -49,7 +51,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const file = opts.topologyFile ?? DEFAULT_TOPOLOGY_PATH;
   const watcher = watchTopologyFile({ file, pollIntervalMs: opts.pollIntervalMs, logger });
-  const registry = new Registry();
+  const registry = opts.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fedstack_' });
   const heartbeatToken = opts.heartbeatTokenFile
     ? new Secret(readFileSync(opts.heartbeatTokenFile, 'utf8').trim())

@@ -18,6 +18,8 @@ export interface Registration {
 export class RegistrationStore {
   readonly #ttlMs: number;
   readonly #byMetaCluster = new Map<string, Registration>();
+  /** Bumped whenever the set of live endpoints changes, so answers built from it can be cached. */
+  #version = 0;
 
   constructor(opts: { ttlMs: number }) {
     if (!(opts.ttlMs > 0)) throw new Error(`ttlMs: must be positive, got ${opts.ttlMs}`);
@@ -29,14 +31,28 @@ export class RegistrationStore {
   }
 
   record(metaCluster: string, registration: Registration): void {
+    if (this.#byMetaCluster.get(metaCluster)?.endpoint !== registration.endpoint) this.#version++;
     this.#byMetaCluster.set(metaCluster, registration);
+  }
+
+  /** Changes whenever live(nowMs) would answer with other endpoints than before. */
+  version(nowMs: number): number {
+    this.#expire(nowMs);
+    return this.#version;
   }
 
   /** Registrations younger than the TTL at `nowMs`; expired ones are dropped for good. */
   live(nowMs: number): ReadonlyMap<string, Registration> {
-    for (const [name, reg] of this.#byMetaCluster) {
-      if (nowMs - reg.receivedAt >= this.#ttlMs) this.#byMetaCluster.delete(name);
-    }
+    this.#expire(nowMs);
     return new Map(this.#byMetaCluster);
+  }
+
+  #expire(nowMs: number): void {
+    for (const [name, reg] of this.#byMetaCluster) {
+      if (nowMs - reg.receivedAt >= this.#ttlMs) {
+        this.#byMetaCluster.delete(name);
+        this.#version++;
+      }
+    }
   }
 }

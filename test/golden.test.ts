@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GOLDEN_CASES, goldenDir, renderGoldenCase } from './golden-cases.ts';
-import { checkPrometheusConfig, checkRules, testRules } from './support/promcheck.ts';
+import { checkAlertmanagerConfig, checkPrometheusConfig, checkRules, testRules } from './support/promcheck.ts';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -43,6 +43,17 @@ for (const c of GOLDEN_CASES) {
           assert.ok(result.ok, result.output);
         });
       }
+      if (path === 'alerting/alertmanager.yml') {
+        it(`${path} passes amtool check-config`, async () => {
+          const templates = Object.fromEntries(
+            [...bundle].filter(([p]) => p.startsWith('alerting/templates/')).map(([p, t]) => [p.slice('alerting/'.length), t]),
+          );
+          assert.ok(Object.keys(templates).length > 0, 'templates are rendered');
+          const result = await checkAlertmanagerConfig(text, templates);
+          assert.ok(result.ok, result.output);
+          assert.match(result.output, /SUCCESS/);
+        });
+      }
       if (path.endsWith('/rules.yml')) {
         it(`${path} passes promtool check rules`, async () => {
           const result = await checkRules(text);
@@ -71,7 +82,7 @@ describe('promtool test rules', () => {
       );
     for (const c of GOLDEN_CASES) {
       for (const [path, text] of renderGoldenCase(c)) {
-        if (!/^\s+- alert: /m.test(text)) continue;
+        if (!path.endsWith('/rules.yml') || !/^\s+- alert: /m.test(text)) continue;
         const rel = relative(dir, join(goldenDir(c), path));
         // Replicas render identical rules; one tested replica per golden case covers them.
         const replicaRules = [...renderGoldenCase(c).entries()]

@@ -11,7 +11,9 @@ import {
   type Profile,
 } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
+import { checkClosure } from './closure.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
+import { checkRouting } from './routing.ts';
 import type { RecordingRule, Topology } from './model.ts';
 import { LABEL_NAME_RE } from './schema.ts';
 import {
@@ -41,10 +43,14 @@ const CHECKS: readonly Check[] = [
   rules,
   allowLists,
   profileEndpoints,
+  checkRouting,
 ];
 
 export function crossCheck(topo: Topology, opts: CrossCheckOptions = {}): TopologyIssue[] {
-  return CHECKS.flatMap((check) => check(topo, opts));
+  const issues = CHECKS.flatMap((check) => check(topo, opts));
+  // The closure check (every metric a central rule or dashboard panel uses is federated) reads
+  // the allow-lists and rules as a whole: only meaningful once each of them is valid.
+  return issues.length > 0 ? issues : checkClosure(topo);
 }
 
 /** Reports every value seen before at another path, pointing at the later one. */

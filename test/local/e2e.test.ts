@@ -5,6 +5,8 @@
  * later ones stop components on purpose.
  */
 import { after, before, describe, it } from 'node:test';
+import { describeProblems, runPanelQueries } from '../../dashboards/check.ts';
+import { panelQueries } from '../../dashboards/index.ts';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
@@ -200,6 +202,20 @@ describe('the local federated stack, end to end', () => {
       assert.deepEqual(regionsOf(samples), all);
       assert.ok(samples.every((s) => s.value === 1));
     }
+  });
+
+  it('answers every dashboard panel and variable query at both central replicas, with the variables set to real values', async () => {
+    // Rates need a few samples at every tier: retry until every query answers, then assert.
+    const problemsAt = async (url: string) => describeProblems(await runPanelQueries({ baseUrl: url, topology: stack.topology }));
+    const settled = await waitFor(
+      async () => {
+        const all = await Promise.all(central.map(problemsAt));
+        return all.every((p) => p.length === 0) ? all : undefined;
+      },
+      { timeoutMs: 45_000, what: 'every panel query answering at every central replica' },
+    ).catch(async () => Promise.all(central.map(problemsAt)));
+    for (const problems of settled) assert.deepEqual(problems, []);
+    assert.ok(panelQueries(stack.topology).length > 30, 'the four dashboards have their queries');
   });
 
   it('federates a real node_exporter through extraScrapeTargets to central', async () => {

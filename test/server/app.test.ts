@@ -99,6 +99,9 @@ test('an unknown big region is a 404 with a reason naming the known ones', async
 
 test('a heartbeat overrides its meta-cluster endpoint in SD until the TTL runs out', async () => {
   const { app, advance } = setup();
+  // Asked first, so the answer is cached: the heartbeat must still show at once.
+  const before = await request(app).get('/v1/sd/cascade/europe').expect(200);
+  assert.equal(before.body[2].targets[0], '10.50.1.10:9090');
   const ok = await request(app)
     .post('/v1/edges/mc-lon-01/heartbeat')
     .set('Authorization', `Bearer ${TOKEN}`)

@@ -10,9 +10,9 @@
  * limits and auth are all still promtool's to check).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 
@@ -114,7 +114,10 @@ export function checkAlertmanagerConfig(
   files: Record<string, string> = {},
 ): Promise<CheckResult> {
   return withTempDir(async (dir) => {
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
     writeFileSync(join(dir, 'alertmanager.yml'), config);
     return runTool('amtool', ['check-config', 'alertmanager.yml'], dir);
   });

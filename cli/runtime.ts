@@ -1,0 +1,233 @@
+/**
+ * The long-running commands: `serve` (the fedstack service, with the alert bridge mounted),
+ * `sidecar`, `up` (the local stack) and `simulate`. Each runs until SIGINT/SIGTERM and then
+ * stops what it started before returning its exit code.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { fetchHttpClient } from '../alerting/bridge/http.ts';
+import { createBridgeRouter, type BridgeHandle } from '../alerting/bridge/router.ts';
+import { fileSecretResolver } from '../alerting/bridge/secrets.ts';
+import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
+import { runSimulateUntilSignal, runUp } from '../deploy/local/up.ts';
+import { parseServeArgs } from '../server/args.ts';
+import { startServer, type ServerOptions } from '../server/main.ts';
+import { parseSidecarArgs } from '../sidecar/args.ts';
+import { runSidecar } from '../sidecar/sidecar.ts';
+import type { Topology } from '../topology/model.ts';
+import { EXIT, type CliIo } from './io.ts';
+import { loadTopologyArg } from './topology-arg.ts';
+
+type SetCode = (code: number) => void;
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(s);
+    };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+}
+
+/** Pulls `--name=value` / `--name value` out of argv (options the service's own parser does not know). */
+function takeFlag(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === `--${name}`) {
+      const v = argv[i + 1];
+      argv.splice(i, 2);
+      return v;
+    }
+    if (a.startsWith(`--${name}=`)) {
+      argv.splice(i, 1);
+      return a.slice(name.length + 3);
+    }
+  }
+  return undefined;
+}
+
+export interface BridgeSetup {
+  readonly topology: Topology;
+  readonly outboxDir: string;
+  readonly secretsDir: string;
+  readonly registry: Registry;
+  readonly logger: pino.Logger;
+}
+
+/** The alert bridge, to mount at BRIDGE_BASE_PATH of the service. */
+export function startBridge(b: BridgeSetup): BridgeHandle {
+  mkdirSync(b.outboxDir, { recursive: true });
+  return createBridgeRouter({
+    topology: b.topology,
+    outboxDir: b.outboxDir,
+    now: Date.now,
+    http: fetchHttpClient,
+    secrets: fileSecretResolver(b.secretsDir),
+    logger: b.logger.child({ component: 'bridge' }),
+    registry: b.registry,
+  });
+}
+
+export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): void {
+  root
+    .command('serve')
+    .description(
+      'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
+    )
+    .usage(
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR]',
+    )
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption('-h, --help', 'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const argv = [...cmd.args];
+      const outboxDir = takeFlag(argv, 'outbox-dir');
+      const secretsDir = takeFlag(argv, 'secrets-dir');
+      let opts: ServerOptions;
+      try {
+        opts = parseServeArgs(argv);
+      } catch (e) {
+        io.err(`fedstack serve: ${(e as Error).message}\n`);
+        return setCode(EXIT.invalid);
+      }
+      if ((outboxDir === undefined) !== (secretsDir === undefined)) {
+        io.err('fedstack serve: --outbox-dir and --secrets-dir go together (they enable the alert bridge)\n');
+        return setCode(EXIT.invalid);
+      }
+      setCode(await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io));
+    });
+
+  root
+    .command('sidecar')
+    .description('edge sidecar: heartbeat the LoadBalancer address, apply configs only after promtool passes, reload')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_opts: unknown, cmd: Command) => {
+      let sidecar;
+      try {
+        sidecar = await runSidecar(parseSidecarArgs(cmd.args));
+      } catch (e) {
+        io.err(`fedstack sidecar: ${(e as Error).message}\n`);
+        return setCode(EXIT.invalid);
+      }
+      await untilSignal();
+      await sidecar.close();
+      setCode(EXIT.ok);
+    });
+
+  root
+    .command('up')
+    .description('run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C')
+    .option('-t, --topology <file>', 'topology file (default: the embedded example topology)')
+    .option('--interval <duration>', 'scrape and evaluation interval for every tier (default 5s; "topology" keeps the file\'s)', '5s')
+    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster', '3')
+    .option('--keep', 'keep the data directory after stopping')
+    .action(async (opts: { topology?: string; interval: string; maxGuestClusters: string; keep?: boolean }) => {
+      const loaded = loadTopologyArg(opts.topology, io);
+      if (!loaded.ok) return setCode(loaded.code);
+      const maxGuestClusters = Number(opts.maxGuestClusters);
+      if (!Number.isInteger(maxGuestClusters) || maxGuestClusters < 0) {
+        io.err(`fedstack up: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`);
+        return setCode(EXIT.invalid);
+      }
+      if (opts.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(opts.interval)) {
+        io.err(`fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(opts.interval)}\n`);
+        return setCode(EXIT.invalid);
+      }
+      const log = (line: string) => io.out(`${line}\n`);
+      setCode(
+        await runUp({
+          topology: loaded.topology,
+          keep: opts.keep,
+          intervals: opts.interval === 'topology' ? undefined : { scrape: opts.interval, evaluation: opts.interval },
+          simulate: { maxGuestClusters },
+          log,
+          startService: async (ctx) => {
+            const logger = pino({ level: 'warn' });
+            const registry = new Registry();
+            const bridge = startBridge({
+              topology: ctx.topology,
+              outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
+              secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
+              registry,
+              logger,
+            });
+            const server = await startServer({
+              topologyFile: ctx.topologyFile,
+              port: ctx.port,
+              profile: 'local',
+              logger,
+              registry,
+              extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
+            });
+            return {
+              url: server.url,
+              stop: async () => {
+                await server.close();
+                await bridge.close();
+              },
+            };
+          },
+        }),
+      );
+    });
+
+  root
+    .command('simulate')
+    .description('serve a fleet simulator (one exporter per meta-cluster, with fault knobs) until Ctrl-C')
+    .option('-t, --topology <file>', 'topology file (default: the embedded example topology)')
+    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster')
+    .action(async (opts: { topology?: string; maxGuestClusters?: string }) => {
+      const loaded = loadTopologyArg(opts.topology, io);
+      if (!loaded.ok) return setCode(loaded.code);
+      const max = opts.maxGuestClusters === undefined ? undefined : Number(opts.maxGuestClusters);
+      if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
+        io.err(`fedstack simulate: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`);
+        return setCode(EXIT.invalid);
+      }
+      setCode(
+        await runSimulateUntilSignal({ topology: loaded.topology, maxGuestClusters: max, log: (l) => io.out(`${l}\n`) }),
+      );
+    });
+}
+
+async function serveUntilSignal(
+  opts: ServerOptions,
+  bridgeDirs: { outboxDir: string; secretsDir: string } | undefined,
+  io: CliIo,
+): Promise<number> {
+  const logger = pino({ name: 'fedstack', redact: ['req.headers.authorization', 'token'] });
+  const registry = new Registry();
+  let bridge: BridgeHandle | undefined;
+  if (bridgeDirs) {
+    const loaded = loadTopologyArg(opts.topologyFile, io);
+    if (!loaded.ok) return loaded.code;
+    bridge = startBridge({ topology: loaded.topology, ...bridgeDirs, registry, logger });
+  }
+  let server;
+  try {
+    server = await startServer({
+      ...opts,
+      logger,
+      registry,
+      extraRouters: bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : [],
+    });
+  } catch (e) {
+    io.err(`fedstack serve: ${(e as Error).message}\n`);
+    await bridge?.close();
+    return EXIT.failure;
+  }
+  io.out(`fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`);
+  await untilSignal();
+  await server.close();
+  await bridge?.close();
+  return EXIT.ok;
+}
