@@ -4,30 +4,17 @@
  * labels, and evaluates the regional recording rules that central federates.
  */
 import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
-import { formatDuration, parseDuration } from '../common/duration.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
-import { federationTimeout, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import { metaClustersOf, type BigRegion, type Topology } from '../topology/model.ts';
 import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
 
 export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
   const tier = topo.global.cascade;
-  const interval = parseDuration(tier.scrapeInterval);
-  const timeout = federationTimeout(
-    interval,
-    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
-  );
   const edges = metaClustersOf(bigRegion);
 
   const federate: ScrapeConfig = {
-    job_name: JOB.federateEdge,
-    scrape_interval: tier.scrapeInterval,
-    scrape_timeout: formatDuration(timeout),
-    metrics_path: '/federate',
-    params: { 'match[]': matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade) },
-    honor_labels: true,
-    honor_timestamps: tier.honorTimestamps,
-    sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
+    ...federationJob(JOB.federateEdge, tier, matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade)),
     ...federationClientConfig(topo.security, profile),
     // Production discovers edges through the fedstack service, which merges the topology with
     // live sidecar registrations (LoadBalancer addresses change); the local stack lists them.
@@ -59,7 +46,10 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
       },
       rule_files: ['rules.yml'],
       scrape_configs: [
-        selfScrapeJob(profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`, selfScrapeClientConfig(topo.security, profile)),
+        selfScrapeJob(
+          profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`,
+          selfScrapeClientConfig(topo.security, profile),
+        ),
         federate,
       ],
     },

@@ -4,33 +4,24 @@
  * pages once. Each federates every cascade with the central allow-list.
  */
 import { JOB, LABEL, PORT, SERVICE, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
-import { formatDuration, parseDuration } from '../common/duration.ts';
 import type { AlertingRuleSpec, PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
-import { federationTimeout, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
 import { federationClientConfig } from '../topology/security.ts';
 import { metaAlertRules } from './alerts.ts';
 
 export function renderCentral(topo: Topology, replica: CentralReplica, profile: Profile): PrometheusBundle {
   const tier = topo.global.central;
-  const interval = parseDuration(tier.scrapeInterval);
-  const timeout = federationTimeout(
-    interval,
-    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
-  );
   const ns = topo.global.namespace;
 
   // Cascades are few and stable (one per big region): listed from the topology, so the top
   // tier does not depend on the fedstack service to find them.
   const federate: ScrapeConfig = {
-    job_name: JOB.federateCascade,
-    scrape_interval: tier.scrapeInterval,
-    scrape_timeout: formatDuration(timeout),
-    metrics_path: '/federate',
-    params: { 'match[]': matchParams(SYSTEM_SELECTORS.central, topo.allowLists.central) },
-    honor_labels: true,
-    honor_timestamps: tier.honorTimestamps,
-    sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
+    ...federationJob(
+      JOB.federateCascade,
+      tier,
+      matchParams(SYSTEM_SELECTORS.central, topo.allowLists.central),
+    ),
     ...federationClientConfig(topo.security, profile),
     static_configs: topo.bigRegions.map((b) => ({
       targets: [b.cascade.endpoint],

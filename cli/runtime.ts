@@ -86,7 +86,10 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
     )
     .allowUnknownOption()
     .allowExcessArguments()
-    .helpOption('-h, --help', 'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge')
+    .helpOption(
+      '-h, --help',
+      'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge',
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const argv = [...cmd.args];
       const outboxDir = takeFlag(argv, 'outbox-dir');
@@ -102,12 +105,16 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
         io.err('fedstack serve: --outbox-dir and --secrets-dir go together (they enable the alert bridge)\n');
         return setCode(EXIT.invalid);
       }
-      setCode(await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io));
+      setCode(
+        await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io),
+      );
     });
 
   root
     .command('sidecar')
-    .description('edge sidecar: heartbeat the LoadBalancer address, apply configs only after promtool passes, reload')
+    .description(
+      'edge sidecar: heartbeat the LoadBalancer address, apply configs only after promtool passes, reload',
+    )
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (_opts: unknown, cmd: Command) => {
@@ -125,60 +132,73 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
 
   root
     .command('up')
-    .description('run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C')
+    .description(
+      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C',
+    )
     .option('-t, --topology <file>', 'topology file (default: the embedded example topology)')
-    .option('--interval <duration>', 'scrape and evaluation interval for every tier (default 5s; "topology" keeps the file\'s)', '5s')
+    .option(
+      '--interval <duration>',
+      'scrape and evaluation interval for every tier (default 5s; "topology" keeps the file\'s)',
+      '5s',
+    )
     .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster', '3')
     .option('--keep', 'keep the data directory after stopping')
-    .action(async (opts: { topology?: string; interval: string; maxGuestClusters: string; keep?: boolean }) => {
-      const loaded = loadTopologyArg(opts.topology, io);
-      if (!loaded.ok) return setCode(loaded.code);
-      const maxGuestClusters = Number(opts.maxGuestClusters);
-      if (!Number.isInteger(maxGuestClusters) || maxGuestClusters < 0) {
-        io.err(`fedstack up: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`);
-        return setCode(EXIT.invalid);
-      }
-      if (opts.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(opts.interval)) {
-        io.err(`fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(opts.interval)}\n`);
-        return setCode(EXIT.invalid);
-      }
-      const log = (line: string) => io.out(`${line}\n`);
-      setCode(
-        await runUp({
-          topology: loaded.topology,
-          keep: opts.keep,
-          intervals: opts.interval === 'topology' ? undefined : { scrape: opts.interval, evaluation: opts.interval },
-          simulate: { maxGuestClusters },
-          log,
-          startService: async (ctx) => {
-            const logger = pino({ level: 'warn' });
-            const registry = new Registry();
-            const bridge = startBridge({
-              topology: ctx.topology,
-              outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
-              secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
-              registry,
-              logger,
-            });
-            const server = await startServer({
-              topologyFile: ctx.topologyFile,
-              port: ctx.port,
-              profile: 'local',
-              logger,
-              registry,
-              extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
-            });
-            return {
-              url: server.url,
-              stop: async () => {
-                await server.close();
-                await bridge.close();
-              },
-            };
-          },
-        }),
-      );
-    });
+    .action(
+      async (opts: { topology?: string; interval: string; maxGuestClusters: string; keep?: boolean }) => {
+        const loaded = loadTopologyArg(opts.topology, io);
+        if (!loaded.ok) return setCode(loaded.code);
+        const maxGuestClusters = Number(opts.maxGuestClusters);
+        if (!Number.isInteger(maxGuestClusters) || maxGuestClusters < 0) {
+          io.err(
+            `fedstack up: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`,
+          );
+          return setCode(EXIT.invalid);
+        }
+        if (opts.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(opts.interval)) {
+          io.err(
+            `fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(opts.interval)}\n`,
+          );
+          return setCode(EXIT.invalid);
+        }
+        const log = (line: string) => io.out(`${line}\n`);
+        setCode(
+          await runUp({
+            topology: loaded.topology,
+            keep: opts.keep,
+            intervals:
+              opts.interval === 'topology' ? undefined : { scrape: opts.interval, evaluation: opts.interval },
+            simulate: { maxGuestClusters },
+            log,
+            startService: async (ctx) => {
+              const logger = pino({ level: 'warn' });
+              const registry = new Registry();
+              const bridge = startBridge({
+                topology: ctx.topology,
+                outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
+                secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
+                registry,
+                logger,
+              });
+              const server = await startServer({
+                topologyFile: ctx.topologyFile,
+                port: ctx.port,
+                profile: 'local',
+                logger,
+                registry,
+                extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
+              });
+              return {
+                url: server.url,
+                stop: async () => {
+                  await server.close();
+                  await bridge.close();
+                },
+              };
+            },
+          }),
+        );
+      },
+    );
 
   root
     .command('simulate')
@@ -190,11 +210,17 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
       if (!loaded.ok) return setCode(loaded.code);
       const max = opts.maxGuestClusters === undefined ? undefined : Number(opts.maxGuestClusters);
       if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-        io.err(`fedstack simulate: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`);
+        io.err(
+          `fedstack simulate: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`,
+        );
         return setCode(EXIT.invalid);
       }
       setCode(
-        await runSimulateUntilSignal({ topology: loaded.topology, maxGuestClusters: max, log: (l) => io.out(`${l}\n`) }),
+        await runSimulateUntilSignal({
+          topology: loaded.topology,
+          maxGuestClusters: max,
+          log: (l) => io.out(`${l}\n`),
+        }),
       );
     });
 }
@@ -225,7 +251,9 @@ async function serveUntilSignal(
     await bridge?.close();
     return EXIT.failure;
   }
-  io.out(`fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`);
+  io.out(
+    `fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+  );
   await untilSignal();
   await server.close();
   await bridge?.close();

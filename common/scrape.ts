@@ -3,6 +3,7 @@
  * the rule group of a tier, and the match[] list of a federation job.
  */
 import { JOB, RESERVED_LABELS } from './conventions.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 import type { RecordingRuleSpec, RelabelConfig, RuleGroup, ScrapeConfig } from './prometheus.ts';
 
 /** The self-scrape job; `client` carries TLS/basic auth when the Prometheus serves behind them. */
@@ -53,4 +54,34 @@ export function matchParams(system: readonly string[], allowList: readonly strin
 /** A federation scrape_timeout: the configured one, else 80% of the interval (never above it). */
 export function federationTimeout(intervalMs: number, configured: number | undefined): number {
   return configured ?? Math.max(1000, Math.floor((intervalMs * 0.8) / 1000) * 1000);
+}
+
+/** The settings of a tier that shape its federation job (a subset of the topology's tier settings). */
+export interface FederationTierSettings {
+  readonly scrapeInterval: string;
+  readonly scrapeTimeout?: string | undefined;
+  readonly sampleLimit: number;
+  readonly honorTimestamps: boolean;
+}
+
+/**
+ * What every federation job has in common, cascade's and central's alike: /federate with the
+ * given match[], honor_labels (the source's labels are the truth), the tier's timestamps
+ * choice, timeout and sample_limit. Callers add the client config and the targets.
+ */
+export function federationJob(job: string, tier: FederationTierSettings, match: string[]): ScrapeConfig {
+  const timeout = federationTimeout(
+    parseDuration(tier.scrapeInterval),
+    tier.scrapeTimeout === undefined ? undefined : parseDuration(tier.scrapeTimeout),
+  );
+  return {
+    job_name: job,
+    scrape_interval: tier.scrapeInterval,
+    scrape_timeout: formatDuration(timeout),
+    metrics_path: '/federate',
+    params: { 'match[]': match },
+    honor_labels: true,
+    honor_timestamps: tier.honorTimestamps,
+    sample_limit: tier.sampleLimit > 0 ? tier.sampleLimit : undefined,
+  };
 }

@@ -32,7 +32,8 @@ export function renderBundle(topo: Topology, profile: Profile): Bundle {
   for (const [rel, text] of renderDashboardFiles(topo)) files.set(`dashboards/${rel}`, text);
   // Manifests (and per-cluster kustomizations) are what the kubernetes profile deploys.
   if (profile === 'kubernetes') {
-    for (const [rel, text] of renderManifests(topo, profile, { alertingFiles: [...alerting.keys()] })) files.set(rel, text);
+    for (const [rel, text] of renderManifests(topo, profile, { alertingFiles: [...alerting.keys()] }))
+      files.set(rel, text);
   }
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

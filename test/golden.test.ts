@@ -8,7 +8,12 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GOLDEN_CASES, goldenDir, renderGoldenCase } from './golden-cases.ts';
-import { checkAlertmanagerConfig, checkPrometheusConfig, checkRules, testRules } from './support/promcheck.ts';
+import {
+  checkAlertmanagerConfig,
+  checkPrometheusConfig,
+  checkRules,
+  testRules,
+} from './support/promcheck.ts';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -46,7 +51,9 @@ for (const c of GOLDEN_CASES) {
       if (path === 'alerting/alertmanager.yml') {
         it(`${path} passes amtool check-config`, async () => {
           const templates = Object.fromEntries(
-            [...bundle].filter(([p]) => p.startsWith('alerting/templates/')).map(([p, t]) => [p.slice('alerting/'.length), t]),
+            [...bundle]
+              .filter(([p]) => p.startsWith('alerting/templates/'))
+              .map(([p, t]) => [p.slice('alerting/'.length), t]),
           );
           assert.ok(Object.keys(templates).length > 0, 'templates are rendered');
           const result = await checkAlertmanagerConfig(text, templates);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { topologySchema } from './schema.ts';
+import { editDistance } from './suggest.ts';
 import { buildModel, type Topology } from './model.ts';
 import { crossCheck, type CrossCheckOptions } from './validate.ts';
 import {
@@ -169,20 +170,6 @@ function suggest(key: string, known: readonly string[]): string {
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3))
     ? ` (did you mean ${JSON.stringify(best)}?)`
     : '';
-}
-
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }
 
 function valueAt(raw: unknown, path: readonly PathSegment[]): unknown {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Topology } from './model.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
+import { editDistance } from './suggest.ts';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const ROUTING_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -53,16 +54,12 @@ const overrideSchema = z.strictObject({
   /** Member name (of this team) on call instead of the rotation between start and end. */
   member: z.string().min(1),
   /** Local wall time in the rotation's time zone, `YYYY-MM-DD HH:MM`; start inclusive, end exclusive. */
-  start: z
-    .string()
-    .refine((s) => LOCAL_DATETIME.test(s), {
-      error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
-    }),
-  end: z
-    .string()
-    .refine((s) => LOCAL_DATETIME.test(s), {
-      error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
-    }),
+  start: z.string().refine((s) => LOCAL_DATETIME.test(s), {
+    error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
+  }),
+  end: z.string().refine((s) => LOCAL_DATETIME.test(s), {
+    error: (iss) => `invalid date-time ${JSON.stringify(iss.input)} (want YYYY-MM-DD HH:MM)`,
+  }),
 });
 
 const rotationSchema = z.strictObject({
@@ -73,11 +70,9 @@ const rotationSchema = z.strictObject({
   /** IANA time zone the handover time, start date and overrides are read in. */
   timeZone: z.string().min(1),
   /** Date (in timeZone) of the first handover, to `members[0]`; the anchor of the rotation. */
-  start: z
-    .string()
-    .refine((s) => DATE.test(s), {
-      error: (iss) => `invalid date ${JSON.stringify(iss.input)} (want YYYY-MM-DD)`,
-    }),
+  start: z.string().refine((s) => DATE.test(s), {
+    error: (iss) => `invalid date ${JSON.stringify(iss.input)} (want YYYY-MM-DD)`,
+  }),
   /** Member names in rotation order; default: every team member in file order. */
   members: z.array(z.string().min(1)).min(1).optional(),
   overrides: z.array(overrideSchema).default([]),
@@ -188,11 +183,9 @@ const timeIntervalSchema = z.strictObject({
       z.strictObject({
         weekdays: z
           .array(
-            z
-              .string()
-              .refine((s) => weekdayRange.test(s), {
-                error: (iss) => `invalid weekday range ${JSON.stringify(iss.input)} (e.g. monday:friday)`,
-              }),
+            z.string().refine((s) => weekdayRange.test(s), {
+              error: (iss) => `invalid weekday range ${JSON.stringify(iss.input)} (e.g. monday:friday)`,
+            }),
           )
           .optional(),
         times: z.array(z.strictObject({ start: hhmmSchema, end: hhmmSchema })).optional(),
@@ -334,7 +327,7 @@ export function checkRouting(topo: Topology): TopologyIssue[] {
     let best: string | undefined;
     let bestDistance = Infinity;
     for (const n of receiverNames) {
-      const d = distance(name, n);
+      const d = editDistance(name, n);
       if (d < bestDistance) [best, bestDistance] = [n, d];
     }
     return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
@@ -405,19 +398,4 @@ function isRealDate(s: string): boolean {
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
   const t = new Date(Date.UTC(y, m - 1, d));
   return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
-}
-
-/** Levenshtein distance, for "did you mean" on receiver names. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }

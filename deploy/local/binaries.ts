@@ -80,44 +80,39 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function runPrometheus(
-  a: PrometheusArgs & {
-    name?: string;
-    extraArgs?: readonly string[];
-    logFile?: string;
-    readyTimeoutMs?: number;
-  },
+/** How a server binary is started: its ready URL is `<listen>/-/ready` for both. */
+interface RunOptions {
+  name?: string;
+  extraArgs?: readonly string[];
+  logFile?: string;
+  readyTimeoutMs?: number;
+}
+
+async function runServer(
+  cmd: string,
+  kind: string,
+  listen: string,
+  args: readonly string[],
+  o: RunOptions,
 ): Promise<RunningServer> {
-  const url = `http://${a.listen}`;
+  const url = `http://${listen}`;
   const proc = await startProcess({
-    cmd: BINARY.prometheus,
-    args: [...prometheusArgs(a), ...(a.extraArgs ?? [])],
-    name: a.name ?? `prometheus ${a.listen}`,
+    cmd,
+    args: [...args, ...(o.extraArgs ?? [])],
+    name: o.name ?? `${kind} ${listen}`,
     readyUrl: `${url}/-/ready`,
-    readyTimeoutMs: a.readyTimeoutMs,
-    logFile: a.logFile,
+    readyTimeoutMs: o.readyTimeoutMs,
+    logFile: o.logFile,
   });
   return { process: proc, url, stop: async () => void (await proc.stop()) };
 }
 
-export async function runAlertmanager(
-  a: AlertmanagerArgs & {
-    name?: string;
-    extraArgs?: readonly string[];
-    logFile?: string;
-    readyTimeoutMs?: number;
-  },
-): Promise<RunningServer> {
-  const url = `http://${a.listen}`;
-  const proc = await startProcess({
-    cmd: BINARY.alertmanager,
-    args: [...alertmanagerArgs(a), ...(a.extraArgs ?? [])],
-    name: a.name ?? `alertmanager ${a.listen}`,
-    readyUrl: `${url}/-/ready`,
-    readyTimeoutMs: a.readyTimeoutMs,
-    logFile: a.logFile,
-  });
-  return { process: proc, url, stop: async () => void (await proc.stop()) };
+export function runPrometheus(a: PrometheusArgs & RunOptions): Promise<RunningServer> {
+  return runServer(BINARY.prometheus, 'prometheus', a.listen, prometheusArgs(a), a);
+}
+
+export function runAlertmanager(a: AlertmanagerArgs & RunOptions): Promise<RunningServer> {
+  return runServer(BINARY.alertmanager, 'alertmanager', a.listen, alertmanagerArgs(a), a);
 }
 
 /**

@@ -206,7 +206,8 @@ describe('the local federated stack, end to end', () => {
 
   it('answers every dashboard panel and variable query at both central replicas, with the variables set to real values', async () => {
     // Rates need a few samples at every tier: retry until every query answers, then assert.
-    const problemsAt = async (url: string) => describeProblems(await runPanelQueries({ baseUrl: url, topology: stack.topology }));
+    const problemsAt = async (url: string) =>
+      describeProblems(await runPanelQueries({ baseUrl: url, topology: stack.topology }));
     const settled = await waitFor(
       async () => {
         const all = await Promise.all(central.map(problemsAt));
