@@ -9,6 +9,7 @@
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
+import { matcherMatches } from './selector.ts';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -85,7 +86,9 @@ export function metricNames(expr: string): string[] {
  * Parses a series selector as used in `match[]` and allow-lists: exactly one vector selector
  * (`name`, `name{...}`, `{__name__=~"re", ...}`), nothing around it.
  */
-export function parseSeriesSelector(text: string): { ok: true; selector: VectorSelector } | { ok: false; message: string } {
+export function parseSeriesSelector(
+  text: string,
+): { ok: true; selector: VectorSelector } | { ok: false; message: string } {
   const result = parsePromQL(text);
   if (!result.ok) return { ok: false, message: result.error.message };
   const [only] = result.selectors;
@@ -94,7 +97,10 @@ export function parseSeriesSelector(text: string): { ok: true; selector: VectorS
   }
   if (!only.matchers.some((m) => !matchesEmpty(m))) {
     // Prometheus' own rule: a selector must have one matcher that does not match the empty string.
-    return { ok: false, message: 'a series selector needs at least one matcher that does not match the empty string' };
+    return {
+      ok: false,
+      message: 'a series selector needs at least one matcher that does not match the empty string',
+    };
   }
   return { ok: true, selector: only };
 }
@@ -107,7 +113,10 @@ export function seriesSelector(text: string): VectorSelector {
 }
 
 /** A selector for exactly one metric name and the given equality labels. */
-export function literalSelector(metric: string, labels: Readonly<Record<string, string>> = {}): VectorSelector {
+export function literalSelector(
+  metric: string,
+  labels: Readonly<Record<string, string>> = {},
+): VectorSelector {
   const matchers: LabelMatcher[] = [{ name: NAME_LABEL, type: '=', value: metric }];
   for (const [name, value] of Object.entries(labels)) matchers.push({ name, type: '=', value });
   return { metricName: metric, matchers, text: formatSelector(matchers) };
@@ -115,20 +124,14 @@ export function literalSelector(metric: string, labels: Readonly<Record<string, 
 
 /** Whether one matcher accepts a label value ('' stands for an absent label, as in Prometheus). */
 export function matcherAccepts(m: LabelMatcher, value: string): boolean {
-  switch (m.type) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-      return anchored(m.value).test(value);
-    case '!~':
-      return !anchored(m.value).test(value);
-  }
+  return matcherMatches({ name: m.name, op: m.type, value: m.value }, value);
 }
 
 /** Whether a series with these labels (metric name under `__name__`) is selected. */
-export function selectorMatches(sel: Pick<VectorSelector, 'matchers'>, labels: Readonly<Record<string, string>>): boolean {
+export function selectorMatches(
+  sel: Pick<VectorSelector, 'matchers'>,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   return sel.matchers.every((m) => matcherAccepts(m, labels[m.name] ?? ''));
 }
 
@@ -143,7 +146,10 @@ export function selectorAcceptsName(sel: Pick<VectorSelector, 'matchers'>, metri
  * matchers on the same label are assumed to overlap, since deciding it needs automata and
  * allow-lists rarely do that. Used as "can this allow-list entry keep what this query reads".
  */
-export function selectorsOverlap(a: Pick<VectorSelector, 'matchers'>, b: Pick<VectorSelector, 'matchers'>): boolean {
+export function selectorsOverlap(
+  a: Pick<VectorSelector, 'matchers'>,
+  b: Pick<VectorSelector, 'matchers'>,
+): boolean {
   const all = [...a.matchers, ...b.matchers];
   const byLabel = new Map<string, LabelMatcher[]>();
   for (const m of all) byLabel.set(m.name, [...(byLabel.get(m.name) ?? []), m]);
@@ -156,7 +162,9 @@ export function selectorsOverlap(a: Pick<VectorSelector, 'matchers'>, b: Pick<Ve
 
 /** `{__name__="x", a="b"}` → `x{a="b"}`; quotes values the way PromQL reads them back. */
 export function formatSelector(matchers: readonly LabelMatcher[]): string {
-  const name = matchers.find((m) => m.name === NAME_LABEL && m.type === '=' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m.value));
+  const name = matchers.find(
+    (m) => m.name === NAME_LABEL && m.type === '=' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m.value),
+  );
   const rest = matchers.filter((m) => m !== name).map((m) => `${m.name}${m.type}${JSON.stringify(m.value)}`);
   const body = rest.length > 0 ? `{${rest.join(', ')}}` : '';
   return `${name?.value ?? ''}${body}` || '{}';
@@ -164,22 +172,6 @@ export function formatSelector(matchers: readonly LabelMatcher[]): string {
 
 function matchesEmpty(m: LabelMatcher): boolean {
   return matcherAccepts(m, '');
-}
-
-const regexCache = new Map<string, RegExp>();
-/** Prometheus regexes are RE2, fully anchored; JS RegExp with ^(?:…)$ agrees on what allow-lists use. */
-function anchored(re: string): RegExp {
-  let r = regexCache.get(re);
-  if (r === undefined) {
-    try {
-      r = new RegExp(`^(?:${re})$`, 's');
-    } catch {
-      // An invalid regex selects nothing (Prometheus would refuse it; validate reports that).
-      r = /(?!)/;
-    }
-    regexCache.set(re, r);
-  }
-  return r;
 }
 
 function readSelector(node: SyntaxNode, src: string): VectorSelector | { error: PromQLSyntaxError } {
@@ -197,10 +189,15 @@ function readSelector(node: SyntaxNode, src: string): VectorSelector | { error: 
         const nameNode = c.getChild('LabelName') ?? c.getChild('QuotedLabelName')?.getChild('StringLiteral');
         const op = c.getChild('MatchOp');
         const val = c.getChild('StringLiteral', 'MatchOp') ?? lastChild(c, 'StringLiteral');
-        if (!nameNode || !op || !val) return { error: { offset: c.from, message: syntaxMessage(src, c.from) } };
+        if (!nameNode || !op || !val)
+          return { error: { offset: c.from, message: syntaxMessage(src, c.from) } };
         const rawName = src.slice(nameNode.from, nameNode.to);
         const name = nameNode.name === 'StringLiteral' ? unquote(rawName) : rawName;
-        matchers.push({ name, type: src.slice(op.from, op.to) as MatchType, value: unquote(src.slice(val.from, val.to)) });
+        matchers.push({
+          name,
+          type: src.slice(op.from, op.to) as MatchType,
+          value: unquote(src.slice(val.from, val.to)),
+        });
       }
     }
   }
@@ -247,5 +244,7 @@ function unquote(lit: string): string {
 
 function syntaxMessage(src: string, offset: number): string {
   const near = src.slice(offset, offset + 20);
-  return near === '' ? `unexpected end of expression at character ${offset + 1}` : `syntax error at character ${offset + 1} near ${JSON.stringify(near)}`;
+  return near === ''
+    ? `unexpected end of expression at character ${offset + 1}`
+    : `syntax error at character ${offset + 1} near ${JSON.stringify(near)}`;
 }

@@ -140,9 +140,16 @@ function checkRegex(value: string, offset: number): void {
   }
 }
 
-/** An anchored RE2-ish regex as a JS RegExp (Prometheus anchors label regexes). */
+const regexCache = new Map<string, RegExp>();
+
+/** An anchored RE2-ish regex as a JS RegExp (Prometheus anchors label regexes); compiled once. */
 export function anchored(re: string): RegExp {
-  return new RegExp(`^(?:${re})$`);
+  let compiled = regexCache.get(re);
+  if (compiled === undefined) {
+    compiled = new RegExp(`^(?:${re})$`);
+    regexCache.set(re, compiled);
+  }
+  return compiled;
 }
 
 export function matcherMatches(m: Matcher, value: string): boolean {
