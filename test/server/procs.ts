@@ -1,20 +1,11 @@
 /** Real binaries in tests: free loopback ports, processes stopped by PID, certificates. */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** The shared loopback port finder (deploy/local/process.ts), re-exported for these tests. */
+export { freePort } from '../../deploy/local/process.ts';
 
 export interface Proc {
   readonly pid: number;
