@@ -14,9 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../common/duration.ts';
 import { toYaml } from '../common/serialize.ts';
-import { renderCascade } from '../cascade/render.ts';
-import { renderCentral } from '../central/render.ts';
-import { renderEdge } from '../edge/render.ts';
+import { createPlan } from '../render/plan.ts';
 import { parseTopology } from '../topology/load.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
 import { startAlertmanager, startWebhookReceiver } from './support/alertmanager.ts';
@@ -128,13 +126,10 @@ async function trial(t: Trial, log: (line: string) => void): Promise<TrialResult
       procs.push(p);
       return p;
     };
-    await start('edge', a.edge, renderEdge(topo, metaClusters(topo)[0]!, 'local'));
-    await start('cascade', a.cascade, renderCascade(topo, topo.bigRegions[0]!, 'local'));
-    const central = await start(
-      'central',
-      a.central,
-      renderCentral(topo, topo.central.replicas[0]!, 'local'),
-    );
+    const plan = createPlan(topo, 'local');
+    await start('edge', a.edge, plan.edge(metaClusters(topo)[0]!.metaCluster.name)!.bundle);
+    await start('cascade', a.cascade, plan.cascade(topo.bigRegions[0]!.name)!.bundle);
+    const central = await start('central', a.central, plan.central(topo.central.replicas[0]!.name)!.bundle);
     const bound = alertLatencyBound(topo, ALERT, t.groupWait);
 
     // Wait until the healthy value has reached central, so the fault is a change it can see.

@@ -15,10 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { JOB } from '../common/conventions.ts';
 import type { PrometheusBundle } from '../common/prometheus.ts';
 import { toYaml } from '../common/serialize.ts';
-import { renderCascade } from '../cascade/render.ts';
-import { metaAlertRules } from '../central/alerts.ts';
-import { renderCentral } from '../central/render.ts';
-import { renderEdge } from '../edge/render.ts';
+import { createPlan } from '../render/plan.ts';
 import { parseTopology } from '../topology/load.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
 import { startFleetSource } from './support/fleet-source.ts';
@@ -133,13 +130,15 @@ export const federationCostBench: Bench = {
       const topoA = load(topologyText(portsA, sim.address, interval, true));
       const topoB = load(topologyText(portsB, sim.address, interval, false));
       const placed = metaClusters(topoB)[0]!;
-      const edgeB = renderEdge(topoB, placed, 'local');
-      const render = (topo: Topology) => ({
-        cascade: renderCascade(topo, topo.bigRegions[0]!, 'local'),
-        central: renderCentral(topo, topo.central.replicas[0]!, 'local'),
+      const planA = createPlan(topoA, 'local');
+      const planB = createPlan(topoB, 'local');
+      const edgeB = planB.edge(placed.metaCluster.name)!.bundle;
+      const render = (plan: typeof planA) => ({
+        cascade: plan.cascade(plan.topology.bigRegions[0]!.name)!.bundle,
+        central: plan.central(plan.topology.central.replicas[0]!.name)!.bundle,
       });
-      const a = render(topoA);
-      const b = render(topoB);
+      const a = render(planA);
+      const b = render(planB);
       log(`federation-cost: ${sim.series} series from the ${sim.source}, interval ${interval}`);
 
       const start = async (name: string, address: string, bundle: PrometheusBundle) => {
@@ -162,7 +161,7 @@ export const federationCostBench: Bench = {
       // What must answer at central (b): every central recording rule and every alert's subject.
       const checks = [
         ...topoB.recordingRules.central.map((r) => r.record),
-        ...[...topoB.alertRules, ...metaAlertRules(topoB)].map((r) => alertSubject(r.expr)),
+        ...[...topoB.alertRules, ...planB.facts.metaAlertRules].map((r) => alertSubject(r.expr)),
       ];
       const answering = async () => {
         let n = 0;

@@ -1,23 +1,25 @@
 /**
  * Runs in its own process so that its peak RSS (getrusage maxrss) is the render's and nothing
- * else's. Prints one JSON line: timings and memory.
+ * else's. Prints one JSON line: timings and memory. Modes:
+ *   disk   — what `fedstack render -o DIR` does: plan, emit, stream to disk atomically (syncfs);
+ *   memory — the same emit without writing (the CPU part alone), plus one region re-rendered.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FILE } from '../common/conventions.ts';
-import { toYaml } from '../common/serialize.ts';
-import { renderBundle } from '../deploy/bundle.ts';
-import { renderCascade } from '../cascade/render.ts';
-import { renderCentral } from '../central/render.ts';
-import { renderEdge } from '../edge/render.ts';
+import { createEmitter, treeFiles } from '../render/emit.ts';
+import { createPlan } from '../render/plan.ts';
+import { writeTreeAtomically } from '../render/write.ts';
 import { parseTopology } from '../topology/load.ts';
-import { type BigRegion, type Region, type Topology } from '../topology/model.ts';
+import type { Topology } from '../topology/model.ts';
 import { generateFleet, generateFleetYaml, type FleetSize } from './topology-gen.ts';
 
 export interface RenderScaleResult {
+  mode: 'disk' | 'memory';
   metaClusters: number;
   files: number;
   bytes: number;
-  generateMs: number;
   parseYamlMs: number;
   fullRenderMs: number;
   regionRenderMsMedian: number;
@@ -25,38 +27,42 @@ export interface RenderScaleResult {
   regionFiles: number;
   rssBeforeRenderBytes: number;
   peakRssBytes: number;
-  heapUsedAfterBytes: number;
 }
 
-/** What changes when one region changes: its edges, its big region's cascade, every central. */
-export function renderRegion(topo: Topology, bigRegion: BigRegion, region: Region): Map<string, string> {
-  const files = new Map<string, string>();
-  const add = (dir: string, b: { config: unknown; rules: unknown }) => {
-    files.set(`${dir}/${FILE.prometheus}`, toYaml(b.config));
-    files.set(`${dir}/${FILE.rules}`, toYaml(b.rules));
+/**
+ * What a change to one region costs: a new plan (a new topology revision) and every file of
+ * the region's edges, its big region's cascade and each central replica.
+ */
+export function renderRegion(topo: Topology, bigRegion: string, region: string): number {
+  const emitter = createEmitter(createPlan(topo, 'kubernetes'));
+  const mine = (p: string) => {
+    const [tier, name] = p.split('/');
+    if (tier === 'cascade') return name === bigRegion;
+    if (tier === 'central') return true;
+    return tier === 'edge' && emitter.plan.findMetaCluster(name!)?.region.name === region;
   };
-  for (const metaCluster of region.metaClusters) {
-    add(`edge/${metaCluster.name}`, renderEdge(topo, { bigRegion, region, metaCluster }, 'kubernetes'));
+  let n = 0;
+  for (const p of emitter.paths()) {
+    if (!mine(p)) continue;
+    if (emitter.file(p) === undefined) throw new Error(`${p} renders nothing`);
+    n++;
   }
-  add(`cascade/${bigRegion.name}`, renderCascade(topo, bigRegion, 'kubernetes'));
-  for (const replica of topo.central.replicas)
-    add(`central/${replica.name}`, renderCentral(topo, replica, 'kubernetes'));
-  return files;
+  return n;
 }
 
-function main(): void {
-  const size = JSON.parse(process.argv[2] ?? '{}') as FleetSize & {
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as FleetSize & {
+    mode?: 'disk' | 'memory';
     parseYaml?: boolean;
     regionRepeats?: number;
   };
-  let t = performance.now();
-  const topo = generateFleet(size);
-  const generateMs = performance.now() - t;
+  const mode = args.mode ?? 'disk';
+  const topo = generateFleet(args);
 
   let parseYamlMs = -1;
-  if (size.parseYaml) {
-    const text = generateFleetYaml(size);
-    t = performance.now();
+  if (args.parseYaml) {
+    const text = generateFleetYaml(args);
+    const t = performance.now();
     const parsed = parseTopology(text, 'generated.yaml');
     parseYamlMs = performance.now() - t;
     if (!parsed.ok)
@@ -65,42 +71,60 @@ function main(): void {
   globalThis.gc?.();
   const rssBeforeRenderBytes = process.memoryUsage().rss;
 
-  t = performance.now();
-  const bundle = renderBundle(topo, 'kubernetes');
-  const fullRenderMs = performance.now() - t;
+  let files = 0;
   let bytes = 0;
-  for (const text of bundle.values()) bytes += text.length;
+  let t = performance.now();
+  let fullRenderMs: number;
+  if (mode === 'disk') {
+    const dir = mkdtempSync(join(tmpdir(), 'fedstack-render-scale-'));
+    try {
+      const written = await writeTreeAtomically(treeFiles(createPlan(topo, 'kubernetes')), join(dir, 'out'));
+      fullRenderMs = performance.now() - t;
+      files = written.files;
+      bytes = written.bytes;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else {
+    for (const [, text] of treeFiles(createPlan(topo, 'kubernetes'))) {
+      files++;
+      bytes += Buffer.byteLength(text);
+    }
+    fullRenderMs = performance.now() - t;
+  }
 
   // One region in the middle of the fleet; repeated so the median is not a JIT warm-up.
-  const bigRegion = topo.bigRegions[Math.floor(topo.bigRegions.length / 2)]!;
-  const region = bigRegion.regions[Math.floor(bigRegion.regions.length / 2)]!;
   const times: number[] = [];
   let regionFiles = 0;
-  for (let i = 0; i < (size.regionRepeats ?? 15); i++) {
-    t = performance.now();
-    regionFiles = renderRegion(topo, bigRegion, region).size;
-    times.push(performance.now() - t);
+  if (mode === 'memory') {
+    const bigRegion = topo.bigRegions[Math.floor(topo.bigRegions.length / 2)]!;
+    const region = bigRegion.regions[Math.floor(bigRegion.regions.length / 2)]!;
+    for (let i = 0; i < (args.regionRepeats ?? 15); i++) {
+      t = performance.now();
+      regionFiles = renderRegion(topo, bigRegion.name, region.name);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
   }
-  times.sort((a, b) => a - b);
 
   const result: RenderScaleResult = {
+    mode,
     metaClusters: topo.bigRegions.reduce(
       (n, b) => n + b.regions.reduce((m, r) => m + r.metaClusters.length, 0),
       0,
     ),
-    files: bundle.size,
+    files,
     bytes,
-    generateMs,
     parseYamlMs,
     fullRenderMs,
-    regionRenderMsMedian: times[Math.floor(times.length / 2)]!,
-    regionRenderMsMax: times[times.length - 1]!,
+    regionRenderMsMedian: times.length > 0 ? times[Math.floor(times.length / 2)]! : -1,
+    regionRenderMsMax: times.length > 0 ? times[times.length - 1]! : -1,
     regionFiles,
     rssBeforeRenderBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    heapUsedAfterBytes: process.memoryUsage().heapUsed,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) main();
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/')))
+  await main();

@@ -6,12 +6,12 @@
 import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
 import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
-import { metaClustersOf, type BigRegion, type Topology } from '../topology/model.ts';
+import { edgeTargetGroups } from '../topology/facts.ts';
+import type { BigRegion, Topology } from '../topology/model.ts';
 import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
 
 export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
   const tier = topo.global.cascade;
-  const edges = metaClustersOf(bigRegion);
 
   const federate: ScrapeConfig = {
     ...federationJob(JOB.federateEdge, tier, matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade)),
@@ -24,16 +24,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
             { url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`, refresh_interval: '30s' },
           ],
         }
-      : {
-          static_configs: edges.map(({ region, metaCluster }) => ({
-            targets: [metaCluster.endpoint],
-            labels: {
-              [LABEL.bigRegion]: bigRegion.name,
-              [LABEL.region]: region.name,
-              [LABEL.metaCluster]: metaCluster.name,
-            },
-          })),
-        }),
+      : { static_configs: edgeTargetGroups(bigRegion) }),
     metric_relabel_configs: dropLabels(topo.dropLabels),
   };
 

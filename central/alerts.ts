@@ -5,14 +5,12 @@
  */
 import { HEARTBEAT_METRIC, JOB, LABEL } from '../common/conventions.ts';
 import { formatDuration, parseDuration } from '../common/duration.ts';
+import type { FederationLag } from '../topology/facts.ts';
 import type { AlertRule, Topology } from '../topology/model.ts';
 
-export function metaAlertRules(topo: Topology): AlertRule[] {
-  const { edge, cascade, central } = topo.global;
+export function metaAlertRules(topo: Topology, lag: FederationLag): AlertRule[] {
+  const { cascade, central } = topo.global;
   const ms = (d: string) => parseDuration(d);
-  // Data normally arrives within one edge evaluation plus one scrape per hop; twice that is late.
-  const staleAfter =
-    2 * (ms(edge.evaluationInterval) + ms(cascade.scrapeInterval) + ms(central.scrapeInterval));
   const rules: AlertRule[] = [
     {
       alert: 'EdgeDown',
@@ -38,7 +36,7 @@ export function metaAlertRules(topo: Topology): AlertRule[] {
     },
     {
       alert: 'FederationStale',
-      expr: `time() - max by (${LABEL.bigRegion}, ${LABEL.region}, ${LABEL.metaCluster}) (${HEARTBEAT_METRIC}) > ${staleAfter / 1000}`,
+      expr: `time() - max by (${LABEL.bigRegion}, ${LABEL.region}, ${LABEL.metaCluster}) (${HEARTBEAT_METRIC}) > ${lag.staleAfterMs / 1000}`,
       for: formatDuration(2 * ms(central.evaluationInterval)),
       labels: { severity: 'warning' },
       annotations: {

@@ -6,11 +6,20 @@
 import { JOB, LABEL, PORT, SERVICE, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { AlertingRuleSpec, PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
 import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import { cascadeTargetGroups } from '../topology/facts.ts';
 import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
 import { federationClientConfig } from '../topology/security.ts';
-import { metaAlertRules } from './alerts.ts';
 
-export function renderCentral(topo: Topology, replica: CentralReplica, profile: Profile): PrometheusBundle {
+/**
+ * One central replica. `metaAlerts` are central/alerts.ts `metaAlertRules`, computed once per
+ * topology by the render plan (the closure check reads the same list).
+ */
+export function renderCentral(
+  topo: Topology,
+  replica: CentralReplica,
+  profile: Profile,
+  metaAlerts: readonly AlertRule[],
+): PrometheusBundle {
   const tier = topo.global.central;
   const ns = topo.global.namespace;
 
@@ -23,10 +32,7 @@ export function renderCentral(topo: Topology, replica: CentralReplica, profile: 
       matchParams(SYSTEM_SELECTORS.central, topo.allowLists.central),
     ),
     ...federationClientConfig(topo.security, profile),
-    static_configs: topo.bigRegions.map((b) => ({
-      targets: [b.cascade.endpoint],
-      labels: { [LABEL.bigRegion]: b.name },
-    })),
+    static_configs: cascadeTargetGroups(topo),
   };
 
   const alertmanagers = topo.alertmanager.replicas.map((am) =>
@@ -66,7 +72,7 @@ export function renderCentral(topo: Topology, replica: CentralReplica, profile: 
         {
           name: 'fedstack-meta-alerts',
           interval: tier.evaluationInterval,
-          rules: metaAlertRules(topo).map(alertSpec),
+          rules: metaAlerts.map(alertSpec),
         },
       ],
     },

@@ -4,8 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
-import { renderBundle } from '../deploy/bundle.ts';
-import { writeBundleAtomically } from '../deploy/write.ts';
+import { treeFiles } from '../render/emit.ts';
+import { writeTreeAtomically } from '../render/write.ts';
 import { capacityCommand } from './capacity.ts';
 import { addExplainCommand } from './explain.ts';
 import { addGraphCommand } from './graph.ts';
@@ -49,17 +49,17 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .addOption(topologyOption())
     .requiredOption('-o, --out <dir>', 'output directory')
     .addOption(profileOption())
-    .action((opts: { topology?: string; out: string; profile: Profile }) => {
+    .action(async (opts: { topology?: string; out: string; profile: Profile }) => {
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);
-      const bundle = renderBundle(loaded.topology, opts.profile);
+      let written;
       try {
-        writeBundleAtomically(bundle, opts.out);
+        written = await writeTreeAtomically(treeFiles(loaded.plan), opts.out);
       } catch (e) {
         io.err(`${opts.out}: cannot write: ${(e as Error).message}\n`);
         return setCode(EXIT.failure);
       }
-      io.out(`rendered ${bundle.size} files (${opts.profile} profile) to ${opts.out}\n`);
+      io.out(`rendered ${written.files} files (${opts.profile} profile) to ${opts.out}\n`);
       setCode(EXIT.ok);
     });
 

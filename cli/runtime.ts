@@ -13,9 +13,9 @@ import { createBridgeRouter, type BridgeHandle } from '../alerting/bridge/router
 import { fileSecretResolver } from '../alerting/bridge/secrets.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import { runSimulateUntilSignal, runUp } from '../deploy/local/up.ts';
-import { parseServeArgs } from '../server/args.ts';
+import { parseServeArgs } from '../common/flags.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
-import { parseSidecarArgs } from '../sidecar/args.ts';
+import { parseSidecarCommand } from '../sidecar/args.ts';
 import { runSidecar } from '../sidecar/sidecar.ts';
 import type { Topology } from '../topology/model.ts';
 import { EXIT, type CliIo } from './io.ts';
@@ -34,23 +34,6 @@ function untilSignal(): Promise<NodeJS.Signals> {
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
   });
-}
-
-/** Pulls `--name=value` / `--name value` out of argv (options the service's own parser does not know). */
-function takeFlag(argv: string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === `--${name}`) {
-      const v = argv[i + 1];
-      argv.splice(i, 2);
-      return v;
-    }
-    if (a.startsWith(`--${name}=`)) {
-      argv.splice(i, 1);
-      return a.slice(name.length + 3);
-    }
-  }
-  return undefined;
 }
 
 export interface BridgeSetup {
@@ -91,20 +74,14 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
       'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge',
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const argv = [...cmd.args];
-      const outboxDir = takeFlag(argv, 'outbox-dir');
-      const secretsDir = takeFlag(argv, 'secrets-dir');
-      let opts: ServerOptions;
+      let flags;
       try {
-        opts = parseServeArgs(argv);
+        flags = parseServeArgs(cmd.args);
       } catch (e) {
         io.err(`fedstack serve: ${(e as Error).message}\n`);
         return setCode(EXIT.invalid);
       }
-      if ((outboxDir === undefined) !== (secretsDir === undefined)) {
-        io.err('fedstack serve: --outbox-dir and --secrets-dir go together (they enable the alert bridge)\n');
-        return setCode(EXIT.invalid);
-      }
+      const { outboxDir, secretsDir, ...opts } = flags;
       setCode(
         await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io),
       );
@@ -120,7 +97,7 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
     .action(async (_opts: unknown, cmd: Command) => {
       let sidecar;
       try {
-        sidecar = await runSidecar(parseSidecarArgs(cmd.args));
+        sidecar = await runSidecar(parseSidecarCommand(cmd.args));
       } catch (e) {
         io.err(`fedstack sidecar: ${(e as Error).message}\n`);
         return setCode(EXIT.invalid);

@@ -1,14 +1,20 @@
-/** Loads the topology a command was given with -t, or the embedded default. */
+/** Loads the topology a command was given with -t, or the embedded default, and plans it. */
 import { readFileSync } from 'node:fs';
 import type { Profile } from '../common/conventions.ts';
 import { DEFAULT_TOPOLOGY_PATH, defaultTopologyText } from '../examples/index.ts';
+import type { RenderPlan } from '../render/plan.ts';
+import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
-import { parseTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
 import { EXIT, type CliIo } from './io.ts';
 
-export type Loaded = { ok: true; topology: Topology; file: string } | { ok: false; code: number };
+export type Loaded =
+  { ok: true; topology: Topology; plan: RenderPlan; file: string } | { ok: false; code: number };
 
+/**
+ * Reads and validates the topology (every error at FILE:LINE:COL, then the plan's checks);
+ * `profile` adds what that profile needs and is the plan's profile (default kubernetes).
+ */
 export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: Profile): Loaded {
   let text: string;
   const name = file ?? DEFAULT_TOPOLOGY_PATH;
@@ -18,7 +24,7 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
     io.err(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return { ok: false, code: EXIT.invalid };
   }
-  const result = parseTopology(
+  const result = validateTopology(
     text,
     file ?? 'examples/default-topology.yaml',
     profile === undefined ? {} : { profile },
@@ -28,5 +34,5 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
     io.err(`${result.errors.length} error(s) in ${name}\n`);
     return { ok: false, code: EXIT.invalid };
   }
-  return { ok: true, topology: result.topology, file: name };
+  return { ok: true, topology: result.topology, plan: result.plan, file: name };
 }

@@ -75,15 +75,6 @@ export const SYNTHETIC_SCRAPE_METRICS: readonly string[] = [
   'scrape_series_added',
 ];
 
-/** Recording-rule name prefixes by aggregation level (Prometheus naming: level:metric:operations). */
-export const RULE_LEVEL = {
-  cluster: 'cluster:',
-  metaCluster: 'meta_cluster:',
-  region: 'region:',
-  bigRegion: 'big_region:',
-  fedstack: 'fedstack:',
-} as const;
-
 /** File names inside a rendered bundle; the server and the local stack address files by them. */
 export const FILE = {
   prometheus: 'prometheus.yml',

@@ -27,8 +27,8 @@ export interface AlertmanagerEndpoint {
 }
 
 export interface StaticConfig {
-  targets: string[];
-  labels?: Record<string, string>;
+  readonly targets: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface TlsConfig {

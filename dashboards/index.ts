@@ -62,5 +62,5 @@ export function panelQueries(topo: Topology): PanelQuery[] {
   return built(topo).flatMap((d) => d.queries);
 }
 
-export { interpolate, exampleVariableValues, ALL_VALUES, ALL, type PanelQuery, type VariableValues } from './queries.ts';
+export { interpolate, exampleVariableValues, ALL_VALUES, type PanelQuery } from './queries.ts';
 export { UID as DASHBOARD_UID } from './specs.ts';

@@ -4,9 +4,9 @@
  * replica (plus VictoriaMetrics when the topology names one). Shapes follow Grafana's
  * provisioning docs (apiVersion 1).
  */
-import { PORT } from '../common/conventions.ts';
+import { PORT, SERVICE } from '../common/conventions.ts';
+import { parseDuration } from '../common/duration.ts';
 import type { Topology } from '../topology/model.ts';
-import { durationSeconds } from './specs.ts';
 
 /** Where the Grafana pod mounts the dashboards/ folder of the bundle (the provider's path). */
 export const GRAFANA_DASHBOARDS_PATH = '/var/lib/grafana/dashboards/fedstack';
@@ -56,7 +56,7 @@ export const VICTORIA_METRICS_UID = 'fedstack-victoriametrics';
 export function datasources(topo: Topology): GrafanaDatasource[] {
   const vm = topo.dashboards?.victoriaMetricsUrl;
   // Central's scrape interval: Grafana's $__rate_interval needs it to pick a safe window.
-  const timeInterval = `${durationSeconds(topo.global.central.scrapeInterval)}s`;
+  const timeInterval = `${parseDuration(topo.global.central.scrapeInterval) / 1000}s`;
   const ds = (name: string, uid: string, url: string, isDefault: boolean): GrafanaDatasource => ({
     name: `${DATASOURCE_PREFIX}${name}`,
     uid,
@@ -70,7 +70,10 @@ export function datasources(topo: Topology): GrafanaDatasource[] {
   const out: GrafanaDatasource[] = [];
   if (vm !== undefined) out.push(ds('victoriametrics', VICTORIA_METRICS_UID, vm.replace(/\/+$/, ''), true));
   topo.central.replicas.forEach((r, i) => {
-    const url = r.endpoint !== undefined ? `http://${r.endpoint}` : `http://prometheus-${r.name}.${topo.global.namespace}.svc:${PORT.prometheus}`;
+    const url =
+      r.endpoint !== undefined
+        ? `http://${r.endpoint}`
+        : `http://${SERVICE.centralPrometheus(r.name, topo.global.namespace)}:${PORT.prometheus}`;
     out.push(ds(r.name, `fedstack-${r.name}`, url, vm === undefined && i === 0));
   });
   return out;

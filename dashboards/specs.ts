@@ -8,7 +8,7 @@
  *   and central's own `up`/`scrape_*` of its cascade-federation job.
  */
 import { HEARTBEAT_METRIC, JOB, LABEL } from '../common/conventions.ts';
-import { DURATION_RE } from '../topology/schema.ts';
+import { federationLag } from '../topology/facts.ts';
 import type { Topology } from '../topology/model.ts';
 import { drillDown, type DashboardSpec, type PanelSpec } from './compose.ts';
 import { F_BIG_REGION, F_META_CLUSTER, F_REGION } from './queries.ts';
@@ -38,31 +38,31 @@ const RED_BELOW = (v: number): ReadonlyArray<readonly [number | null, string]> =
 const toRegion = drillDown('Region drill-down', UID.region, [BR, R]);
 const toMetaCluster = drillDown('Meta-cluster drill-down', UID.metaCluster, [BR, R, MC]);
 
-/** Seconds in a Prometheus duration string (already validated by the schema). */
-export function durationSeconds(d: string): number {
-  const m = DURATION_RE.exec(d);
-  if (m === null) throw new Error(`invalid duration ${JSON.stringify(d)}`);
-  const [, y, w, dd, h, mi, s, ms] = m.map((x) => Number(x ?? 0));
-  return y! * 31536000 + w! * 604800 + dd! * 86400 + h! * 3600 + mi! * 60 + s! + ms! / 1000;
-}
+/** Heartbeat age past which an edge counts as stale: the same threshold as FederationStale. */
+const staleAfterSeconds = (topo: Topology): number => federationLag(topo).staleAfterMs / 1000;
 
-/**
- * Heartbeat age past which an edge counts as stale: twice the worst normal lag (one edge
- * evaluation, one cascade scrape, one central scrape), so one late scrape does not flap.
- */
-export function staleAfterSeconds(topo: Topology): number {
-  const g = topo.global;
-  return 2 * (durationSeconds(g.edge.evaluationInterval) + durationSeconds(g.cascade.scrapeInterval) + durationSeconds(g.central.scrapeInterval));
-}
-
-const lagPanel = (title: string, by: string, filter: string, staleAfter: number, links?: PanelSpec['links']): PanelSpec => ({
+const lagPanel = (
+  title: string,
+  by: string,
+  filter: string,
+  staleAfter: number,
+  links?: PanelSpec['links'],
+): PanelSpec => ({
   title,
   description: `Age of the newest edge heartbeat (${HB}) seen by central: end-to-end federation lag. Above ${staleAfter}s the edge is stale.`,
   viz: 'timeseries',
   unit: 's',
   min: 0,
   thresholds: RED_ABOVE(staleAfter),
-  targets: [{ expr: `max by (${by}) (time() - ${HB}{${filter}})`, legend: by.split(', ').map((l) => `{{${l}}}`).join(' / ') }],
+  targets: [
+    {
+      expr: `max by (${by}) (time() - ${HB}{${filter}})`,
+      legend: by
+        .split(', ')
+        .map((l) => `{{${l}}}`)
+        .join(' / '),
+    },
+  ],
   ...(links !== undefined ? { links } : {}),
 });
 
@@ -80,13 +80,19 @@ export function globalOverview(topo: Topology): DashboardSpec {
             title: 'Edges federated',
             description: 'Edge Prometheus servers the cascades scrape successfully, of all edges.',
             viz: 'stat',
-            targets: [{ expr: `sum(up{${EDGE_JOB}, ${F_REGION}})`, legend: 'up' }, { expr: `count(up{${EDGE_JOB}, ${F_REGION}})`, legend: 'total' }],
+            targets: [
+              { expr: `sum(up{${EDGE_JOB}, ${F_REGION}})`, legend: 'up' },
+              { expr: `count(up{${EDGE_JOB}, ${F_REGION}})`, legend: 'total' },
+            ],
           },
           {
             title: 'Cascades federated',
             description: 'Cascades this central replica scrapes successfully, of all cascades.',
             viz: 'stat',
-            targets: [{ expr: `sum(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'up' }, { expr: `count(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'total' }],
+            targets: [
+              { expr: `sum(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'up' },
+              { expr: `count(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'total' },
+            ],
           },
           {
             title: 'Max federation lag',
@@ -110,7 +116,8 @@ export function globalOverview(topo: Topology): DashboardSpec {
         panels: [
           {
             title: 'Edges up by region',
-            description: 'Share of edges each cascade federates successfully (cascade rule region:edge_up:ratio).',
+            description:
+              'Share of edges each cascade federates successfully (cascade rule region:edge_up:ratio).',
             viz: 'timeseries',
             unit: 'percentunit',
             min: 0,
@@ -121,25 +128,35 @@ export function globalOverview(topo: Topology): DashboardSpec {
           lagPanel('Federation lag by region', `${BR}, ${R}`, F_REGION, stale, [toRegion]),
           {
             title: 'Apiserver error ratio',
-            description: 'Share of kube-apiserver requests answered 5xx, per region (cascade rule) and per big region (central rule).',
+            description:
+              'Share of kube-apiserver requests answered 5xx, per region (cascade rule) and per big region (central rule).',
             viz: 'timeseries',
             unit: 'percentunit',
             min: 0,
             thresholds: RED_ABOVE(0.05),
             targets: [
               { expr: `region:apiserver_request_errors:ratio_rate5m{${F_REGION}}`, legend: '{{region}}' },
-              { expr: `big_region:apiserver_request_errors:ratio_rate5m{${F_BIG_REGION}}`, legend: '{{big_region}} (big region)' },
+              {
+                expr: `big_region:apiserver_request_errors:ratio_rate5m{${F_BIG_REGION}}`,
+                legend: '{{big_region}} (big region)',
+              },
             ],
             links: [toRegion],
           },
           {
             title: 'Apiserver p99 latency',
-            description: 'Worst meta-cluster p99 kube-apiserver latency per region (excluding WATCH/CONNECT).',
+            description:
+              'Worst meta-cluster p99 kube-apiserver latency per region (excluding WATCH/CONNECT).',
             viz: 'timeseries',
             unit: 's',
             min: 0,
             thresholds: RED_ABOVE(1),
-            targets: [{ expr: `max by (${BR}, ${R}) (meta_cluster:apiserver_request_duration_seconds:p99_5m{${F_REGION}})`, legend: '{{region}}' }],
+            targets: [
+              {
+                expr: `max by (${BR}, ${R}) (meta_cluster:apiserver_request_duration_seconds:p99_5m{${F_REGION}})`,
+                legend: '{{region}}',
+              },
+            ],
             links: [toRegion],
           },
           {
@@ -148,7 +165,12 @@ export function globalOverview(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             min: 0,
             thresholds: RED_ABOVE(1),
-            targets: [{ expr: `sum by (${BR}, ${R}) (meta_cluster:etcd_clusters_without_leader:count{${F_REGION}})`, legend: '{{region}}' }],
+            targets: [
+              {
+                expr: `sum by (${BR}, ${R}) (meta_cluster:etcd_clusters_without_leader:count{${F_REGION}})`,
+                legend: '{{region}}',
+              },
+            ],
             links: [toRegion],
           },
           {
@@ -162,7 +184,8 @@ export function globalOverview(topo: Topology): DashboardSpec {
           },
           {
             title: 'Targets up by job',
-            description: 'Share of the edges\' scrape targets that are up, per job (edge rule meta_cluster:up:ratio).',
+            description:
+              "Share of the edges' scrape targets that are up, per job (edge rule meta_cluster:up:ratio).",
             viz: 'timeseries',
             unit: 'percentunit',
             min: 0,
@@ -173,7 +196,12 @@ export function globalOverview(topo: Topology): DashboardSpec {
             title: 'Firing alerts by name',
             description: 'Alerts firing at central, by name, severity and place.',
             viz: 'table',
-            targets: [{ expr: `sum by (alertname, severity, ${BR}, ${R}, ${MC}) (ALERTS{alertstate="firing"})`, mayBeEmpty: NO_ALERT }],
+            targets: [
+              {
+                expr: `sum by (alertname, severity, ${BR}, ${R}, ${MC}) (ALERTS{alertstate="firing"})`,
+                mayBeEmpty: NO_ALERT,
+              },
+            ],
           },
         ],
       },
@@ -194,7 +222,7 @@ export function regionDrillDown(topo: Topology): DashboardSpec {
         panels: [
           {
             title: 'Edge federated',
-            description: 'Whether the cascade scrapes each meta-cluster\'s edge Prometheus (1 = up).',
+            description: "Whether the cascade scrapes each meta-cluster's edge Prometheus (1 = up).",
             viz: 'timeseries',
             min: 0,
             max: 1,
@@ -215,7 +243,9 @@ export function regionDrillDown(topo: Topology): DashboardSpec {
             unit: 'percentunit',
             min: 0,
             thresholds: RED_ABOVE(0.05),
-            targets: [{ expr: `meta_cluster:apiserver_request_errors:ratio_rate5m{${F_REGION}}`, legend: byMc }],
+            targets: [
+              { expr: `meta_cluster:apiserver_request_errors:ratio_rate5m{${F_REGION}}`, legend: byMc },
+            ],
             links: [toMetaCluster],
           },
           {
@@ -224,7 +254,12 @@ export function regionDrillDown(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             unit: 'reqps',
             min: 0,
-            targets: [{ expr: `sum by (${MC}, code) (meta_cluster:apiserver_request:rate5m{${F_REGION}})`, legend: '{{meta_cluster}} {{code}}' }],
+            targets: [
+              {
+                expr: `sum by (${MC}, code) (meta_cluster:apiserver_request:rate5m{${F_REGION}})`,
+                legend: '{{meta_cluster}} {{code}}',
+              },
+            ],
             links: [toMetaCluster],
           },
           {
@@ -234,7 +269,9 @@ export function regionDrillDown(topo: Topology): DashboardSpec {
             unit: 's',
             min: 0,
             thresholds: RED_ABOVE(1),
-            targets: [{ expr: `meta_cluster:apiserver_request_duration_seconds:p99_5m{${F_REGION}}`, legend: byMc }],
+            targets: [
+              { expr: `meta_cluster:apiserver_request_duration_seconds:p99_5m{${F_REGION}}`, legend: byMc },
+            ],
             links: [toMetaCluster],
           },
           {
@@ -269,8 +306,14 @@ export function regionDrillDown(topo: Topology): DashboardSpec {
             min: 0,
             max: 1,
             targets: [
-              { expr: `meta_cluster:node_cpu_utilisation:ratio{${F_REGION}}`, legend: '{{meta_cluster}} cpu' },
-              { expr: `meta_cluster:node_memory_utilisation:ratio{${F_REGION}}`, legend: '{{meta_cluster}} memory' },
+              {
+                expr: `meta_cluster:node_cpu_utilisation:ratio{${F_REGION}}`,
+                legend: '{{meta_cluster}} cpu',
+              },
+              {
+                expr: `meta_cluster:node_memory_utilisation:ratio{${F_REGION}}`,
+                legend: '{{meta_cluster}} memory',
+              },
             ],
           },
         ],
@@ -284,7 +327,8 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
   return {
     uid: UID.metaCluster,
     title: 'fedstack / Meta-cluster drill-down',
-    description: 'One meta-cluster and the control planes of the guest clusters it hosts (per cluster_id series kept by central).',
+    description:
+      'One meta-cluster and the control planes of the guest clusters it hosts (per cluster_id series kept by central).',
     rows: [
       {
         title: 'Guest control planes',
@@ -300,7 +344,9 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             description: 'Guest clusters whose etcd has no leader.',
             viz: 'stat',
             thresholds: RED_ABOVE(1),
-            targets: [{ expr: `count(cluster:etcd_server_has_leader:min{${F_META_CLUSTER}} == 0) or vector(0)` }],
+            targets: [
+              { expr: `count(cluster:etcd_server_has_leader:min{${F_META_CLUSTER}} == 0) or vector(0)` },
+            ],
           },
           {
             title: 'Worst guest apiserver p99',
@@ -312,7 +358,7 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
           },
           {
             title: 'Federation lag',
-            description: 'Age of the meta-cluster\'s newest heartbeat seen by central.',
+            description: "Age of the meta-cluster's newest heartbeat seen by central.",
             viz: 'stat',
             unit: 's',
             thresholds: RED_ABOVE(stale),
@@ -325,15 +371,26 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             unit: 's',
             min: 0,
             thresholds: RED_ABOVE(1),
-            targets: [{ expr: `topk(20, max by (${MC}, ${CID}) (cluster:apiserver_request_duration_seconds:p99_5m{${F_META_CLUSTER}}))`, legend: '{{cluster_id}}' }],
+            targets: [
+              {
+                expr: `topk(20, max by (${MC}, ${CID}) (cluster:apiserver_request_duration_seconds:p99_5m{${F_META_CLUSTER}}))`,
+                legend: '{{cluster_id}}',
+              },
+            ],
           },
           {
             title: 'Guest control planes',
             description: 'Per guest cluster: etcd has a leader (1) and apiserver p99 latency.',
             viz: 'table',
             targets: [
-              { expr: `min by (${MC}, ${CID}) (cluster:etcd_server_has_leader:min{${F_META_CLUSTER}})`, legend: 'etcd leader' },
-              { expr: `max by (${MC}, ${CID}) (cluster:apiserver_request_duration_seconds:p99_5m{${F_META_CLUSTER}})`, legend: 'apiserver p99' },
+              {
+                expr: `min by (${MC}, ${CID}) (cluster:etcd_server_has_leader:min{${F_META_CLUSTER}})`,
+                legend: 'etcd leader',
+              },
+              {
+                expr: `max by (${MC}, ${CID}) (cluster:apiserver_request_duration_seconds:p99_5m{${F_META_CLUSTER}})`,
+                legend: 'apiserver p99',
+              },
             ],
           },
         ],
@@ -347,7 +404,12 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             unit: 'reqps',
             min: 0,
-            targets: [{ expr: `sum by (${MC}, code) (meta_cluster:apiserver_request:rate5m{${F_META_CLUSTER}})`, legend: '{{meta_cluster}} {{code}}' }],
+            targets: [
+              {
+                expr: `sum by (${MC}, code) (meta_cluster:apiserver_request:rate5m{${F_META_CLUSTER}})`,
+                legend: '{{meta_cluster}} {{code}}',
+              },
+            ],
           },
           {
             title: 'Apiserver error ratio',
@@ -356,16 +418,26 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             unit: 'percentunit',
             min: 0,
             thresholds: RED_ABOVE(0.05),
-            targets: [{ expr: `meta_cluster:apiserver_request_errors:ratio_rate5m{${F_META_CLUSTER}}`, legend: '{{meta_cluster}}' }],
+            targets: [
+              {
+                expr: `meta_cluster:apiserver_request_errors:ratio_rate5m{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}}',
+              },
+            ],
           },
           {
             title: 'Targets up by job',
-            description: 'Share of the edge\'s scrape targets that are up, per job.',
+            description: "Share of the edge's scrape targets that are up, per job.",
             viz: 'timeseries',
             unit: 'percentunit',
             min: 0,
             max: 1,
-            targets: [{ expr: `max by (${MC}, job) (meta_cluster:up:ratio{${F_META_CLUSTER}})`, legend: '{{meta_cluster}} {{job}}' }],
+            targets: [
+              {
+                expr: `max by (${MC}, job) (meta_cluster:up:ratio{${F_META_CLUSTER}})`,
+                legend: '{{meta_cluster}} {{job}}',
+              },
+            ],
           },
           {
             title: 'Node CPU and memory utilisation',
@@ -374,8 +446,14 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             unit: 'percentunit',
             min: 0,
             targets: [
-              { expr: `meta_cluster:node_cpu_utilisation:ratio{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} node cpu' },
-              { expr: `meta_cluster:node_memory_utilisation:ratio{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} node memory' },
+              {
+                expr: `meta_cluster:node_cpu_utilisation:ratio{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}} node cpu',
+              },
+              {
+                expr: `meta_cluster:node_memory_utilisation:ratio{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}} node memory',
+              },
             ],
           },
           {
@@ -384,8 +462,14 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             min: 0,
             targets: [
-              { expr: `meta_cluster:container_cpu_usage_seconds:rate5m{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} cpu cores' },
-              { expr: `meta_cluster:container_memory_working_set_bytes:sum{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} memory bytes' },
+              {
+                expr: `meta_cluster:container_cpu_usage_seconds:rate5m{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}} cpu cores',
+              },
+              {
+                expr: `meta_cluster:container_memory_working_set_bytes:sum{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}} memory bytes',
+              },
             ],
           },
           {
@@ -394,7 +478,10 @@ export function metaClusterDrillDown(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             min: 0,
             targets: [
-              { expr: `meta_cluster:kube_node_ready:count{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} ready' },
+              {
+                expr: `meta_cluster:kube_node_ready:count{${F_META_CLUSTER}}`,
+                legend: '{{meta_cluster}} ready',
+              },
               { expr: `meta_cluster:kube_node:count{${F_META_CLUSTER}}`, legend: '{{meta_cluster}} total' },
             ],
           },
@@ -423,7 +510,10 @@ export function federationHealth(topo: Topology): DashboardSpec {
     ...(limit > 0 ? { max: 1, thresholds: RED_BELOW(0.2) } : {}),
     targets: [
       {
-        expr: limit > 0 ? `1 - max by (${by}) (scrape_samples_post_metric_relabeling${sel}) / ${limit}` : `max by (${by}) (scrape_samples_post_metric_relabeling${sel})`,
+        expr:
+          limit > 0
+            ? `1 - max by (${by}) (scrape_samples_post_metric_relabeling${sel}) / ${limit}`
+            : `max by (${by}) (scrape_samples_post_metric_relabeling${sel})`,
         legend: `{{${by.split(', ').at(-1)!}}}`,
       },
     ],
@@ -431,14 +521,16 @@ export function federationHealth(topo: Topology): DashboardSpec {
   return {
     uid: UID.federation,
     title: 'fedstack / Federation health',
-    description: 'The federation links themselves: scrape cost, series per tier, sample_limit headroom, stale edges.',
+    description:
+      'The federation links themselves: scrape cost, series per tier, sample_limit headroom, stale edges.',
     rows: [
       {
         title: 'Liveness',
         panels: [
           {
             title: 'Unreachable edges',
-            description: 'Edges whose federation scrape fails (up = 0): body too big, sample_limit, TLS, network.',
+            description:
+              'Edges whose federation scrape fails (up = 0): body too big, sample_limit, TLS, network.',
             viz: 'stat',
             thresholds: RED_ABOVE(1),
             targets: [{ expr: `count(up${edgeSel} == 0) or vector(0)` }],
@@ -467,11 +559,20 @@ export function federationHealth(topo: Topology): DashboardSpec {
           lagPanel('Federation lag per edge', `${BR}, ${R}, ${MC}`, F_REGION, stale, [toMetaCluster]),
           {
             title: 'Stale or unreachable edges',
-            description: 'Edges with a heartbeat older than the stale threshold, and edges whose federation scrape fails.',
+            description:
+              'Edges with a heartbeat older than the stale threshold, and edges whose federation scrape fails.',
             viz: 'table',
             targets: [
-              { expr: `max by (${BR}, ${R}, ${MC}) (time() - ${HB}{${F_REGION}}) > ${stale}`, legend: 'lag', mayBeEmpty: 'every edge is fresh' },
-              { expr: `max by (${BR}, ${R}, ${MC}) (up${edgeSel}) == 0`, legend: 'up', mayBeEmpty: 'every edge is reachable' },
+              {
+                expr: `max by (${BR}, ${R}, ${MC}) (time() - ${HB}{${F_REGION}}) > ${stale}`,
+                legend: 'lag',
+                mayBeEmpty: 'every edge is fresh',
+              },
+              {
+                expr: `max by (${BR}, ${R}, ${MC}) (up${edgeSel}) == 0`,
+                legend: 'up',
+                mayBeEmpty: 'every edge is reachable',
+              },
             ],
           },
         ],
@@ -481,11 +582,17 @@ export function federationHealth(topo: Topology): DashboardSpec {
         panels: [
           {
             title: 'Scrape duration: cascade ← edge',
-            description: 'How long each cascade takes to federate each edge (must stay under the scrape timeout).',
+            description:
+              'How long each cascade takes to federate each edge (must stay under the scrape timeout).',
             viz: 'timeseries',
             unit: 's',
             min: 0,
-            targets: [{ expr: `max by (${BR}, ${R}, ${MC}) (scrape_duration_seconds${edgeSel})`, legend: '{{meta_cluster}}' }],
+            targets: [
+              {
+                expr: `max by (${BR}, ${R}, ${MC}) (scrape_duration_seconds${edgeSel})`,
+                legend: '{{meta_cluster}}',
+              },
+            ],
           },
           {
             title: 'Scrape duration: central ← cascade',
@@ -493,35 +600,49 @@ export function federationHealth(topo: Topology): DashboardSpec {
             viz: 'timeseries',
             unit: 's',
             min: 0,
-            targets: [{ expr: `max by (${BR}) (scrape_duration_seconds${cascadeSel})`, legend: '{{big_region}}' }],
+            targets: [
+              { expr: `max by (${BR}) (scrape_duration_seconds${cascadeSel})`, legend: '{{big_region}}' },
+            ],
           },
           {
             title: 'Samples per scrape: cascade ← edge',
             description: 'Samples each edge federation scrape returns.',
             viz: 'timeseries',
             min: 0,
-            targets: [{ expr: `max by (${BR}, ${R}, ${MC}) (scrape_samples_scraped${edgeSel})`, legend: '{{meta_cluster}}' }],
+            targets: [
+              {
+                expr: `max by (${BR}, ${R}, ${MC}) (scrape_samples_scraped${edgeSel})`,
+                legend: '{{meta_cluster}}',
+              },
+            ],
           },
           {
             title: 'Samples per scrape: central ← cascade',
             description: 'Samples each cascade federation scrape returns.',
             viz: 'timeseries',
             min: 0,
-            targets: [{ expr: `max by (${BR}) (scrape_samples_scraped${cascadeSel})`, legend: '{{big_region}}' }],
+            targets: [
+              { expr: `max by (${BR}) (scrape_samples_scraped${cascadeSel})`, legend: '{{big_region}}' },
+            ],
           },
           {
             title: 'Series per tier',
-            description: 'Series federated into the cascades (from all edges, per big region) and into this central replica (from all cascades).',
+            description:
+              'Series federated into the cascades (from all edges, per big region) and into this central replica (from all cascades).',
             viz: 'timeseries',
             min: 0,
             targets: [
-              { expr: `sum by (${BR}) (scrape_samples_post_metric_relabeling${edgeSel})`, legend: 'cascade {{big_region}}' },
+              {
+                expr: `sum by (${BR}) (scrape_samples_post_metric_relabeling${edgeSel})`,
+                legend: 'cascade {{big_region}}',
+              },
               { expr: `sum(scrape_samples_post_metric_relabeling${cascadeSel})`, legend: 'central' },
             ],
           },
           {
             title: 'New series per scrape',
-            description: 'Series appearing for the first time, per federation job: churn that costs memory upstream.',
+            description:
+              'Series appearing for the first time, per federation job: churn that costs memory upstream.',
             viz: 'timeseries',
             min: 0,
             targets: [

@@ -13,7 +13,7 @@ import {
   PORT,
   type Profile,
 } from '../common/conventions.ts';
-import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
+import type { PrometheusBundle, RelabelConfig, RuleFile, ScrapeConfig } from '../common/prometheus.ts';
 import { protectReservedLabels, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
 import type { PlacedMetaCluster, Topology } from '../topology/model.ts';
 import { selfScrapeClientConfig } from '../topology/security.ts';
@@ -48,16 +48,30 @@ export function renderEdge(topo: Topology, placed: PlacedMetaCluster, profile: P
       rule_files: ['rules.yml'],
       scrape_configs: jobs,
     },
-    rules: {
+    rules: edgeRules(topo),
+  };
+}
+
+/**
+ * Every edge evaluates the same rules: one object per topology, shared by all its edges (so
+ * a 10,000-edge render builds and serializes it once).
+ */
+const rulesByTopology = new WeakMap<Topology, RuleFile>();
+function edgeRules(topo: Topology): RuleFile {
+  let rules = rulesByTopology.get(topo);
+  if (rules === undefined) {
+    rules = {
       groups: [
-        recordingGroup('fedstack-edge', tier.evaluationInterval, [
+        recordingGroup('fedstack-edge', topo.global.edge.evaluationInterval, [
           // The heartbeat is always first: upstream, time() - value is the federation lag.
           { record: HEARTBEAT_METRIC, expr: 'vector(time())', labels: {} },
           ...topo.recordingRules.edge,
         ]),
       ],
-    },
-  };
+    };
+    rulesByTopology.set(topo, rules);
+  }
+  return rules;
 }
 
 const saToken = { type: 'Bearer', credentials_file: MOUNT.serviceAccountToken };
@@ -231,3 +245,9 @@ function podPort(port: number): RelabelConfig {
     action: 'replace',
   };
 }
+
+/**
+ * The jobs every edge runs besides a meta-cluster's extraScrapeTargets (the kubernetes profile's
+ * set; the local profile runs the self-scrape only). `explain` names them as a series' sources.
+ */
+export const EDGE_JOBS: readonly string[] = [JOB.self, ...kubernetesJobs('').map((j) => j.job_name)];

@@ -4,12 +4,12 @@
  */
 import { rmSync } from 'node:fs';
 import { GOLDEN_CASES, goldenDir, renderGoldenCase } from '../test/golden-cases.ts';
-import { writeBundleAtomically } from '../deploy/write.ts';
+import { writeTreeAtomically } from '../render/write.ts';
 
 for (const c of GOLDEN_CASES) {
   const dir = goldenDir(c);
   rmSync(dir, { recursive: true, force: true });
   const bundle = renderGoldenCase(c);
-  writeBundleAtomically(bundle, dir);
+  await writeTreeAtomically(bundle, dir);
   console.log(`${dir}: ${bundle.size} files`);
 }

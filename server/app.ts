@@ -1,9 +1,14 @@
 /**
- * The fedstack service: Prometheus http_sd for cascades and central, the rendered bundle, edge
+ * The fedstack service: Prometheus http_sd for cascades and central, the rendered files, edge
  * heartbeats, and its own health and metrics. Everything it depends on comes in through
- * `deps` (topology, renderer, clock, token, logger, registry) so tests drive it directly.
+ * `deps` (topology, clock, token, logger, registry) so tests drive it directly.
+ *
+ * Rendered files come from the render plan of the topology revision being served, lazily: the
+ * first GET of one edge's prometheus.yml renders that edge, not the fleet. Each answer is kept
+ * (bounded) with its gzip form, which Prometheus' HTTP client and the sidecars ask for.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import express, {
   type ErrorRequestHandler,
   type NextFunction,
@@ -11,21 +16,20 @@ import express, {
   type Response,
   type Router,
 } from 'express';
-import NodeCache from 'node-cache';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { LABEL, type Profile } from '../common/conventions.ts';
 import type { Secret } from '../common/secret.ts';
-import type { Bundle } from '../deploy/bundle.ts';
-import { findBigRegion, findMetaCluster, metaClustersOf, type Topology } from '../topology/model.ts';
+import { createEmitter, type Emitter } from '../render/emit.ts';
+import { createPlan } from '../render/plan.ts';
 import { hostPortSchema } from '../topology/schema.ts';
 import type { RegistrationStore } from './registrations.ts';
 import type { TopologySource } from './topology-watch.ts';
+import { Recent } from '../common/recent.ts';
 
 export interface AppDeps {
   readonly topologySource: TopologySource;
-  readonly renderBundle: (topo: Topology, profile: Profile) => Bundle;
   readonly registrations: RegistrationStore;
   /** Bearer token sidecars present; undefined disables heartbeats (503) rather than opening them. */
   readonly heartbeatToken: Secret | undefined;
@@ -33,18 +37,12 @@ export interface AppDeps {
   readonly registry: Registry;
   /** ms since the epoch. */
   readonly now: () => number;
-  /** Profile of the bundle served under /v1/config (default kubernetes). */
+  /** Profile of the files served under /v1/config (default kubernetes). */
   readonly profile?: Profile;
   /** Max request body size (express/body-parser syntax), default 16kb. */
   readonly bodyLimit?: string;
   /** Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts. */
   readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
-}
-
-/** One Prometheus http_sd target group. */
-export interface SdGroup {
-  readonly targets: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
 }
 
 const heartbeatSchema = z.strictObject({
@@ -54,7 +52,6 @@ const heartbeatSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,128}$/, { error: 'must be 1-128 letters, digits, ":", "_" or "-"' }),
 });
-export type HeartbeatBody = z.infer<typeof heartbeatSchema>;
 
 /** File names the config route accepts: no path separators, no leading dot. */
 const SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -64,30 +61,43 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   json: 'application/json; charset=utf-8',
 };
 
-/** The http_sd answer for one cascade: one group per meta-cluster, registration over topology. */
-export function cascadeTargets(
-  topo: Topology,
-  bigRegion: string,
-  live: ReadonlyMap<string, { endpoint: string }>,
-): SdGroup[] | undefined {
-  const br = findBigRegion(topo, bigRegion);
-  if (!br) return undefined;
-  return metaClustersOf(br).map(({ region, metaCluster }) => ({
-    targets: [live.get(metaCluster.name)?.endpoint ?? metaCluster.endpoint],
-    labels: {
-      [LABEL.bigRegion]: br.name,
-      [LABEL.region]: region.name,
-      [LABEL.metaCluster]: metaCluster.name,
-    },
-  }));
+/** A body ready to send, in plain and gzip form, with its strong ETag. */
+interface Answer {
+  readonly type: string;
+  readonly body: Buffer;
+  readonly gzip: Buffer;
+  readonly etag: string;
+}
+const NOT_RENDERED: Answer = { type: '', body: Buffer.alloc(0), gzip: Buffer.alloc(0), etag: '' };
+
+function answer(text: string, type: string): Answer {
+  const body = Buffer.from(text);
+  return {
+    type,
+    body,
+    gzip: gzipSync(body),
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+  };
 }
 
-/** The http_sd answer for central: one group per cascade. */
-export function centralTargets(topo: Topology): SdGroup[] {
-  return topo.bigRegions.map((br) => ({
-    targets: [br.cascade.endpoint],
-    labels: { [LABEL.bigRegion]: br.name },
-  }));
+/** Answers kept per revision: the files asked for recently, never the whole fleet's. */
+const ANSWERS_KEPT = 4096;
+
+/** 304 for a matching If-None-Match; gzip when the client accepts it (Prometheus does). */
+function send(req: Request, res: Response, a: Answer): void {
+  res.setHeader('ETag', a.etag);
+  res.setHeader('Vary', 'Accept-Encoding');
+  res.type(a.type);
+  if (req.get('if-none-match') === a.etag) {
+    res.status(304).end();
+    return;
+  }
+  if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
+    res.setHeader('Content-Encoding', 'gzip');
+    res.send(a.gzip);
+    return;
+  }
+  res.send(a.body);
 }
 
 class HttpError extends Error {
@@ -104,7 +114,6 @@ export function createApp(deps: AppDeps): express.Express {
   const { topologySource, registrations, logger, registry, now } = deps;
   const profile = deps.profile ?? 'kubernetes';
   const metrics = createMetrics(deps);
-  const bundles = new NodeCache({ stdTTL: 0, useClones: false, checkperiod: 0 });
 
   const app = express();
   app.disable('x-powered-by');
@@ -154,74 +163,97 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  // One render plan per topology revision, made when first asked for (cheap: everything in it
+  // is lazy), with the answers given from it. Only the current revision is worth keeping.
+  let served:
+    | {
+        key: string;
+        emitter: Emitter;
+        answers: Recent<Answer>;
+        sd: Map<string, { key: number; answer: Answer }>;
+      }
+    | undefined;
+  const current = () => {
+    const snap = topologySource.current();
+    const key = `${snap.revision}:${snap.hash}`;
+    if (served?.key !== key)
+      served = {
+        key,
+        emitter: createEmitter(createPlan(snap.topology, profile)),
+        answers: new Recent(ANSWERS_KEPT),
+        sd: new Map(),
+      };
+    return { snap, ...served };
+  };
+
   // http_sd answers are built once per (topology revision, live endpoints): Prometheus servers
   // of a whole big region poll them, and 2,500 targets take milliseconds to serialize.
-  const sdCache = new Map<string, { key: string; body: string }>();
   app.get('/v1/sd/cascade/:bigRegion', (req, res) => {
-    const { topology, revision } = topologySource.current();
-    const key = `${revision}/${registrations.version(now())}`;
-    const cached = sdCache.get(req.params.bigRegion);
-    if (cached?.key === key) {
-      res.type('application/json').send(cached.body);
-      return;
+    const { emitter, sd, snap } = current();
+    const name = req.params.bigRegion;
+    const key = registrations.version(now());
+    let cached = sd.get(name);
+    if (cached?.key !== key) {
+      const groups = emitter.plan.facts.edgeTargetGroups(name, registrations.live(now()));
+      if (groups === undefined) {
+        throw new HttpError(
+          404,
+          'not found',
+          `unknown big region ${JSON.stringify(name)} (known: ${snap.topology.bigRegions.map((b) => b.name).join(', ')})`,
+        );
+      }
+      cached = { key, answer: answer(JSON.stringify(groups), 'application/json') };
+      sd.set(name, cached);
     }
-    const groups = cascadeTargets(topology, req.params.bigRegion, registrations.live(now()));
-    if (groups) {
-      const body = JSON.stringify(groups);
-      sdCache.set(req.params.bigRegion, { key, body });
-      res.type('application/json').send(body);
-      return;
-    }
-    throw new HttpError(
-      404,
-      'not found',
-      `unknown big region ${JSON.stringify(req.params.bigRegion)} (known: ${topology.bigRegions.map((b) => b.name).join(', ')})`,
+    send(req, res, cached.answer);
+  });
+
+  app.get('/v1/sd/central', (req, res) => {
+    const { emitter, answers } = current();
+    send(
+      req,
+      res,
+      answers.get('sd/central', () =>
+        answer(JSON.stringify(emitter.plan.facts.cascadeTargetGroups), 'application/json'),
+      ),
     );
   });
 
-  app.get('/v1/sd/central', (_req, res) => {
-    res.json(centralTargets(topologySource.current().topology));
-  });
-
-  const serveConfig = (res: Response, segments: readonly string[]) => {
+  const serveConfig = (req: Request, res: Response, segments: readonly string[]) => {
     for (const s of segments) {
       if (!SEGMENT_RE.test(s))
         throw new HttpError(400, 'bad request', `invalid path segment ${JSON.stringify(s)}`);
     }
     const path = segments.join('/');
-    const text = bundleFor(topologySource.current()).get(path);
-    if (text === undefined) throw new HttpError(404, 'not found', `no rendered file ${JSON.stringify(path)}`);
-    const ext = path.slice(path.lastIndexOf('.') + 1);
-    res.setHeader('X-Fedstack-Topology-Revision', String(topologySource.current().revision));
-    res.type(CONTENT_TYPES[ext] ?? 'text/plain; charset=utf-8').send(text);
+    const { snap, emitter, answers } = current();
+    const cached = answers.get(`config/${path}`, () => {
+      const end = metrics.renderSeconds.startTimer();
+      let text: string | undefined;
+      try {
+        text = emitter.file(path);
+      } catch (e) {
+        logger.error({ revision: snap.revision, path, err: (e as Error).message }, 'render failed');
+        throw new HttpError(
+          500,
+          'render failed',
+          `rendering ${path} of topology revision ${snap.revision} failed: ${(e as Error).message}`,
+        );
+      } finally {
+        end();
+      }
+      const ext = path.slice(path.lastIndexOf('.') + 1);
+      return text === undefined
+        ? NOT_RENDERED
+        : answer(text, CONTENT_TYPES[ext] ?? 'text/plain; charset=utf-8');
+    });
+    if (cached === NOT_RENDERED)
+      throw new HttpError(404, 'not found', `no rendered file ${JSON.stringify(path)}`);
+    res.setHeader('X-Fedstack-Topology-Revision', String(snap.revision));
+    send(req, res, cached);
   };
-  // `/v1/config/<tier>/<name>/<file>`, and any other depth the bundle has
+  // `/v1/config/<tier>/<name>/<file>`, and any other depth the tree has
   // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
-  app.get('/v1/config/*path', (req, res) => serveConfig(res, req.params.path as unknown as string[]));
-
-  const bundleFor = (snap: ReturnType<TopologySource['current']>): Bundle => {
-    const key = `${snap.revision}:${snap.hash}:${profile}`;
-    const cached = bundles.get<Bundle>(key);
-    if (cached) return cached;
-    const end = metrics.renderSeconds.startTimer();
-    let bundle: Bundle;
-    try {
-      bundle = deps.renderBundle(snap.topology, profile);
-    } catch (e) {
-      logger.error({ revision: snap.revision, err: (e as Error).message }, 'render failed');
-      throw new HttpError(
-        500,
-        'render failed',
-        `rendering topology revision ${snap.revision} failed: ${(e as Error).message}`,
-      );
-    } finally {
-      end();
-    }
-    // Only the current revision is worth keeping.
-    bundles.flushAll();
-    bundles.set(key, bundle);
-    return bundle;
-  };
+  app.get('/v1/config/*path', (req, res) => serveConfig(req, res, req.params.path as unknown as string[]));
 
   app.post(
     '/v1/edges/:metaCluster/heartbeat',
@@ -234,7 +266,7 @@ export function createApp(deps: AppDeps): express.Express {
     express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
     (req, res) => {
       const name = req.params.metaCluster!;
-      if (!findMetaCluster(topologySource.current().topology, name)) {
+      if (current().emitter.plan.findMetaCluster(name) === undefined) {
         throw new HttpError(404, 'not found', `unknown meta-cluster ${JSON.stringify(name)}`);
       }
       const parsed = heartbeatSchema.safeParse(req.body);
@@ -316,7 +348,7 @@ function createMetrics(deps: AppDeps) {
   });
   const renderSeconds = new Histogram({
     name: 'fedstack_render_duration_seconds',
-    help: 'Time to render the whole bundle for one topology revision.',
+    help: 'Time to render one file of a topology revision (on its first request).',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });

@@ -9,10 +9,7 @@ import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Profile } from '../common/conventions.ts';
 import { Secret } from '../common/secret.ts';
-import { renderBundle as realRenderBundle } from '../deploy/bundle.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
-import type { Topology } from '../topology/model.ts';
-import type { Bundle } from '../deploy/bundle.ts';
 import { createApp } from './app.ts';
 import { RegistrationStore } from './registrations.ts';
 import { watchTopologyFile } from './topology-watch.ts';
@@ -32,7 +29,6 @@ export interface ServerOptions {
   readonly pollIntervalMs?: number;
   readonly profile?: Profile;
   readonly logger?: Logger;
-  readonly renderBundle?: (topo: Topology, profile: Profile) => Bundle;
   readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
   readonly now?: () => number;
   /** Share a registry with routers mounted beside the app (the alert bridge's metrics). */
@@ -61,7 +57,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const app = createApp({
     topologySource: watcher,
-    renderBundle: opts.renderBundle ?? realRenderBundle,
     registrations: new RegistrationStore({ ttlMs: opts.registrationTtlMs ?? 90_000 }),
     heartbeatToken,
     logger,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import { parseTopology } from '../topology/load.ts';
+import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
 import type { Topology } from '../topology/model.ts';
 
@@ -115,7 +115,7 @@ function readAndParse(file: string): Parsed {
     };
   }
   const hash = textHash(text);
-  const result = parseTopology(text, file);
+  const result = validateTopology(text, file);
   if (!result.ok) return { ok: false, reason: result.errors.map(formatError).join('\n'), hash };
   return { ok: true, topology: result.topology, hash };
 }

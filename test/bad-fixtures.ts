@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Profile } from '../common/conventions.ts';
 import { formatError } from '../topology/errors.ts';
-import { parseTopology } from '../topology/load.ts';
+import { validateTopology } from '../render/validate.ts';
 
 export const BAD_DIR = fileURLToPath(new URL('./fixtures/bad/', import.meta.url));
 
@@ -43,7 +43,7 @@ export function badFixtures(): BadFixture[] {
 
 /** The errors as `LINE:COL: path: problem` (the file name stripped, so fixtures can move). */
 export function actualErrors(f: Pick<BadFixture, 'text' | 'file' | 'profile'>): string[] {
-  const result = parseTopology(f.text, f.file, f.profile ? { profile: f.profile } : {});
+  const result = validateTopology(f.text, f.file, f.profile ? { profile: f.profile } : {});
   if (result.ok) return [];
   return result.errors.map((e) => formatError(e).slice(f.file.length + 1));
 }

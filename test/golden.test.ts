@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { GOLDEN_CASES, goldenDir, renderGoldenCase } from './golden-cases.ts';
+import { GOLDEN_CASES, goldenDir, renderGoldenCase, renderGoldenTree } from './golden-cases.ts';
 import {
   checkAlertmanagerConfig,
   checkPrometheusConfig,
@@ -25,6 +25,9 @@ function listFiles(dir: string): string[] {
 for (const c of GOLDEN_CASES) {
   describe(`golden ${c.name}`, () => {
     const bundle = renderGoldenCase(c);
+    const tree = renderGoldenTree(c);
+
+    it('keeps at least one file', () => assert.ok(bundle.size > 0));
 
     it('renders byte-identical output twice', () => {
       const again = renderGoldenCase(c);
@@ -43,7 +46,7 @@ for (const c of GOLDEN_CASES) {
     for (const [path, text] of bundle) {
       if (path.endsWith('/prometheus.yml')) {
         it(`${path} passes promtool check config`, async () => {
-          const rules = bundle.get(join(dirname(path), 'rules.yml'));
+          const rules = tree.get(join(dirname(path), 'rules.yml'));
           const result = await checkPrometheusConfig(text, rules === undefined ? {} : { 'rules.yml': rules });
           assert.ok(result.ok, result.output);
         });
@@ -51,7 +54,7 @@ for (const c of GOLDEN_CASES) {
       if (path === 'alerting/alertmanager.yml') {
         it(`${path} passes amtool check-config`, async () => {
           const templates = Object.fromEntries(
-            [...bundle]
+            [...tree]
               .filter(([p]) => p.startsWith('alerting/templates/'))
               .map(([p, t]) => [p.slice('alerting/'.length), t]),
           );

@@ -17,7 +17,7 @@
 import { HEARTBEAT_METRIC, JOB, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS } from '../common/conventions.ts';
 import { DEFAULT_ALERT_RULES, DEFAULT_CASCADE_RULES, DEFAULT_CENTRAL_RULES } from './defaults.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
-import type { AlertRule, RecordingRule, Topology } from './model.ts';
+import type { RecordingRule, Topology } from './model.ts';
 import {
   literalSelector,
   matcherAccepts,
@@ -27,9 +27,6 @@ import {
   selectorsOverlap,
   type VectorSelector,
 } from './promql.ts';
-import { ALL_VALUES, interpolate, type PanelQuery } from '../dashboards/queries.ts';
-import { panelQueries } from '../dashboards/index.ts';
-import { metaAlertRules } from '../central/alerts.ts';
 
 export type SourceKind = 'allowList' | 'system' | 'rule' | 'synthetic';
 
@@ -48,16 +45,36 @@ export interface SeriesSource {
 
 const CENTRAL_SYNTHETIC = ['ALERTS', 'ALERTS_FOR_STATE'];
 
-function allowListSources(tier: 'cascade' | 'central', entries: readonly string[], system: readonly string[]): SeriesSource[] {
+function allowListSources(
+  tier: 'cascade' | 'central',
+  entries: readonly string[],
+  system: readonly string[],
+): SeriesSource[] {
   const out: SeriesSource[] = [];
   entries.forEach((text, i) => {
     const r = parseSeriesSelector(text);
     // An unparsable entry is validate's to report; it keeps nothing here.
-    if (r.ok) out.push({ tier, kind: 'allowList', selector: r.selector, describe: `allowLists.${tier}[${i}] ${text}`, path: ['allowLists', tier, i], rule: undefined });
+    if (r.ok)
+      out.push({
+        tier,
+        kind: 'allowList',
+        selector: r.selector,
+        describe: `allowLists.${tier}[${i}] ${text}`,
+        path: ['allowLists', tier, i],
+        rule: undefined,
+      });
   });
   for (const text of system) {
     const r = parseSeriesSelector(text);
-    if (r.ok) out.push({ tier, kind: 'system', selector: r.selector, describe: `fedstack system selector ${text}`, path: undefined, rule: undefined });
+    if (r.ok)
+      out.push({
+        tier,
+        kind: 'system',
+        selector: r.selector,
+        describe: `fedstack system selector ${text}`,
+        path: undefined,
+        rule: undefined,
+      });
   }
   return out;
 }
@@ -73,7 +90,11 @@ function ruleSources(tier: 'edge' | 'cascade' | 'central', rules: readonly Recor
   }));
 }
 
-function syntheticSources(tier: 'cascade' | 'central', names: readonly string[], job: string | undefined): SeriesSource[] {
+function syntheticSources(
+  tier: 'cascade' | 'central',
+  names: readonly string[],
+  job: string | undefined,
+): SeriesSource[] {
   return names.map((name) => ({
     tier,
     kind: 'synthetic',
@@ -91,7 +112,10 @@ export function cascadeKeeps(topo: Topology): SeriesSource[] {
 
 /** What a cascade makes itself: its recording rules and its edge-federation job's scrape series. */
 export function cascadeMakes(topo: Topology): SeriesSource[] {
-  return [...ruleSources('cascade', topo.recordingRules.cascade), ...syntheticSources('cascade', SYNTHETIC_SCRAPE_METRICS, JOB.federateEdge)];
+  return [
+    ...ruleSources('cascade', topo.recordingRules.cascade),
+    ...syntheticSources('cascade', SYNTHETIC_SCRAPE_METRICS, JOB.federateEdge),
+  ];
 }
 
 /** What central keeps from each cascade (allow-list + system selectors). */
@@ -138,7 +162,8 @@ export type Reach =
       readonly label?: string;
     };
 
-const first = (sources: readonly SeriesSource[], sel: Pick<VectorSelector, 'matchers'>) => sources.find((s) => selectorsOverlap(s.selector, sel));
+const first = (sources: readonly SeriesSource[], sel: Pick<VectorSelector, 'matchers'>) =>
+  sources.find((s) => selectorsOverlap(s.selector, sel));
 const nameOnly = (sources: readonly SeriesSource[], metric: string | undefined) =>
   metric !== undefined && sources.some((s) => selectorAcceptsName(s.selector, metric));
 
@@ -153,10 +178,24 @@ export function reachCascade(topo: Topology, sel: VectorSelector): Reach {
   if (made) return { ok: true, via: [made] };
   const kept = first(cascadeKeeps(topo), sel);
   if (!kept) {
-    return { ok: false, droppedAt: 'cascade', by: 'allowLists.cascade', path: ['allowLists', 'cascade'], labelsExcluded: nameOnly(cascadeKeeps(topo), sel.metricName) };
+    return {
+      ok: false,
+      droppedAt: 'cascade',
+      by: 'allowLists.cascade',
+      path: ['allowLists', 'cascade'],
+      labelsExcluded: nameOnly(cascadeKeeps(topo), sel.metricName),
+    };
   }
   const label = droppedLabel(topo, sel);
-  if (label !== undefined) return { ok: false, droppedAt: 'cascade', by: 'dropLabels', path: ['dropLabels'], labelsExcluded: false, label };
+  if (label !== undefined)
+    return {
+      ok: false,
+      droppedAt: 'cascade',
+      by: 'dropLabels',
+      path: ['dropLabels'],
+      labelsExcluded: false,
+      label,
+    };
   return { ok: true, via: [kept] };
 }
 
@@ -166,50 +205,70 @@ export function reachCentral(topo: Topology, sel: VectorSelector): Reach {
   if (made) return { ok: true, via: [made] };
   const kept = first(centralKeeps(topo), sel);
   if (!kept) {
-    return { ok: false, droppedAt: 'central', by: 'allowLists.central', path: ['allowLists', 'central'], labelsExcluded: nameOnly(centralKeeps(topo), sel.metricName) };
+    return {
+      ok: false,
+      droppedAt: 'central',
+      by: 'allowLists.central',
+      path: ['allowLists', 'central'],
+      labelsExcluded: nameOnly(centralKeeps(topo), sel.metricName),
+    };
   }
   const below = reachCascade(topo, sel);
   return below.ok ? { ok: true, via: [kept, ...below.via] } : below;
 }
 
-export interface ClosureOptions {
-  /** Dashboard queries to check; default: every query of fedstack's dashboards for this topology. */
-  readonly dashboards?: readonly PanelQuery[];
-  /** Central's meta-alerts; default: central/alerts.ts `metaAlertRules(topo)`. */
-  readonly metaAlertRules?: readonly AlertRule[];
-}
-
-interface Reader {
-  /** `dashboard "x" panel "y"`, `central alert rule "z"`. */
+/**
+ * A query that reads series at central made outside the topology file: central's meta-alerts
+ * and the dashboards' panel queries (variables substituted). The render plan supplies them, so
+ * this module needs no generator or dashboard code.
+ */
+export interface CentralReader {
+  /** `dashboard "x" panel "y"`, `central meta-alert "z"`. */
   readonly what: string;
   readonly expr: string;
+}
+
+interface Reader extends CentralReader {
   /** Where the error points when the reader itself is in the topology file. */
   readonly path: readonly PathSegment[] | undefined;
   readonly tier: 'cascade' | 'central';
 }
 
-/** Every place a central rule or dashboard reads a series that never reaches it. */
-export function checkClosure(topo: Topology, options: ClosureOptions = {}): TopologyIssue[] {
+/**
+ * Every place a rule or a reader reads a series that never reaches its tier: the topology's
+ * own cascade and central rules, and `atCentral` (meta-alerts, dashboards).
+ */
+export function checkClosure(topo: Topology, atCentral: readonly CentralReader[]): TopologyIssue[] {
   const readers: Reader[] = [];
   // fedstack's default rules are not in the file: point at the allow-list that breaks them.
-  const inFile = (rules: readonly unknown[], defaults: readonly unknown[], path: PathSegment[]) => (rules === defaults ? undefined : path);
+  const inFile = (rules: readonly unknown[], defaults: readonly unknown[], path: PathSegment[]) =>
+    rules === defaults ? undefined : path;
   const { cascade, central } = topo.recordingRules;
   cascade.forEach((r, i) =>
-    readers.push({ what: `cascade recording rule "${r.record}"`, expr: r.expr, path: inFile(cascade, DEFAULT_CASCADE_RULES, ['recordingRules', 'cascade', i, 'expr']), tier: 'cascade' }),
+    readers.push({
+      what: `cascade recording rule "${r.record}"`,
+      expr: r.expr,
+      path: inFile(cascade, DEFAULT_CASCADE_RULES, ['recordingRules', 'cascade', i, 'expr']),
+      tier: 'cascade',
+    }),
   );
   central.forEach((r, i) =>
-    readers.push({ what: `central recording rule "${r.record}"`, expr: r.expr, path: inFile(central, DEFAULT_CENTRAL_RULES, ['recordingRules', 'central', i, 'expr']), tier: 'central' }),
+    readers.push({
+      what: `central recording rule "${r.record}"`,
+      expr: r.expr,
+      path: inFile(central, DEFAULT_CENTRAL_RULES, ['recordingRules', 'central', i, 'expr']),
+      tier: 'central',
+    }),
   );
   topo.alertRules.forEach((r, i) =>
-    readers.push({ what: `central alert rule "${r.alert}"`, expr: r.expr, path: inFile(topo.alertRules, DEFAULT_ALERT_RULES, ['alertRules', i, 'expr']), tier: 'central' }),
+    readers.push({
+      what: `central alert rule "${r.alert}"`,
+      expr: r.expr,
+      path: inFile(topo.alertRules, DEFAULT_ALERT_RULES, ['alertRules', i, 'expr']),
+      tier: 'central',
+    }),
   );
-  for (const r of options.metaAlertRules ?? metaAlertRules(topo)) {
-    readers.push({ what: `central meta-alert "${r.alert}"`, expr: r.expr, path: undefined, tier: 'central' });
-  }
-  for (const q of options.dashboards ?? panelQueries(topo)) {
-    // Variables set to All: the metric names, which are what the check is about, do not depend on them.
-    readers.push({ what: `dashboard "${q.dashboard}" ${q.kind === 'variable' ? q.panel : `panel "${q.panel}"`}`, expr: interpolate(q.expr, ALL_VALUES), path: undefined, tier: 'central' });
-  }
+  for (const r of atCentral) readers.push({ ...r, path: undefined, tier: 'central' });
 
   const issues: TopologyIssue[] = [];
   const seen = new Set<string>();

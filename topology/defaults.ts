@@ -7,7 +7,7 @@
  * The edge aggregates raw series to one series per guest cluster (`cluster:`), the cascade to
  * meta-cluster and region (`meta_cluster:`, `region:`), central to big region (`big_region:`).
  */
-import { HEARTBEAT_METRIC, JOB, LABEL } from '../common/conventions.ts';
+import { JOB, LABEL } from '../common/conventions.ts';
 
 export interface RecordingRule {
   readonly record: string;
@@ -167,5 +167,3 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     },
   },
 ];
-
-export { HEARTBEAT_METRIC };

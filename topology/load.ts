@@ -18,7 +18,14 @@ import {
   type TopologyIssue,
 } from './errors.ts';
 
-export type LoadResult = { ok: true; topology: Topology } | { ok: false; errors: TopologyError[] };
+export type LoadResult =
+  | {
+      ok: true;
+      topology: Topology;
+      /** Positions later issues (the render plan's checks) in the same file, sorted. */
+      locate: (issues: readonly TopologyIssue[]) => TopologyError[];
+    }
+  | { ok: false; errors: TopologyError[] };
 
 /** Parses and validates topology text. Never throws for bad input: errors come back sorted. */
 export function parseTopology(text: string, file = '<topology>', opts: CrossCheckOptions = {}): LoadResult {
@@ -73,7 +80,7 @@ export function parseTopology(text: string, file = '<topology>', opts: CrossChec
   const topology = buildModel(parsed.data);
   const issues = crossCheck(topology, opts);
   if (issues.length > 0) return { ok: false, errors: sortErrors(issues.map(locate)) };
-  return { ok: true, topology };
+  return { ok: true, topology, locate: (later) => sortErrors(later.map(locate)) };
 }
 
 /** Reads and validates a topology file; throws TopologyInvalidError with every error. */

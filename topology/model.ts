@@ -23,14 +23,11 @@ type DeepReadonly<T> = T extends (infer U)[]
     : T;
 
 type Shape = DeepReadonly<TopologyShape>;
-export type TierName = 'edge' | 'cascade' | 'central';
-export type TierSettings = Shape['global']['edge'];
 export type BigRegion = Shape['bigRegions'][number];
 export type Region = BigRegion['regions'][number];
 export type MetaCluster = Region['metaClusters'][number];
 export type ExtraScrapeTarget = MetaCluster['extraScrapeTargets'][number];
 export type CentralReplica = Shape['central']['replicas'][number];
-export type AlertmanagerReplica = Shape['alertmanager']['replicas'][number];
 
 export interface Topology extends Omit<Shape, 'allowLists' | 'dropLabels' | 'recordingRules' | 'alertRules'> {
   readonly allowLists: { readonly cascade: readonly string[]; readonly central: readonly string[] };
@@ -91,12 +88,4 @@ export function metaClustersOf(bigRegion: BigRegion): PlacedMetaCluster[] {
   return bigRegion.regions.flatMap((region) =>
     region.metaClusters.map((metaCluster) => ({ bigRegion, region, metaCluster })),
   );
-}
-
-export function findMetaCluster(topo: Topology, name: string): PlacedMetaCluster | undefined {
-  return metaClusters(topo).find((p) => p.metaCluster.name === name);
-}
-
-export function findBigRegion(topo: Topology, name: string): BigRegion | undefined {
-  return topo.bigRegions.find((b) => b.name === name);
 }

@@ -7,7 +7,7 @@
  * ({name, key} of a Kubernetes Secret), never literal values.
  */
 import { z } from 'zod';
-import type { Topology } from './model.ts';
+import { secretRefSchema } from './secret-ref.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { editDistance } from './suggest.ts';
 
@@ -33,9 +33,6 @@ const durationSchema = z.string().refine((s) => s !== '' && s !== '0' && DURATIO
 const hhmmSchema = z.string().refine((s) => HHMM.test(s) || s === '24:00', {
   error: (iss) => `invalid time ${JSON.stringify(iss.input)} (want HH:MM, 24-hour clock)`,
 });
-
-/** A key of a Kubernetes Secret. The renderer and the bridge resolve it; nobody inlines it. */
-export const secretRefSchema = z.strictObject({ name: nameSchema, key: z.string().min(1) });
 
 const memberSchema = z.strictObject({
   name: z.string().min(1),
@@ -222,13 +219,9 @@ export const routingSchema = z.strictObject({
   timeIntervals: z.array(timeIntervalSchema).default([]),
 });
 export type Routing = z.output<typeof routingSchema>;
-export type RoutingInput = z.input<typeof routingSchema>;
 export type Team = Routing['teams'][number];
 export type TeamMember = Team['members'][number];
-export type Rotation = NonNullable<Team['rotation']>;
 export type Receiver = Team['receivers'][number];
-export type RoutingRoute = Routing['routes'][number];
-export type TimeIntervalSpec = Routing['timeIntervals'][number];
 
 /** Every receiver with its team, in file order. */
 export function receiversOf(
@@ -259,9 +252,9 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
-/** Cross-checks of the routing section; the lead calls it from topology/validate.ts. */
-export function checkRouting(topo: Topology): TopologyIssue[] {
-  const routing = topo.routing as Routing | undefined;
+/** Cross-checks of the routing section (topology/validate.ts runs them). */
+export function checkRouting(section: DeepRO<Routing> | undefined): TopologyIssue[] {
+  const routing = section as Routing | undefined;
   if (routing === undefined) return [];
   const issues: TopologyIssue[] = [];
   const at = (path: PathSegment[], message: string) => issues.push({ path: ['routing', ...path], message });

@@ -22,32 +22,14 @@
  */
 import { z } from 'zod';
 import { MOUNT, type Profile } from '../common/conventions.ts';
-
-/** Kubernetes object names (DNS-1123 subdomain) and Secret data keys. */
-const K8S_NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const SECRET_KEY_RE = /^[-._a-zA-Z0-9]+$/;
-
-const secretName = z
-  .string()
-  .max(253)
-  .refine((s) => K8S_NAME_RE.test(s), {
-    error: (iss) =>
-      `invalid Secret name ${JSON.stringify(iss.input)} (lower-case letters, digits, '-' and '.')`,
-  });
-
-export const secretRefSchema = z.strictObject({
-  name: secretName,
-  key: z.string().refine((s) => SECRET_KEY_RE.test(s), {
-    error: (iss) => `invalid Secret key ${JSON.stringify(iss.input)} (letters, digits, '-', '_' and '.')`,
-  }),
-});
+import { secretNameSchema, secretRefSchema } from './secret-ref.ts';
 
 export const securitySchema = z.strictObject({
   federation: z.strictObject({
     tls: z
       .strictObject({
         /** A kubernetes.io/tls Secret (keys tls.crt, tls.key) every protected Prometheus serves. */
-        serverCertSecret: secretName,
+        serverCertSecret: secretNameSchema,
         /** The CA that signed the serving certificate; scrapers verify against it. */
         ca: secretRefSchema,
         /** The name scrapers expect in the certificate when it does not carry the LB address. */

@@ -4,8 +4,6 @@
  * general PromQL parser) so that errors can say which character is wrong, and so that
  * allow-list entries can be compared with each other.
  */
-import { LABEL_NAME_RE, METRIC_NAME_RE } from './schema.ts';
-
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {
@@ -193,12 +191,4 @@ export function exactName(sel: Selector): string | undefined {
 /** Matchers other than the metric name. */
 export function labelMatchers(sel: Selector): Matcher[] {
   return sel.matchers.filter((m) => m.name !== '__name__');
-}
-
-export function isValidLabelName(s: string): boolean {
-  return LABEL_NAME_RE.test(s);
-}
-
-export function isValidMetricName(s: string): boolean {
-  return METRIC_NAME_RE.test(s);
 }

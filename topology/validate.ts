@@ -11,7 +11,6 @@ import {
   type Profile,
 } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
-import { checkClosure } from './closure.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { checkRouting } from './routing.ts';
 import type { RecordingRule, Topology } from './model.ts';
@@ -43,14 +42,15 @@ const CHECKS: readonly Check[] = [
   rules,
   allowLists,
   profileEndpoints,
-  checkRouting,
+  (topo) => checkRouting(topo.routing),
 ];
 
+/**
+ * The model's own consistency. What needs rendered outputs (the allow-list closure over the
+ * meta-alerts and dashboards) runs on the render plan: render/check.ts.
+ */
 export function crossCheck(topo: Topology, opts: CrossCheckOptions = {}): TopologyIssue[] {
-  const issues = CHECKS.flatMap((check) => check(topo, opts));
-  // The closure check (every metric a central rule or dashboard panel uses is federated) reads
-  // the allow-lists and rules as a whole: only meaningful once each of them is valid.
-  return issues.length > 0 ? issues : checkClosure(topo);
+  return CHECKS.flatMap((check) => check(topo, opts));
 }
 
 /** Reports every value seen before at another path, pointing at the later one. */

@@ -13,9 +13,6 @@ export interface FleetExpositionSize {
   readonly nodes: number;
 }
 
-/** ~99.5k series: 110 guest clusters × 852 + 100 nodes × 58. */
-export const BENCH_EDGE_SIZE: FleetExpositionSize = { guestClusters: 110, nodes: 100 };
-
 interface Series {
   /** `name{labels}` */
   readonly key: string;

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE, HEARTBEAT_METRIC, JOB, LABEL } from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
-import { parseDuration } from '../../common/duration.ts';
+import { treeFiles } from '../../render/emit.ts';
+import { createPlan, type RenderPlan } from '../../render/plan.ts';
+import { writeTreeAtomically } from '../../render/write.ts';
 import type { Topology } from '../../topology/model.ts';
 import { formatPath } from '../../topology/errors.ts';
 import { crossCheck } from '../../topology/validate.ts';
 import { metaClusters } from '../../topology/model.ts';
-import { renderBundle, type Bundle } from '../bundle.ts';
-import { writeBundleAtomically } from '../write.ts';
 import { runSimulate, type SimulateHandle } from '../../simulator/cli.ts';
 import type { Fault } from '../../simulator/fleet.ts';
 import { runAlertmanager, runPrometheus, type RunningServer } from './binaries.ts';
@@ -31,8 +31,9 @@ export interface ServiceContext {
   readonly topology: Topology;
   /** The same topology as a file (for a service that loads and watches its topology file). */
   readonly topologyFile: string;
-  readonly bundle: Bundle;
-  /** Where the bundle is written (edge/, cascade/, central/, alerting/ ...). */
+  /** The local profile's render plan of `topology`. */
+  readonly plan: RenderPlan;
+  /** Where the rendered tree is written (edge/, cascade/, central/, alerting/ ...). */
   readonly bundleDir: string;
   /** The port the service must listen on (127.0.0.1), as global.serviceUrl says. */
   readonly port: number;
@@ -53,10 +54,7 @@ export interface LocalStackOptions {
   readonly simulate?:
     | false
     | { readonly maxGuestClusters?: number; readonly seriesMultiplier?: number; readonly seed?: string };
-  /**
-   * alertmanager.yml text. Default: the bundle's alerting/alertmanager.yml when there is one,
-   * else a minimal config whose only receiver drops notifications (alerts still show in the UI).
-   */
+  /** alertmanager.yml text instead of the rendered alerting/alertmanager.yml (tests). */
   readonly alertmanagerConfig?: string;
   /** Scrape extraScrapeTargets that are not on loopback too (default: they are left out, and said so). */
   readonly keepRemoteTargets?: boolean;
@@ -129,18 +127,6 @@ interface Component {
   readonly start: () => Promise<RunningServer>;
   server?: RunningServer;
 }
-
-const MINIMAL_ALERTMANAGER_CONFIG = toYaml({
-  route: {
-    receiver: 'local-null',
-    group_by: ['alertname', 'meta_cluster'],
-    group_wait: '5s',
-    group_interval: '30s',
-    repeat_interval: '4h',
-  },
-  // No integration: alerts are visible in the Alertmanager UI and API, nothing is sent.
-  receivers: [{ name: 'local-null' }],
-});
 
 /** Starts at most `limit` at a time: a dozen Prometheus starting at once starve 2 cores. */
 async function inBatches<T>(
@@ -231,16 +217,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         `fedstack up: the local topology is invalid:\n${issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n')}`,
       );
     }
-    const bundle = renderBundle(topology, 'local');
-    writeBundleAtomically(bundle, configDir);
+    const plan = createPlan(topology, 'local');
+    const written = await writeTreeAtomically(treeFiles(plan), configDir);
     const topologyFile = join(dir, 'topology.yaml');
     writeFileSync(topologyFile, toYaml(topology));
     const amConfigFile = join(configDir, 'alerting', FILE.alertmanager);
-    if (opts.alertmanagerConfig !== undefined || !bundle.has(`alerting/${FILE.alertmanager}`)) {
+    if (opts.alertmanagerConfig !== undefined) {
       mkdirSync(join(configDir, 'alerting'), { recursive: true });
-      writeFileSync(amConfigFile, opts.alertmanagerConfig ?? MINIMAL_ALERTMANAGER_CONFIG);
+      writeFileSync(amConfigFile, opts.alertmanagerConfig);
     }
-    log(`fedstack up: rendered ${bundle.size} files (local profile) into ${configDir}`);
+    log(`fedstack up: rendered ${written.files} files (local profile) into ${configDir}`);
 
     // 3. Components, each with how to (re)start it.
     const dataDir = (kind: string, name: string) => join(dir, 'data', kind, name);
@@ -317,7 +303,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       service = await opts.startService({
         topology,
         topologyFile,
-        bundle,
+        plan,
         bundleDir: configDir,
         port: ports.service!,
         log,
@@ -375,13 +361,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     opts.signal?.addEventListener('abort', () => void stop(), { once: true });
     if (opts.signal?.aborted === true) void stop();
     if (opts.waitForData !== false && stopping === undefined) {
-      const t = topology.global;
-      const budget =
-        3 *
-          (parseDuration(t.edge.evaluationInterval) +
-            parseDuration(t.cascade.scrapeInterval) +
-            parseDuration(t.central.scrapeInterval)) +
-        15_000;
+      // Three normal federation lags (start-up staggers the tiers), plus Prometheus' 5 s target tick.
+      const budget = 3 * plan.facts.lag.normalMs + 15_000;
       log(`fedstack up: waiting for federated data to reach central (up to ${Math.round(budget / 1000)}s)`);
       await waitForCentralData(urls, budget, () => stopping !== undefined).then(
         () =>

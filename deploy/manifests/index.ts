@@ -1,13 +1,12 @@
 /**
- * renderManifests: Kubernetes manifests for every tier, from typed kubernetes-models objects,
- * each validated against the Kubernetes OpenAPI schema before it is serialized.
+ * Kubernetes manifests for every tier, from typed kubernetes-models objects, each validated
+ * against the Kubernetes OpenAPI schema. One bundle per cluster an operator applies to; the
+ * render emitter (render/emit.ts) decides where each bundle goes and writes it.
  *
- * Bundles (one per cluster you apply to), relative to the bundle root:
- *   edge/<meta-cluster>/{manifests.yaml,web-config.yml,kustomization.yaml}
- *   cascade/<big-region>/{manifests.yaml,kustomization.yaml} (+ web-config.yml when secured)
- *   central/<replica>/{manifests.yaml,kustomization.yaml}
- *   alerting/{manifests.yaml,kustomization.yaml}
- *   service/{manifests.yaml,kustomization.yaml}
+ * Manifests reference the render plan's entries, never render a config again: a Prometheus'
+ * ConfigMap is a kustomize `configMapGenerator` over the config files the emitter writes next
+ * to the manifests (prometheus.yml, rules.yml, web-config.yml), without a name hash, so kubelet
+ * updates the mounted files in place and the config sidecar reloads Prometheus (no restart).
  *
  * Secrets: rendered files never hold a secret value. Pods mount Secrets by reference (names
  * and keys from the topology's `security` section, plus SECRET in common.ts). The edge web
@@ -19,27 +18,20 @@
  *   - fedstack-sidecar-token (key `token`) on edges and next to the service;
  *   - fedstack-etcd-client (ca.crt, client.crt, client.key) on edges (the etcd scrape job).
  *
- * The manifests always describe the kubernetes profile (that is what runs in a cluster), so
- * the ConfigMaps embed the kubernetes-profile Prometheus configs whatever `profile` says; the
- * profile only changes the paths in the standalone web-config.yml next to them.
+ * The manifests always describe the kubernetes profile: the plan they are built from must be one.
  */
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { FILE, MOUNT, PORT, SERVICE, type Profile } from '../../common/conventions.ts';
-import type { PrometheusBundle } from '../../common/prometheus.ts';
-import { toYaml, toYamlStream } from '../../common/serialize.ts';
-import { renderCascade } from '../../cascade/render.ts';
-import { renderCentral } from '../../central/render.ts';
-import { renderEdge } from '../../edge/render.ts';
-import { serveArgs } from '../../server/args.ts';
-import { metaClusters, type Topology } from '../../topology/model.ts';
-import { federationWebConfig } from '../../topology/security.ts';
+import { Service } from 'kubernetes-models/v1';
+import { FILE, MOUNT, PORT, SERVICE } from '../../common/conventions.ts';
+import { serveArgs } from '../../common/flags.ts';
+import type { BigRegion, CentralReplica, PlacedMetaCluster, Topology } from '../../topology/model.ts';
 import {
   CONTAINER_SECURITY,
   IMAGE,
+  k8s,
   labels,
   namespace,
   PATH,
@@ -52,111 +44,188 @@ import {
 } from './common.ts';
 import { prometheusObjects } from './prometheus.ts';
 
-export interface ManifestOptions {
-  /**
-   * Files of the alerting bundle (relative to alerting/, e.g. alertmanager.yml,
-   * templates/fedstack.tmpl): kustomize turns them into the Alertmanager ConfigMap, since
-   * their text is rendered by alerting/, not here. Default: alertmanager.yml alone.
-   */
-  readonly alertingFiles?: readonly string[];
+/** A Kubernetes object as plain data, already checked against its schema (common.ts `k8s`). */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
 }
 
-interface Validatable {
-  validate(): void;
-  toJSON(): unknown;
+/** kustomize's Kustomization (the subset fedstack writes). */
+export interface Kustomization {
+  readonly apiVersion: 'kustomize.config.k8s.io/v1beta1';
+  readonly kind: 'Kustomization';
+  readonly namespace: string;
+  readonly resources: readonly string[];
+  readonly configMapGenerator?: readonly ConfigMapGenerator[];
 }
 
-export function renderManifests(
-  topo: Topology,
-  profile: Profile,
-  opts: ManifestOptions = {},
-): Map<string, string> {
-  const out = new Map<string, string>();
-  const ns = topo.global.namespace;
-  const add = (dir: string, objects: readonly Validatable[], extra: Record<string, string> = {}) => {
-    for (const o of objects) validated(o, dir);
-    out.set(`${dir}/${FILE.manifests}`, toYamlStream(objects.map((o) => o.toJSON())));
-    for (const [name, text] of Object.entries(extra)) out.set(`${dir}/${name}`, text);
-    out.set(`${dir}/kustomization.yaml`, toYaml(kustomization(ns, [FILE.manifests])));
+interface ConfigMapGenerator {
+  readonly name: string;
+  readonly files: readonly string[];
+  readonly options?: {
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly disableNameSuffixHash?: boolean;
   };
-  const fed = topo.security?.federation;
-  const secured = fed !== undefined && (fed.tls !== undefined || fed.basicAuth !== undefined);
-  const webConfigK8s = toYaml(federationWebConfig(topo.security, 'kubernetes'));
-  const webConfigOut = toYaml(federationWebConfig(topo.security, profile));
+}
 
-  for (const placed of metaClusters(topo)) {
-    const mc = placed.metaCluster.name;
-    const name = 'prometheus-edge';
-    const rbacName = `fedstack-edge-${ns}`;
-    add(
-      `edge/${mc}`,
-      [
-        namespace(ns),
-        serviceAccount(name, ns, 'edge', mc, true),
-        ...edgeRbac(rbacName, name, ns, mc),
-        ...prometheusObjects({
-          tier: 'edge',
-          instance: mc,
-          name,
-          namespace: ns,
-          files: prometheusFiles(renderEdge(topo, placed, 'kubernetes'), webConfigK8s),
-          retention: topo.global.edge.retention,
-          replicas: 2,
-          security: topo.security,
-          serves: true,
-          scrapes: false,
-          federationSources: placed.bigRegion.cascade.egressCidrs,
-          heartbeat: {
-            serviceUrl: topo.global.serviceUrl,
-            metaCluster: mc,
-            endpoint: placed.metaCluster.endpoint,
+/** What one cluster applies: its objects and the kustomization that packs them with its files. */
+export interface ManifestBundle {
+  readonly objects: readonly KubeObject[];
+  readonly kustomization: Kustomization;
+}
+
+/** The manifests' view of the plan: the topology and which config files a bundle carries. */
+export interface ManifestSource {
+  readonly topology: Topology;
+}
+
+/** `objects` builds (and so schema-checks) the objects; a failure names the bundle too. */
+function bundle(
+  where: string,
+  ns: string,
+  resources: readonly string[],
+  objects: () => readonly KubeObject[],
+  configMapGenerator?: readonly ConfigMapGenerator[],
+): ManifestBundle {
+  let built: readonly KubeObject[];
+  try {
+    built = objects();
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  return {
+    objects: built,
+    kustomization: {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      namespace: ns,
+      resources,
+      configMapGenerator,
+    },
+  };
+}
+
+/** The ConfigMap a Prometheus pod mounts (`<name>-config`), packed from its config files. */
+function prometheusConfig(
+  name: string,
+  tier: 'edge' | 'cascade' | 'central',
+  instance: string,
+  files: readonly string[],
+): ConfigMapGenerator {
+  return {
+    name: `${name}-config`,
+    files,
+    // A stable name: kubelet swaps the mounted files and the sidecar reloads Prometheus.
+    options: { labels: labels(tier, instance), disableNameSuffixHash: true },
+  };
+}
+
+/**
+ * One edge: its Prometheus with the config sidecar, discovery RBAC, the federation
+ * LoadBalancer. `configFiles` are the config files next to the manifests (file names, which
+ * become the ConfigMap's keys and so the names under the pod's config mount).
+ */
+export function edgeManifests(
+  src: ManifestSource,
+  placed: PlacedMetaCluster,
+  configFiles: readonly string[],
+  manifestsFile: string,
+): ManifestBundle {
+  const topo = src.topology;
+  const ns = topo.global.namespace;
+  const mc = placed.metaCluster.name;
+  const name = 'prometheus-edge';
+  return bundle(
+    `edge/${mc}`,
+    ns,
+    [manifestsFile],
+    () => [
+      namespace(ns),
+      serviceAccount(name, ns, 'edge', mc, true),
+      ...edgeRbac(`fedstack-edge-${ns}`, name, ns, mc),
+      ...prometheusObjects({
+        tier: 'edge',
+        instance: mc,
+        name,
+        namespace: ns,
+        configMapName: `${name}-config`,
+        retention: topo.global.edge.retention,
+        replicas: 2,
+        security: topo.security,
+        serves: true,
+        scrapes: false,
+        federationSources: placed.bigRegion.cascade.egressCidrs,
+        heartbeat: {
+          serviceUrl: topo.global.serviceUrl,
+          metaCluster: mc,
+          endpoint: placed.metaCluster.endpoint,
+        },
+        serviceAccountName: name,
+        automountToken: true,
+        extraSecretMounts: [
+          {
+            name: 'etcd-client',
+            secretName: SECRET.etcdClient,
+            mountPath: dirOf(MOUNT.etcdCa),
+            optional: false,
           },
-          serviceAccountName: name,
-          automountToken: true,
-          extraSecretMounts: [
-            {
-              name: 'etcd-client',
-              secretName: SECRET.etcdClient,
-              mountPath: dirOf(MOUNT.etcdCa),
-              optional: false,
-            },
-          ],
-        }),
-      ],
-      { [FILE.webConfig]: webConfigOut },
-    );
-  }
+        ],
+      }),
+    ],
+    [prometheusConfig(name, 'edge', mc, configFiles)],
+  );
+}
 
-  for (const br of topo.bigRegions) {
-    const name = 'prometheus-cascade';
-    add(
-      `cascade/${br.name}`,
-      [
-        namespace(ns),
-        serviceAccount(name, ns, 'cascade', br.name, false),
-        ...prometheusObjects({
-          tier: 'cascade',
-          instance: br.name,
-          name,
-          namespace: ns,
-          files: prometheusFiles(renderCascade(topo, br, 'kubernetes'), webConfigK8s),
-          retention: topo.global.cascade.retention,
-          replicas: 2,
-          security: topo.security,
-          serves: true,
-          scrapes: true,
-          federationSources: topo.security?.federation.centralEgressCidrs ?? [],
-          serviceAccountName: name,
-          automountToken: false,
-        }),
-      ],
-      secured ? { [FILE.webConfig]: webConfigOut } : {},
-    );
-  }
+export function cascadeManifests(
+  src: ManifestSource,
+  bigRegion: BigRegion,
+  configFiles: readonly string[],
+  manifestsFile: string,
+): ManifestBundle {
+  const topo = src.topology;
+  const ns = topo.global.namespace;
+  const name = 'prometheus-cascade';
+  return bundle(
+    `cascade/${bigRegion.name}`,
+    ns,
+    [manifestsFile],
+    () => [
+      namespace(ns),
+      serviceAccount(name, ns, 'cascade', bigRegion.name, false),
+      ...prometheusObjects({
+        tier: 'cascade',
+        instance: bigRegion.name,
+        name,
+        namespace: ns,
+        configMapName: `${name}-config`,
+        retention: topo.global.cascade.retention,
+        replicas: 2,
+        security: topo.security,
+        serves: true,
+        scrapes: true,
+        federationSources: topo.security?.federation.centralEgressCidrs ?? [],
+        serviceAccountName: name,
+        automountToken: false,
+      }),
+    ],
+    [prometheusConfig(name, 'cascade', bigRegion.name, configFiles)],
+  );
+}
 
-  for (const replica of topo.central.replicas) {
-    const name = serviceName(SERVICE.centralPrometheus(replica.name, ns));
-    add(`central/${replica.name}`, [
+export function centralManifests(
+  src: ManifestSource,
+  replica: CentralReplica,
+  configFiles: readonly string[],
+  manifestsFile: string,
+): ManifestBundle {
+  const topo = src.topology;
+  const ns = topo.global.namespace;
+  const name = serviceName(SERVICE.centralPrometheus(replica.name, ns));
+  return bundle(
+    `central/${replica.name}`,
+    ns,
+    [manifestsFile],
+    () => [
       namespace(ns),
       serviceAccount(name, ns, 'central', replica.name, false),
       ...prometheusObjects({
@@ -164,7 +233,7 @@ export function renderManifests(
         instance: replica.name,
         name,
         namespace: ns,
-        files: prometheusFiles(renderCentral(topo, replica, 'kubernetes')),
+        configMapName: `${name}-config`,
         retention: topo.global.central.retention,
         replicas: 1,
         security: topo.security,
@@ -174,50 +243,42 @@ export function renderManifests(
         serviceAccountName: name,
         automountToken: false,
       }),
-    ]);
-  }
-
-  const alerting = alertingObjects(topo);
-  for (const o of alerting) validated(o, 'alerting');
-  out.set(`alerting/${FILE.manifests}`, toYamlStream(alerting.map((o) => o.toJSON())));
-  out.set(
-    'alerting/kustomization.yaml',
-    toYaml({
-      ...kustomization(ns, [FILE.manifests]),
-      // The Alertmanager config is rendered by alerting/; kustomize packs it. The name hash
-      // rolls the StatefulSets when it changes (Alertmanager has no config sidecar).
-      configMapGenerator: [
-        { name: 'alertmanager-config', files: [...(opts.alertingFiles ?? [FILE.alertmanager])] },
-      ],
-    }),
+    ],
+    [prometheusConfig(name, 'central', replica.name, configFiles)],
   );
-
-  add('service', serviceObjects(topo));
-  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function validated(o: Validatable, where: string): void {
-  try {
-    o.validate();
-  } catch (e) {
-    const kind = (o.toJSON() as { kind?: string; metadata?: { name?: string } }) ?? {};
-    throw new Error(
-      `${where}: ${kind.kind ?? 'object'} "${kind.metadata?.name ?? '?'}" is not a valid Kubernetes object: ${(e as Error).message}`,
-    );
-  }
-}
-
-function kustomization(ns: string, resources: string[]) {
-  return { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: ns, resources };
-}
-
-function prometheusFiles(b: PrometheusBundle, webConfig?: string): Map<string, string> {
-  const files = new Map<string, string>([
-    [FILE.prometheus, toYaml(b.config)],
-    [FILE.rules, toYaml(b.rules)],
+/**
+ * The Alertmanager cluster. Its config is rendered by alerting/; kustomize packs `configFiles`
+ * (alertmanager.yml and the templates). The name hash rolls the StatefulSets when it changes
+ * (Alertmanager has no config sidecar).
+ */
+export function alertingManifests(
+  src: ManifestSource,
+  configFiles: readonly string[],
+  manifestsFile: string,
+): ManifestBundle {
+  const ns = src.topology.global.namespace;
+  return bundle('alerting', ns, [manifestsFile], () => alertingObjects(src.topology), [
+    { name: 'alertmanager-config', files: configFiles },
   ]);
-  if (webConfig !== undefined) files.set(FILE.webConfig, webConfig);
-  return files;
+}
+
+/** The fedstack service; `topologyFile` is the topology file the emitter writes next to it. */
+export function serviceManifests(
+  src: ManifestSource,
+  topologyFile: string,
+  manifestsFile: string,
+): ManifestBundle {
+  const ns = src.topology.global.namespace;
+  return bundle('service', ns, [manifestsFile], () => serviceObjects(src.topology), [
+    {
+      name: 'fedstack-topology',
+      files: [topologyFile],
+      // A stable name: the service watches the mounted file and serves each new revision.
+      options: { labels: labels('service', 'fedstack'), disableNameSuffixHash: true },
+    },
+  ]);
 }
 
 const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
@@ -225,10 +286,10 @@ const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
 const serviceName = (dns: string) => dns.split('.')[0]!;
 
 /** Read-only discovery RBAC for the edge's kubernetes_sd jobs and the kubelet/cAdvisor scrapes. */
-function edgeRbac(name: string, sa: string, ns: string, mc: string): (ClusterRole | ClusterRoleBinding)[] {
+function edgeRbac(name: string, sa: string, ns: string, mc: string): KubeObject[] {
   const meta = { name, labels: labels('edge', mc) };
   return [
-    new ClusterRole({
+    k8s(ClusterRole, {
       metadata: meta,
       rules: [
         {
@@ -240,7 +301,7 @@ function edgeRbac(name: string, sa: string, ns: string, mc: string): (ClusterRol
         { nonResourceURLs: ['/metrics', '/metrics/cadvisor'], verbs: ['get'] },
       ],
     }),
-    new ClusterRoleBinding({
+    k8s(ClusterRoleBinding, {
       metadata: meta,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
@@ -253,13 +314,13 @@ function edgeRbac(name: string, sa: string, ns: string, mc: string): (ClusterRol
  * headless Service of its own (SERVICE.alertmanager): Prometheus must send to every instance
  * directly, never through a load balancer, and the peers gossip to each other by those names.
  */
-function alertingObjects(topo: Topology): Validatable[] {
+function alertingObjects(topo: Topology): KubeObject[] {
   const ns = topo.global.namespace;
   const names = topo.alertmanager.replicas.map((r) => ({
     replica: r,
     dns: SERVICE.alertmanager(r.name, ns),
   }));
-  const objects: Validatable[] = [
+  const objects: KubeObject[] = [
     namespace(ns),
     serviceAccount('alertmanager', ns, 'alertmanager', 'alertmanager', false),
   ];
@@ -271,7 +332,7 @@ function alertingObjects(topo: Topology): Validatable[] {
       .filter((n) => n.replica.name !== replica.name)
       .map((n) => `--cluster.peer=${n.dns}:${PORT.alertmanagerCluster}`);
     objects.push(
-      new Service({
+      k8s(Service, {
         metadata: meta,
         spec: {
           clusterIP: 'None',
@@ -295,7 +356,7 @@ function alertingObjects(topo: Topology): Validatable[] {
           ],
         },
       }),
-      new StatefulSet({
+      k8s(StatefulSet, {
         metadata: meta,
         spec: {
           serviceName: name,
@@ -356,7 +417,7 @@ function alertingObjects(topo: Topology): Validatable[] {
   }
   const all = { 'app.kubernetes.io/name': 'alertmanager', 'app.kubernetes.io/component': 'alertmanager' };
   objects.push(
-    new NetworkPolicy({
+    k8s(NetworkPolicy, {
       metadata: { name: 'alertmanager', namespace: ns, labels: labels('alertmanager', 'alertmanager') },
       spec: {
         podSelector: { matchLabels: all },
@@ -373,7 +434,7 @@ function alertingObjects(topo: Topology): Validatable[] {
         ],
       },
     }),
-    new PodDisruptionBudget({
+    k8s(PodDisruptionBudget, {
       metadata: { name: 'alertmanager', namespace: ns, labels: labels('alertmanager', 'alertmanager') },
       spec: { selector: { matchLabels: all }, maxUnavailable: 1 },
     }),
@@ -382,7 +443,7 @@ function alertingObjects(topo: Topology): Validatable[] {
 }
 
 /** The fedstack service: 2 replicas behind one Service, watching the topology ConfigMap. */
-function serviceObjects(topo: Topology): Validatable[] {
+function serviceObjects(topo: Topology): KubeObject[] {
   const ns = topo.global.namespace;
   const name = 'fedstack';
   const selector = selectorLabels('service', name);
@@ -390,13 +451,7 @@ function serviceObjects(topo: Topology): Validatable[] {
   return [
     namespace(ns),
     serviceAccount(name, ns, 'service', name, false),
-    new ConfigMap({
-      metadata: { name: 'fedstack-topology', namespace: ns, labels: labels('service', name) },
-      // The validated model, written back: defaults made explicit. No secret can be in it
-      // (the schema takes Secret references only).
-      data: { 'topology.yaml': toYaml(topo) },
-    }),
-    new Deployment({
+    k8s(Deployment, {
       metadata: meta,
       spec: {
         replicas: 2,
@@ -461,7 +516,7 @@ function serviceObjects(topo: Topology): Validatable[] {
         },
       },
     }),
-    new Service({
+    k8s(Service, {
       metadata: meta,
       spec: {
         // Headless: the name resolves to every replica. Registrations live in each replica's
@@ -475,7 +530,7 @@ function serviceObjects(topo: Topology): Validatable[] {
         ports: [{ name: 'http', port: PORT.fedstack, targetPort: 'http', protocol: 'TCP' }],
       },
     }),
-    new NetworkPolicy({
+    k8s(NetworkPolicy, {
       metadata: meta,
       spec: {
         podSelector: { matchLabels: selector },
@@ -483,7 +538,7 @@ function serviceObjects(topo: Topology): Validatable[] {
         ingress: [{ ports: [{ port: PORT.fedstack, protocol: 'TCP' }] }],
       },
     }),
-    new PodDisruptionBudget({
+    k8s(PodDisruptionBudget, {
       metadata: meta,
       spec: { selector: { matchLabels: selector }, minAvailable: 1 },
     }),

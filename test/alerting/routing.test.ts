@@ -20,7 +20,7 @@ bigRegions:
 function problems(routing: string): string[] {
   const r = parseTopology(`${BASE}routing:\n${routing}`, 't.yaml');
   if (!r.ok) return r.errors.map((e) => `${e.path}: ${e.message}`);
-  return checkRouting(r.topology).map((i) => `${formatPath(i.path)}: ${i.message}`);
+  return checkRouting(r.topology.routing).map((i) => `${formatPath(i.path)}: ${i.message}`);
 }
 
 const TEAM = `  teams:
@@ -36,7 +36,7 @@ describe('routing cross-checks', () => {
   it('the embedded default topology has a valid routing section', () => {
     const r = parseTopology(defaultTopologyText(), 'default-topology.yaml');
     assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => e.message).join('\n'));
-    assert.deepEqual(checkRouting(r.topology), []);
+    assert.deepEqual(checkRouting(r.topology.routing), []);
     assert.equal(r.topology.routing?.teams.length, 4);
   });
 

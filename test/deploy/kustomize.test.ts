@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { FILE } from '../../common/conventions.ts';
-import { renderManifests } from '../../deploy/manifests/index.ts';
+import { renderTree } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { metaClusters } from '../../topology/model.ts';
 import { defaultTopology } from '../server/helpers.ts';
 
@@ -14,16 +15,12 @@ import { defaultTopology } from '../server/helpers.ts';
 const root = mkdtempSync(join(tmpdir(), 'fedstack-kustomize-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const topo = defaultTopology();
-const files = renderManifests(topo, 'kubernetes');
+// The whole rendered tree, as `fedstack render` writes it: manifests and the files they pack.
+const files = renderTree(createPlan(topo, 'kubernetes'));
 for (const [path, text] of files) {
   mkdirSync(dirname(join(root, path)), { recursive: true });
   writeFileSync(join(root, path), text);
 }
-// alerting/ renders this file; the alerting kustomization packs it into the ConfigMap.
-writeFileSync(
-  join(root, 'alerting', FILE.alertmanager),
-  'route: { receiver: x }\nreceivers: [{ name: x }]\n',
-);
 
 const build = (dir: string) =>
   YAML.parseAllDocuments(execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' })).map(
@@ -58,4 +55,24 @@ test('the Alertmanager config becomes a hashed ConfigMap that both replicas moun
           .template.spec.volumes[0]!.configMap!.name,
     );
   assert.deepEqual(mounted, [cm.metadata.name, cm.metadata.name]);
+});
+
+test('each Prometheus gets a ConfigMap with its rendered files as keys, under the name its pod mounts', () => {
+  for (const dir of ['edge/mc-hz-01', 'cascade/china', 'central/central-a']) {
+    const objects = build(dir) as unknown as {
+      kind: string;
+      metadata: { name: string };
+      data?: Record<string, string>;
+      spec?: { template: { spec: { volumes: { name: string; configMap?: { name: string } }[] } } };
+    }[];
+    const cm = objects.find((o) => o.kind === 'ConfigMap')!;
+    for (const [key, text] of Object.entries(cm.data!))
+      assert.equal(text, files.get(`${dir}/${key}`), `${dir}: ${key}`);
+    assert.ok(FILE.prometheus in cm.data! && FILE.rules in cm.data!, dir);
+    const sts = objects.find((o) => o.kind === 'StatefulSet')!;
+    assert.equal(
+      sts.spec!.template.spec.volumes.find((v) => v.name === 'config')!.configMap!.name,
+      cm.metadata.name,
+    );
+  }
 });

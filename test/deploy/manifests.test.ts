@@ -5,21 +5,23 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { FILE, GENERATED_HEADER, MOUNT, PORT, SERVICE } from '../../common/conventions.ts';
-import { renderManifests } from '../../deploy/manifests/index.ts';
-import { parseSidecarArgs, sidecarArgs } from '../../sidecar/args.ts';
-import { parseServeArgs } from '../../server/args.ts';
+import { parseServeArgs, parseSidecarArgs, sidecarArgs } from '../../common/flags.ts';
+import { renderTree } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
-import { metaClusters } from '../../topology/model.ts';
+import { metaClusters, type Topology } from '../../topology/model.ts';
 import { defaultTopology, topologyFrom } from '../server/helpers.ts';
 import { securedTopologyText } from '../server/fixture-topology.ts';
+
+/** The kubernetes profile's rendered tree: manifests, kustomizations and the files they pack. */
+const renderManifests = (t: Topology) => renderTree(createPlan(t, 'kubernetes'));
 
 /** Every kind fedstack emits, so each serialized document is validated again from its text. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   Namespace,
   ServiceAccount,
-  ConfigMap,
   Service,
   StatefulSet,
   Deployment,
@@ -59,7 +61,7 @@ for (const [name, topo] of [
   ['a secured topology', secured],
 ] as const) {
   test(`every manifest of ${name} parses back and validates against the Kubernetes schema`, () => {
-    const files = renderManifests(topo, 'kubernetes');
+    const files = renderManifests(topo);
     let count = 0;
     for (const [path, text] of files) {
       if (!path.endsWith(FILE.manifests)) continue;
@@ -76,11 +78,11 @@ for (const [name, topo] of [
 }
 
 test('rendering twice gives identical bytes', () => {
-  assert.deepEqual(renderManifests(secured, 'kubernetes'), renderManifests(secured, 'kubernetes'));
+  assert.deepEqual(renderManifests(secured), renderManifests(secured));
 });
 
 test('every cluster bundle has a kustomization listing its manifests', () => {
-  const files = renderManifests(plain, 'kubernetes');
+  const files = renderManifests(plain);
   const dirs = [...files.keys()]
     .filter((p) => p.endsWith(FILE.manifests))
     .map((p) => p.slice(0, -FILE.manifests.length - 1));
@@ -95,12 +97,39 @@ test('every cluster bundle has a kustomization listing its manifests', () => {
   }
   const alerting = YAML.parse(files.get('alerting/kustomization.yaml')!);
   assert.deepEqual(alerting.configMapGenerator, [
-    { name: 'alertmanager-config', files: [FILE.alertmanager] },
+    { name: 'alertmanager-config', files: [FILE.alertmanager, 'templates/fedstack.tmpl'] },
   ]);
 });
 
+test('each Prometheus bundle packs the config files next to it into the ConfigMap its pod mounts', () => {
+  const files = renderManifests(secured);
+  for (const dir of ['edge/mc-lab-01', 'cascade/lab', 'central/central-a']) {
+    const k = YAML.parse(files.get(`${dir}/kustomization.yaml`)!);
+    const [gen] = k.configMapGenerator;
+    for (const f of gen.files as string[])
+      assert.ok(files.has(`${dir}/${f}`), `${dir}: ${f} is rendered next to the kustomization`);
+    assert.equal(
+      gen.options.disableNameSuffixHash,
+      true,
+      'a stable name: kubelet swaps the files, the sidecar reloads',
+    );
+    const sts = docs(files.get(`${dir}/manifests.yaml`)!).find((x) => x.kind === 'StatefulSet')!;
+    const volume = sts.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config');
+    assert.equal(volume.configMap.name, gen.name, dir);
+  }
+  assert.deepEqual(YAML.parse(files.get('edge/mc-lab-01/kustomization.yaml')!).configMapGenerator[0].files, [
+    FILE.prometheus,
+    FILE.rules,
+    FILE.webConfig,
+  ]);
+  assert.deepEqual(
+    YAML.parse(files.get('central/central-a/kustomization.yaml')!).configMapGenerator[0].files,
+    [FILE.prometheus, FILE.rules],
+  );
+});
+
 test('the edge LoadBalancer exposes only the federation port, to its cascade egress CIDRs', () => {
-  const d = docs(renderManifests(plain, 'kubernetes').get('edge/mc-hz-01/manifests.yaml')!);
+  const d = docs(renderManifests(plain).get('edge/mc-hz-01/manifests.yaml')!);
   const lbs = d.filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
   assert.equal(lbs.length, 1);
   assert.deepEqual(lbs[0]!.spec.ports, [
@@ -120,7 +149,6 @@ test('the edge LoadBalancer exposes only the federation port, to its cascade egr
   assert.deepEqual(d.map((x) => x.kind).sort(), [
     'ClusterRole',
     'ClusterRoleBinding',
-    'ConfigMap',
     'Namespace',
     'NetworkPolicy',
     'PodDisruptionBudget',
@@ -133,7 +161,7 @@ test('the edge LoadBalancer exposes only the federation port, to its cascade egr
 
 test('a cascade is exposed only to the central egress CIDRs, and not at all without them', () => {
   const lb = (topo: typeof plain, br: string) =>
-    docs(renderManifests(topo, 'kubernetes').get(`cascade/${br}/manifests.yaml`)!).filter(
+    docs(renderManifests(topo).get(`cascade/${br}/manifests.yaml`)!).filter(
       (x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer',
     );
   assert.deepEqual(lb(plain, 'china'), []);
@@ -141,7 +169,7 @@ test('a cascade is exposed only to the central egress CIDRs, and not at all with
 });
 
 test('central replicas are pinned to their zones and never share one', () => {
-  const files = renderManifests(plain, 'kubernetes');
+  const files = renderManifests(plain);
   const zones = plain.central.replicas.map((r) => {
     const sts = docs(files.get(`central/${r.name}/manifests.yaml`)!).find((x) => x.kind === 'StatefulSet')!;
     assert.equal(sts.metadata.name, SERVICE.centralPrometheus(r.name, plain.global.namespace).split('.')[0]);
@@ -157,7 +185,7 @@ test('central replicas are pinned to their zones and never share one', () => {
 });
 
 test('each Alertmanager replica peers with the others by their Service names', () => {
-  const d = docs(renderManifests(plain, 'kubernetes').get('alerting/manifests.yaml')!);
+  const d = docs(renderManifests(plain).get('alerting/manifests.yaml')!);
   const sts = d.filter((x) => x.kind === 'StatefulSet');
   assert.deepEqual(
     sts.map((s) => s.metadata.name),
@@ -178,7 +206,7 @@ test('each Alertmanager replica peers with the others by their Service names', (
 });
 
 test('the fedstack service runs 2 replicas with args its own CLI parser accepts', () => {
-  const d = docs(renderManifests(plain, 'kubernetes').get('service/manifests.yaml')!);
+  const d = docs(renderManifests(plain).get('service/manifests.yaml')!);
   const dep = d.find((x) => x.kind === 'Deployment')!;
   assert.equal(dep.spec.replicas, 2);
   const svc = d.find((x) => x.kind === 'Service')!;
@@ -192,20 +220,19 @@ test('the fedstack service runs 2 replicas with args its own CLI parser accepts'
     port: PORT.fedstack,
     host: '0.0.0.0',
     heartbeatTokenFile: '/var/run/fedstack/token/token',
-    registrationTtlMs: undefined,
-    pollIntervalMs: undefined,
-    profile: undefined,
   });
-  const topoCm = d.find((x) => x.kind === 'ConfigMap')!;
+  const files = renderManifests(plain);
+  const k = YAML.parse(files.get('service/kustomization.yaml')!);
+  assert.deepEqual(k.configMapGenerator[0].files, ['topology.yaml']);
   assert.equal(
-    topologyFrom(topoCm.data!['topology.yaml']!).metadata.name,
+    topologyFrom(files.get('service/topology.yaml')!).metadata.name,
     plain.metadata.name,
-    'the embedded topology loads again',
+    'the topology written next to the service loads again',
   );
 });
 
 test('sidecar args in the manifests round-trip through the CLI parser', () => {
-  const sts = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!).find(
+  const sts = docs(renderManifests(secured).get('edge/mc-lab-01/manifests.yaml')!).find(
     (x) => x.kind === 'StatefulSet',
   )!;
   const sidecar = sts.spec.template.spec.containers.find(
@@ -216,19 +243,16 @@ test('sidecar args in the manifests round-trip through the CLI parser', () => {
   const opts = parseSidecarArgs(args);
   assert.equal(opts.metaCluster, 'mc-lab-01');
   assert.equal(opts.prometheusUrl, `https://localhost:${PORT.prometheus}`);
-  assert.deepEqual(opts.prometheusAuth, {
-    username: 'federate',
-    passwordFile: MOUNT.federationPasswordFile,
-    caFile: undefined,
-    insecureSkipVerify: true,
-  });
+  assert.equal(opts.prometheusUsername, 'federate');
+  assert.equal(opts.prometheusPasswordFile, MOUNT.federationPasswordFile);
+  assert.equal(opts.prometheusInsecureSkipVerify, true);
   assert.deepEqual(sidecarArgs(opts), args);
   const init = sts.spec.template.spec.initContainers[0];
   assert.equal(parseSidecarArgs(init.args.slice(1)).once, true);
 });
 
 test('a secured edge mounts its secrets by reference and probes over TCP', () => {
-  const d = docs(renderManifests(secured, 'kubernetes').get('edge/mc-lab-01/manifests.yaml')!);
+  const d = docs(renderManifests(secured).get('edge/mc-lab-01/manifests.yaml')!);
   const spec = d.find((x) => x.kind === 'StatefulSet')!.spec.template.spec;
   const volumes = Object.fromEntries(spec.volumes.map((v: { name: string }) => [v.name, v]));
   assert.deepEqual(volumes.tls.secret, { secretName: 'fed-tls', defaultMode: 0o440 });
@@ -239,7 +263,7 @@ test('a secured edge mounts its secrets by reference and probes over TCP', () =>
   const prom = spec.containers[0];
   assert.ok(prom.args.includes(`--web.config.file=${MOUNT.config}/${FILE.webConfig}`));
   assert.deepEqual(prom.readinessProbe.tcpSocket, { port: 'web' });
-  const cm = d.find((x) => x.kind === 'ConfigMap')!;
-  assert.ok(cm.data![FILE.webConfig]!.includes(WEB_CONFIG_HASH_PLACEHOLDER));
+  const webConfig = renderManifests(secured).get(`edge/mc-lab-01/${FILE.webConfig}`)!;
+  assert.ok(webConfig.includes(WEB_CONFIG_HASH_PLACEHOLDER));
   assert.ok(!d.some((x) => x.kind === 'Secret'), 'no Secret object is rendered');
 });

@@ -7,8 +7,8 @@ import request from 'supertest';
 import { Registry } from 'prom-client';
 import { PROFILES } from '../../common/conventions.ts';
 import { Secret } from '../../common/secret.ts';
-import { renderBundle } from '../../deploy/bundle.ts';
-import { renderManifests } from '../../deploy/manifests/index.ts';
+import { renderTree } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { createApp } from '../../server/app.ts';
 import { RegistrationStore } from '../../server/registrations.ts';
 import { staticTopologySource } from '../../server/topology-watch.ts';
@@ -45,8 +45,7 @@ const topo = topologyFrom(
 function everyRenderedFile(): Map<string, string> {
   const all = new Map<string, string>();
   for (const profile of PROFILES) {
-    for (const [p, t] of renderBundle(topo, profile)) all.set(`${profile}:${p}`, t);
-    for (const [p, t] of renderManifests(topo, profile)) all.set(`${profile}:${p}`, t);
+    for (const [p, t] of renderTree(createPlan(topo, profile))) all.set(`${profile}:${p}`, t);
   }
   return all;
 }
@@ -77,7 +76,6 @@ test('no file served under /v1/config and no log line contains a secret value', 
   const { logger, lines } = capturingLogger();
   const app = createApp({
     topologySource: staticTopologySource(topo),
-    renderBundle,
     registrations: new RegistrationStore({ ttlMs: 60_000 }),
     heartbeatToken: new Secret(token),
     logger,
@@ -85,7 +83,7 @@ test('no file served under /v1/config and no log line contains a secret value', 
     now: () => 0,
   });
   const served = new Map<string, string>();
-  for (const path of renderBundle(topo, 'kubernetes').keys()) {
+  for (const path of renderTree(createPlan(topo, 'kubernetes')).keys()) {
     const res = await request(app).get(`/v1/config/${path}`).expect(200);
     served.set(path, res.text);
   }

@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { JOB, LABEL, FILE } from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
-import { renderBundle } from '../../deploy/bundle.ts';
+import { createEmitter } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { SIMULATOR_JOB } from '../../deploy/local/localize.ts';
 import { parseTopology } from '../../topology/load.ts';
@@ -40,19 +41,13 @@ function loadFixture(nodeExporterTarget: string): Topology {
 }
 
 /**
- * The Alertmanager config of the test: the rendered one (routes, inhibitions, grouping) when
- * alerting/ renders it, with every receiver pointed at the counting webhook and timers made
- * short; otherwise a minimal one. Each alert its own group (`...`), so "once" is countable.
+ * The Alertmanager config of the test: the rendered one (routes, inhibitions, grouping), with
+ * every receiver pointed at the counting webhook and timers made short. Each alert its own
+ * group (`...`), so "once" is countable.
  */
 function alertmanagerConfig(topo: Topology, hookUrl: string): string {
-  const rendered = renderBundle(topo, 'local').get(`alerting/${FILE.alertmanager}`);
+  const rendered = createEmitter(createPlan(topo, 'local')).file(`alerting/${FILE.alertmanager}`)!;
   const timers = { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
-  if (rendered === undefined) {
-    return toYaml({
-      route: { receiver: 'hook', group_by: ['...'], ...timers },
-      receivers: [{ name: 'hook', webhook_configs: [{ url: `${hookUrl}/hook` }] }],
-    });
-  }
   const config = YAML.parse(rendered) as {
     route: Route;
     receivers: { name: string }[];

@@ -3,9 +3,14 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
 import { Registry } from 'prom-client';
-import { LABEL, type Profile } from '../../common/conventions.ts';
+import { once } from 'node:events';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { GENERATED_HEADER, LABEL } from '../../common/conventions.ts';
 import { Secret } from '../../common/secret.ts';
-import type { Topology } from '../../topology/model.ts';
+import { createEmitter } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { createApp, type AppDeps } from '../../server/app.ts';
 import { RegistrationStore } from '../../server/registrations.ts';
 import {
@@ -13,31 +18,17 @@ import {
   type TopologySnapshot,
   type TopologySource,
 } from '../../server/topology-watch.ts';
-import { capturingLogger, defaultTopology } from './helpers.ts';
+import { capturingLogger, defaultTopology, topologyFrom } from './helpers.ts';
+import { defaultTopologyText } from '../../examples/index.ts';
 
 const TOKEN = 'tok-3f9a1c0d7e5b';
 const topo = defaultTopology();
 
-/** A stand-in renderer: the bundle itself is not under test here, only how the app serves it. */
-function fakeRender(calls: { n: number }) {
-  return (t: Topology, profile: Profile) => {
-    calls.n++;
-    const files = new Map<string, string>();
-    for (const br of t.bigRegions)
-      files.set(`cascade/${br.name}/prometheus.yml`, `# ${profile} ${br.cascade.endpoint}\n`);
-    files.set('alerting/alertmanager.yml', 'route: {}\n');
-    files.set('dashboards/fleet.json', '{}\n');
-    return files;
-  };
-}
-
 function setup(over: Partial<AppDeps> = {}) {
   let clock = 1_700_000_000_000;
-  const calls = { n: 0 };
   const { logger, lines } = capturingLogger();
   const deps: AppDeps = {
     topologySource: staticTopologySource(topo),
-    renderBundle: fakeRender(calls),
     registrations: new RegistrationStore({ ttlMs: 90_000 }),
     heartbeatToken: new Secret(TOKEN),
     logger,
@@ -45,7 +36,29 @@ function setup(over: Partial<AppDeps> = {}) {
     now: () => clock,
     ...over,
   };
-  return { app: createApp(deps), calls, lines, advance: (ms: number) => (clock += ms) };
+  return { app: createApp(deps), lines, advance: (ms: number) => (clock += ms) };
+}
+
+/** A GET without supertest's automatic decompression: the bytes as they went over the wire. */
+async function rawGet(app: express.Express, path: string, headers: Record<string, string>) {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>(
+      (resolve, reject) => {
+        get({ host: '127.0.0.1', port, path, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        }).on('error', reject);
+      },
+    );
+  } finally {
+    server.close();
+  }
 }
 
 const beat = { endpoint: '192.0.2.7:443', version: '0.1.0', configHash: 'abc123' };
@@ -224,28 +237,65 @@ test('the token never appears in the logs', async () => {
   assert.ok(lines.some((l) => JSON.parse(l).path === '/v1/edges/mc-lon-01/heartbeat'));
 });
 
-test('config files are served from the rendered bundle, rendered once per revision', async () => {
-  const { app, calls } = setup();
-  const a = await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(200);
-  assert.match(a.headers['content-type']!, /^application\/yaml/);
-  assert.equal(a.text, '# kubernetes cascade-china.fedstack.example.com:9090\n');
-  await request(app).get('/v1/config/alerting/alertmanager.yml').expect(200, 'route: {}\n');
+test("configs are the render plan's files, byte for byte", async () => {
+  const { app } = setup();
+  const emitter = createEmitter(createPlan(topo, 'kubernetes'));
+  for (const path of [
+    'cascade/china/prometheus.yml',
+    'edge/mc-hz-01/rules.yml',
+    'alerting/alertmanager.yml',
+  ]) {
+    const res = await request(app).get(`/v1/config/${path}`).expect(200);
+    assert.equal(res.text, emitter.file(path), path);
+    assert.match(res.headers['content-type']!, /^application\/yaml/);
+  }
   await request(app)
-    .get('/v1/config/dashboards/fleet.json')
+    .get('/v1/config/dashboards/fedstack-global.json')
     .expect(200)
     .expect('content-type', /application\/json/);
-  assert.equal(calls.n, 1);
 });
 
 test('a new topology revision is rendered afresh', async () => {
   let snap: TopologySnapshot = { topology: topo, revision: 1, hash: 'h1' };
   const source: TopologySource = { current: () => snap, lastError: () => undefined, reloadFailures: () => 0 };
-  const { app, calls } = setup({ topologySource: source });
-  await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(200);
-  snap = { topology: topo, revision: 2, hash: 'h2' };
-  const res = await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(200);
+  const { app } = setup({ topologySource: source });
+  const before = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(200);
+  assert.match(before.text, /cascade-china\.fedstack\.example\.com:9090/);
+  const moved = topologyFrom(
+    defaultTopologyText().replace('cascade-china.fedstack.example.com:9090', 'cascade-cn.example.com:9090'),
+  );
+  snap = { topology: moved, revision: 2, hash: 'h2' };
+  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(200);
   assert.equal(res.headers['x-fedstack-topology-revision'], '2');
-  assert.equal(calls.n, 2);
+  assert.match(res.text, /cascade-cn\.example\.com:9090/);
+  assert.doesNotMatch(res.text, /cascade-china\.fedstack/);
+});
+
+test("the first GET of one edge's config renders that file alone, then answers from the cache", async () => {
+  const { app } = setup();
+  const renders = async () =>
+    Number(
+      /^fedstack_render_duration_seconds_count (\d+)$/m.exec((await request(app).get('/metrics')).text)![1],
+    );
+  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').expect(200);
+  assert.equal(await renders(), 1);
+  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').expect(200);
+  assert.equal(await renders(), 1, 'the second GET is served from the cache');
+});
+
+test('configs and SD answers come gzip-compressed to a client that asks, with an ETag for 304s', async () => {
+  const { app } = setup();
+  for (const path of ['/v1/config/edge/mc-hz-01/prometheus.yml', '/v1/sd/cascade/china']) {
+    const plain = await request(app).get(path).set('Accept-Encoding', 'identity').expect(200);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    const zipped = await rawGet(app, path, { 'accept-encoding': 'gzip' });
+    assert.equal(zipped.status, 200);
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'Accept-Encoding');
+    assert.equal(gunzipSync(zipped.body).toString(), plain.text, path);
+    const etag = plain.headers.etag!;
+    await request(app).get(path).set('If-None-Match', etag).expect(304);
+  }
 });
 
 test('a missing config file is a 404 and a bad path segment a 400', async () => {
@@ -257,16 +307,15 @@ test('a missing config file is a 404 and a bad path segment a 400', async () => 
 });
 
 test('a render failure is a 500 with a reason, not a crash', async () => {
-  const { app } = setup({
-    renderBundle: () => {
-      throw new Error('allow-list closure broken');
-    },
-  });
-  const res = await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(500);
+  // The example topology gives the Alertmanagers no endpoints, which the local profile needs.
+  const { app } = setup({ profile: 'local' });
+  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(500);
   assert.deepEqual(res.body, {
     error: 'render failed',
-    reason: 'rendering topology revision 1 failed: allow-list closure broken',
+    reason:
+      'rendering central/central-a/prometheus.yml of topology revision 1 failed: alertmanager replica "am-0" has no endpoint, which the local profile needs',
   });
+  await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(200);
 });
 
 test('healthz is always ok and readyz reports the served revision', async () => {
@@ -345,12 +394,11 @@ test('extra routers are mounted at their path and their errors are JSON too', as
   assert.equal(big.body.error, 'payload too large');
 });
 
-test('config files deeper in the bundle are served too, and a bare tier is a 404', async () => {
-  const { app } = setup({
-    renderBundle: () => new Map([['dashboards/provisioning/datasources/fedstack.yaml', 'apiVersion: 1\n']]),
-  });
-  await request(app)
+test('config files deeper in the tree are served too, and a bare tier is a 404', async () => {
+  const { app } = setup();
+  const res = await request(app)
     .get('/v1/config/dashboards/provisioning/datasources/fedstack.yaml')
-    .expect(200, 'apiVersion: 1\n');
+    .expect(200);
+  assert.ok(res.text.startsWith(`${GENERATED_HEADER}\napiVersion: 1\n`), res.text.slice(0, 80));
   await request(app).get('/v1/config/dashboards').expect(404);
 });

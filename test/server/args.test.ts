@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseServeArgs, serveArgs } from '../../server/args.ts';
-import { parseSidecarArgs, sidecarArgs } from '../../sidecar/args.ts';
+import { FLAG_NAMES, parseServeArgs, parseSidecarArgs, serveArgs, sidecarArgs } from '../../common/flags.ts';
+import { parseSidecarCommand } from '../../sidecar/args.ts';
 
 const base = ['--config-dir=/c', '--live-dir=/l', '--prometheus-url=http://localhost:9090'];
 
@@ -14,38 +14,45 @@ test('serve flags round-trip and default the port to 8080', () => {
     registrationTtlMs: 60000,
     pollIntervalMs: 500,
     profile: 'local' as const,
+    outboxDir: '/var/lib/fedstack/outbox',
+    secretsDir: '/etc/fedstack/secrets',
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
-  assert.equal(parseServeArgs([]).port, 8080);
+  assert.deepEqual(parseServeArgs([]), { port: 8080 });
+  assert.equal(serveArgs(flags).length, FLAG_NAMES.serve.length, 'every serve flag is written');
 });
 
 const badServe: [string, string[], RegExp][] = [
   ['a port out of range', ['--port=70000'], /--port: invalid value "70000"/],
   ['an unknown profile', ['--profile=docker'], /--profile: must be one of kubernetes, local, got "docker"/],
   ['an unknown flag', ['--prot=1'], /Unknown option '--prot'/],
+  ['an outbox without secrets', ['--outbox-dir=/o'], /--outbox-dir and --secrets-dir go together/],
 ];
 for (const [what, argv, error] of badServe) {
   test(`serve refuses ${what}`, () => assert.throws(() => parseServeArgs(argv), error));
 }
 
 test('sidecar flags parse durations and the Prometheus credentials', () => {
-  const o = parseSidecarArgs([
+  const argv = [
     ...base,
     '--interval=2m',
     '--prometheus-username=federate',
     '--prometheus-password-file=/pw',
     '--prometheus-insecure-skip-verify',
     '--metrics-port=8081',
-  ]);
+  ];
+  const o = parseSidecarCommand(argv);
   assert.equal(o.interval, 120_000);
   assert.equal(o.metricsPort, 8081);
+  assert.equal(o.once, false);
   assert.deepEqual(o.prometheusAuth, {
     username: 'federate',
     passwordFile: '/pw',
     caFile: undefined,
     insecureSkipVerify: true,
   });
-  assert.deepEqual(parseSidecarArgs(sidecarArgs(o)), o);
+  const flags = parseSidecarArgs(argv);
+  assert.deepEqual(parseSidecarArgs(sidecarArgs(flags)), flags);
 });
 
 const badSidecar: [string, string[], RegExp][] = [

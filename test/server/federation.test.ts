@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { HEARTBEAT_METRIC, JOB, LABEL, MOUNT } from '../../common/conventions.ts';
 import { Secret } from '../../common/secret.ts';
 import { toYaml } from '../../common/serialize.ts';
-import { renderBundle } from '../../deploy/bundle.ts';
+import { renderTree } from '../../render/emit.ts';
+import { createPlan } from '../../render/plan.ts';
 import { startServer, type RunningServer } from '../../server/main.ts';
 import { fillWebConfig } from '../../sidecar/web-config.ts';
 import { federationWebConfig } from '../../topology/security.ts';
@@ -89,7 +90,7 @@ before(async () => {
   assert.equal(hb.status, 200);
 
   // Cascade: the real rendered config (http_sd against the service, https + basic auth).
-  const bundle = renderBundle(topo, 'kubernetes');
+  const bundle = renderTree(createPlan(topo, 'kubernetes'));
   const cascadeDir = join(root, 'cascade');
   mkdirSync(cascadeDir);
   writeFileSync(join(cascadeDir, 'prometheus.yml'), relocate(bundle.get('cascade/lab/prometheus.yml')!));

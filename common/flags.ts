@@ -1,0 +1,212 @@
+/**
+ * The command lines of fedstack's long-running processes, `serve` and `sidecar`, both ways:
+ * the Kubernetes manifests build container args with `serveArgs`/`sidecarArgs`, the CLI turns
+ * them back with `parseServeArgs`/`parseSidecarArgs`. One table per command is the contract,
+ * so a deployment can never start a process with a flag the process does not know.
+ *
+ * Dependency-free on purpose (node builtins only): generators, the server and the CLI all
+ * import it without importing each other.
+ */
+import { parseArgs } from 'node:util';
+
+type Kind =
+  | { readonly type: 'string' }
+  | { readonly type: 'bool' }
+  | { readonly type: 'int'; readonly min: number; readonly max: number }
+  | { readonly type: 'port' }
+  /** ms; written in ms, read as ms or with a unit (500ms, 30s, 2m). */
+  | { readonly type: 'duration' }
+  | { readonly type: 'enum'; readonly values: readonly string[] };
+
+type Spec = Readonly<Record<string, Kind & { readonly short?: string }>>;
+
+const STRING = { type: 'string' } as const;
+const BOOL = { type: 'bool' } as const;
+
+/** `fedstack serve`: the service (http_sd, configs, heartbeats, metrics) and the alert bridge. */
+export interface ServeFlags {
+  /** Topology file to serve and watch; the embedded example when omitted. */
+  readonly topologyFile?: string;
+  readonly port: number;
+  readonly host?: string;
+  /** The sidecars' bearer token (a mounted Secret). */
+  readonly heartbeatTokenFile?: string;
+  readonly registrationTtlMs?: number;
+  readonly pollIntervalMs?: number;
+  readonly profile?: 'kubernetes' | 'local';
+  /** Durable outbox of the alert bridge (a persistent volume); with secretsDir, enables the bridge. */
+  readonly outboxDir?: string;
+  /** Receivers' Secrets, mounted as <dir>/<secret name>/<key>. */
+  readonly secretsDir?: string;
+}
+
+const SERVE: Spec = {
+  topologyFile: { ...STRING, short: 't' },
+  port: { type: 'int', min: 0, max: 65535, short: 'p' },
+  host: STRING,
+  heartbeatTokenFile: STRING,
+  registrationTtlMs: { type: 'int', min: 1, max: 86_400_000 },
+  pollIntervalMs: { type: 'int', min: 10, max: 3_600_000 },
+  profile: { type: 'enum', values: ['kubernetes', 'local'] },
+  outboxDir: STRING,
+  secretsDir: STRING,
+};
+
+export const DEFAULT_SERVE_PORT = 8080;
+
+/** The sidecar next to every Prometheus: checked config sync, reload, and (edges) heartbeats. */
+export interface SidecarFlags {
+  readonly serviceUrl?: string;
+  readonly metaCluster?: string;
+  readonly endpoint?: string;
+  readonly tokenFile?: string;
+  readonly configDir: string;
+  readonly liveDir: string;
+  readonly prometheusUrl: string;
+  readonly prometheusUsername?: string;
+  readonly prometheusPasswordFile?: string;
+  readonly prometheusCaFile?: string;
+  readonly prometheusInsecureSkipVerify?: boolean;
+  readonly passwordHashFile?: string;
+  readonly promtoolPath?: string;
+  /** ms between config checks and heartbeats. */
+  readonly interval?: number;
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
+  readonly version?: string;
+  /** Sync once and exit (the init container). */
+  readonly once?: boolean;
+}
+
+const SIDECAR: Spec = {
+  serviceUrl: STRING,
+  metaCluster: STRING,
+  endpoint: STRING,
+  tokenFile: STRING,
+  configDir: STRING,
+  liveDir: STRING,
+  prometheusUrl: STRING,
+  prometheusUsername: STRING,
+  prometheusPasswordFile: STRING,
+  prometheusCaFile: STRING,
+  passwordHashFile: STRING,
+  promtoolPath: STRING,
+  interval: { type: 'duration' },
+  metricsPort: { type: 'port' },
+  metricsHost: STRING,
+  version: STRING,
+  prometheusInsecureSkipVerify: BOOL,
+  once: BOOL,
+};
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function toArgs(spec: Spec, values: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const [name, kind] of Object.entries(spec)) {
+    const v = values[name];
+    if (v === undefined) continue;
+    if (kind.type === 'bool') {
+      if (v === true) out.push(`--${kebab(name)}`);
+    } else out.push(`--${kebab(name)}=${String(v)}`);
+  }
+  return out;
+}
+
+function fromArgs(spec: Spec, argv: readonly string[]): Record<string, unknown> {
+  const options = Object.fromEntries(
+    Object.entries(spec).map(([name, kind]) => [
+      kebab(name),
+      {
+        type: kind.type === 'bool' ? ('boolean' as const) : ('string' as const),
+        ...(kind.short !== undefined ? { short: kind.short } : {}),
+      },
+    ]),
+  );
+  const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  const raw = values as Record<string, string | boolean | undefined>;
+  const out: Record<string, unknown> = {};
+  for (const [name, kind] of Object.entries(spec)) {
+    const flag = `--${kebab(name)}`;
+    const v = raw[kebab(name)];
+    if (v === undefined) continue;
+    if (typeof v === 'boolean') {
+      out[name] = v;
+      continue;
+    }
+    out[name] = convert(flag, v, kind);
+  }
+  return out;
+}
+
+function convert(flag: string, s: string, kind: Kind): unknown {
+  switch (kind.type) {
+    case 'string':
+    case 'bool':
+      return s;
+    case 'int': {
+      const n = Number(s);
+      if (s === '' || !Number.isInteger(n) || n < kind.min || n > kind.max)
+        throw new Error(
+          `${flag}: invalid value ${JSON.stringify(s)} (want an integer ${kind.min}-${kind.max})`,
+        );
+      return n;
+    }
+    case 'port': {
+      const n = Number(s);
+      if (s === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+        throw new Error(`${flag}: invalid port ${JSON.stringify(s)}`);
+      return n;
+    }
+    case 'duration': {
+      const m = /^(\d+)(ms|s|m)?$/.exec(s);
+      if (!m) throw new Error(`${flag}: invalid duration ${JSON.stringify(s)} (e.g. 30s, 2m, 500ms)`);
+      const n = Number(m[1]);
+      return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+    }
+    case 'enum':
+      if (!kind.values.includes(s))
+        throw new Error(`${flag}: must be one of ${kind.values.join(', ')}, got ${JSON.stringify(s)}`);
+      return s;
+  }
+}
+
+/** Container args (after the `serve` subcommand). */
+export function serveArgs(f: ServeFlags): string[] {
+  return toArgs(SERVE, f as unknown as Record<string, unknown>);
+}
+
+/** The args after `serve`; throws `--flag: problem` on bad input. */
+export function parseServeArgs(argv: readonly string[]): ServeFlags {
+  const v = fromArgs(SERVE, argv);
+  if ((v.outboxDir === undefined) !== (v.secretsDir === undefined))
+    throw new Error('--outbox-dir and --secrets-dir go together (they enable the alert bridge)');
+  return { ...v, port: (v.port as number | undefined) ?? DEFAULT_SERVE_PORT } as ServeFlags;
+}
+
+/** Container args (after the `sidecar` subcommand). */
+export function sidecarArgs(f: SidecarFlags): string[] {
+  return toArgs(SIDECAR, f as unknown as Record<string, unknown>);
+}
+
+/** The args after `sidecar`; throws `--flag: problem` on bad input. */
+export function parseSidecarArgs(argv: readonly string[]): SidecarFlags {
+  const v = fromArgs(SIDECAR, argv);
+  for (const name of ['configDir', 'liveDir', 'prometheusUrl']) {
+    if (v[name] === undefined || v[name] === '') throw new Error(`--${kebab(name)}: is required`);
+  }
+  if ((v.prometheusUsername === undefined) !== (v.prometheusPasswordFile === undefined))
+    throw new Error('--prometheus-username and --prometheus-password-file: give both or neither');
+  const beat = [v.serviceUrl, v.metaCluster, v.endpoint, v.tokenFile];
+  if (beat.some((x) => x !== undefined) && beat.some((x) => x === undefined))
+    throw new Error(
+      '--service-url, --meta-cluster, --endpoint and --token-file: give all four (heartbeats) or none',
+    );
+  return v as unknown as SidecarFlags;
+}
+
+/** Every flag name of a command, as written on the command line (for help texts and docs). */
+export const FLAG_NAMES = {
+  serve: Object.keys(SERVE).map((k) => `--${kebab(k)}`),
+  sidecar: Object.keys(SIDECAR).map((k) => `--${kebab(k)}`),
+} as const;

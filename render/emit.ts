@@ -1,0 +1,205 @@
+/**
+ * The emitter: the only code that knows where each output goes and the only caller of the
+ * serializer (common/serialize.ts). It reads a render plan and
+ *   - lists every path of the rendered tree without rendering anything (`paths`),
+ *   - renders one file on demand, and only what that file needs (`file`: the service asks for
+ *     one edge's prometheus.yml and gets that edge rendered, not the fleet),
+ *   - streams the whole tree to disk, atomically (`writeTree`: temp dir, then one rename).
+ *
+ * The tree:
+ *   edge/<meta-cluster>/{prometheus.yml,rules.yml,web-config.yml,manifests.yaml,kustomization.yaml}
+ *   cascade/<big-region>/{prometheus.yml,rules.yml,manifests.yaml,kustomization.yaml} (+ web-config.yml when secured)
+ *   central/<replica>/{prometheus.yml,rules.yml,manifests.yaml,kustomization.yaml}
+ *   alerting/{alertmanager.yml,templates/<name>.tmpl,manifests.yaml,kustomization.yaml}
+ *   dashboards/<uid>.json, dashboards/provisioning/{dashboards,datasources}/fedstack.yaml
+ *   service/{manifests.yaml,kustomization.yaml,topology.yaml}
+ * Manifests, kustomizations and service/ are the kubernetes profile's only.
+ */
+import { FILE } from '../common/conventions.ts';
+import { toJson, toYaml, toYamlStream } from '../common/serialize.ts';
+import {
+  alertingManifests,
+  cascadeManifests,
+  centralManifests,
+  edgeManifests,
+  serviceManifests,
+  type ManifestBundle,
+} from '../deploy/manifests/index.ts';
+import type { PrometheusTier, RenderPlan } from './plan.ts';
+import { Recent } from '../common/recent.ts';
+
+const KUSTOMIZATION = 'kustomization.yaml';
+const TOPOLOGY = 'topology.yaml';
+const TEMPLATES = 'templates';
+const PROMETHEUS_TIERS: readonly PrometheusTier[] = ['edge', 'cascade', 'central'];
+
+/** Paths compare by UTF-16 code unit, as every earlier render sorted them. */
+const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export interface Emitter {
+  readonly plan: RenderPlan;
+  /** Every path of the tree, sorted. Cheap: names only, nothing is rendered. */
+  paths(): string[];
+  /** One file's text, or undefined when the tree has no such path. */
+  file(path: string): string | undefined;
+}
+
+export function createEmitter(plan: RenderPlan): Emitter {
+  const k8s = plan.profile === 'kubernetes';
+  const topo = plan.topology;
+
+  // Objects shared by many files (every edge's rules, every edge's web config) are serialized once.
+  const texts = new WeakMap<object, string>();
+  const yaml = (o: object): string => {
+    let t = texts.get(o);
+    if (t === undefined) {
+      t = toYaml(o);
+      texts.set(o, t);
+    }
+    return t;
+  };
+  const manifests = new Recent<ManifestBundle | undefined>(16);
+  const manifestText = (b: ManifestBundle) => toYamlStream(b.objects);
+
+  /** The config files of a Prometheus directory (they are also its ConfigMap's keys). */
+  const configFiles = (tier: PrometheusTier): string[] => [
+    FILE.prometheus,
+    FILE.rules,
+    ...(plan.webConfigFor(tier) !== undefined ? [FILE.webConfig] : []),
+  ];
+  const alertingConfigFiles = () => [
+    FILE.alertmanager,
+    ...[...plan.alerting().templates.keys()].sort(byPath).map((n) => `${TEMPLATES}/${n}`),
+  ];
+  const namesOf = (tier: PrometheusTier): readonly string[] =>
+    tier === 'edge'
+      ? plan.metaClusters.map((p) => p.metaCluster.name)
+      : tier === 'cascade'
+        ? topo.bigRegions.map((b) => b.name)
+        : topo.central.replicas.map((r) => r.name);
+
+  const manifestBundle = (dir: string, name: string): ManifestBundle | undefined => {
+    if (!k8s) return undefined;
+    return manifests.get(`${dir}/${name}`, () => {
+      switch (dir) {
+        case 'edge': {
+          const p = plan.findMetaCluster(name);
+          return p && edgeManifests(plan, p, configFiles('edge'), FILE.manifests);
+        }
+        case 'cascade': {
+          const b = plan.findBigRegion(name);
+          return b && cascadeManifests(plan, b, configFiles('cascade'), FILE.manifests);
+        }
+        case 'central': {
+          const r = plan.findCentral(name);
+          return r && centralManifests(plan, r, configFiles('central'), FILE.manifests);
+        }
+        case 'alerting':
+          return alertingManifests(plan, alertingConfigFiles(), FILE.manifests);
+        case 'service':
+          return serviceManifests(plan, TOPOLOGY, FILE.manifests);
+        default:
+          return undefined;
+      }
+    });
+  };
+  const manifestFile = (dir: string, name: string, file: string): string | undefined => {
+    const b = manifestBundle(dir, name);
+    if (b === undefined) return undefined;
+    if (file === FILE.manifests) return manifestText(b);
+    if (file === KUSTOMIZATION) return yaml(b.kustomization);
+    return undefined;
+  };
+
+  const prometheusFile = (tier: PrometheusTier, name: string, file: string): string | undefined => {
+    if (file === FILE.manifests || file === KUSTOMIZATION) return manifestFile(tier, name, file);
+    const entry = plan.prometheus(tier, name);
+    if (entry === undefined) return undefined;
+    if (file === FILE.prometheus) return yaml(entry.bundle.config);
+    if (file === FILE.rules) return yaml(entry.bundle.rules);
+    if (file === FILE.webConfig && entry.webConfig !== undefined) return yaml(entry.webConfig);
+    return undefined;
+  };
+
+  const alertingFile = (rest: readonly string[]): string | undefined => {
+    if (rest.length === 1) {
+      if (rest[0] === FILE.alertmanager) return yaml(plan.alerting().config);
+      return manifestFile('alerting', '', rest[0]!);
+    }
+    if (rest.length === 2 && rest[0] === TEMPLATES) return plan.alerting().templates.get(rest[1]!);
+    return undefined;
+  };
+
+  const dashboardsFile = (rest: readonly string[]): string | undefined => {
+    const rel = rest.join('/');
+    const { dashboards, provisioning } = plan.dashboards();
+    if (rest.length === 1 && rel.endsWith('.json')) {
+      const d = dashboards.get(rel.slice(0, -'.json'.length));
+      return d === undefined ? undefined : toJson(d);
+    }
+    const p = provisioning.get(rel);
+    return p === undefined ? undefined : yaml(p);
+  };
+
+  const serviceFile = (rest: readonly string[]): string | undefined => {
+    if (!k8s || rest.length !== 1) return undefined;
+    // The validated model, written back with defaults made explicit. No secret can be in it:
+    // the schema takes Secret references only.
+    if (rest[0] === TOPOLOGY) return yaml(topo);
+    return manifestFile('service', '', rest[0]!);
+  };
+
+  return {
+    plan,
+    paths() {
+      const out: string[] = [];
+      for (const tier of PROMETHEUS_TIERS) {
+        const files = [...configFiles(tier), ...(k8s ? [FILE.manifests, KUSTOMIZATION] : [])];
+        for (const name of namesOf(tier)) for (const f of files) out.push(`${tier}/${name}/${f}`);
+      }
+      for (const f of alertingConfigFiles()) out.push(`alerting/${f}`);
+      const { dashboards, provisioning } = plan.dashboards();
+      for (const uid of dashboards.keys()) out.push(`dashboards/${uid}.json`);
+      for (const p of provisioning.keys()) out.push(`dashboards/${p}`);
+      if (k8s) {
+        out.push(`alerting/${FILE.manifests}`, `alerting/${KUSTOMIZATION}`);
+        out.push(`service/${FILE.manifests}`, `service/${KUSTOMIZATION}`, `service/${TOPOLOGY}`);
+      }
+      return out.sort(byPath);
+    },
+    file(path) {
+      const [head, ...rest] = path.split('/');
+      if (rest.length === 0) return undefined;
+      switch (head) {
+        case 'edge':
+        case 'cascade':
+        case 'central':
+          return rest.length === 2 ? prometheusFile(head, rest[0]!, rest[1]!) : undefined;
+        case 'alerting':
+          return alertingFile(rest);
+        case 'dashboards':
+          return dashboardsFile(rest);
+        case 'service':
+          return serviceFile(rest);
+        default:
+          return undefined;
+      }
+    },
+  };
+}
+
+/** The whole tree in memory, path → text, sorted (tests, goldens, small topologies). */
+export function renderTree(plan: RenderPlan): Map<string, string> {
+  const e = createEmitter(plan);
+  return new Map(e.paths().map((p) => [p, e.file(p)!]));
+}
+
+/** Each file of the tree in path order, rendered as it is reached (bounded memory). */
+export function* treeFiles(plan: RenderPlan): Generator<readonly [string, string]> {
+  const e = createEmitter(plan);
+  for (const p of e.paths()) {
+    const text = e.file(p);
+    if (text === undefined) throw new Error(`render: ${p} is listed but renders nothing`);
+    yield [p, text];
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The render plan: a validated topology and a profile turned into every output fedstack makes,
+ * as typed objects, computed lazily and at most once.
+ *
+ *   topology ─▶ createPlan(topology, profile) ─▶ RenderPlan ─▶ render/emit.ts ─▶ files
+ *
+ * - Derived facts (lag budget, SD target groups, meta-alert rules, the edge job list, dashboard
+ *   queries) are computed once per plan and handed to whoever needs them.
+ * - Per-instance entries (one edge's Prometheus config, one cascade's) are rendered on first
+ *   ask. Singletons (alerting, dashboards) are kept; per-instance entries are kept in a small
+ *   bounded cache, so streaming 10,000 edges to disk never holds 10,000 configs, and a service
+ *   asked for one edge's prometheus.yml renders that edge and nothing else.
+ * - Manifests reference the plan's entries by file name (kustomize packs the files next to
+ *   them into ConfigMaps); they never render a config again.
+ *
+ * Generators stay pure and know nothing of the plan; the plan is the one place that calls them.
+ */
+import type { Profile } from '../common/conventions.ts';
+import type { PrometheusBundle } from '../common/prometheus.ts';
+import { renderAlertmanager, type RenderedAlertmanager } from '../alerting/render.ts';
+import { renderCascade } from '../cascade/render.ts';
+import { metaAlertRules } from '../central/alerts.ts';
+import { renderCentral } from '../central/render.ts';
+import {
+  panelQueries,
+  renderDashboards,
+  type PanelQuery,
+  type RenderedDashboards,
+} from '../dashboards/index.ts';
+import { EDGE_JOBS, renderEdge } from '../edge/render.ts';
+import {
+  cascadeTargetGroups,
+  edgeTargetGroups,
+  federationLag,
+  type FederationLag,
+  type LiveEndpoints,
+  type TargetGroup,
+} from '../topology/facts.ts';
+import {
+  metaClusters,
+  type AlertRule,
+  type BigRegion,
+  type CentralReplica,
+  type PlacedMetaCluster,
+  type Topology,
+} from '../topology/model.ts';
+import { federationWebConfig, type WebConfig } from '../topology/security.ts';
+import { Recent } from '../common/recent.ts';
+
+export type PrometheusTier = 'edge' | 'cascade' | 'central';
+
+/** One Prometheus instance's files, as objects. */
+export interface PrometheusEntry {
+  readonly tier: PrometheusTier;
+  readonly name: string;
+  readonly bundle: PrometheusBundle;
+  /** The --web.config.file of a Prometheus that serves /federate behind TLS / basic auth. */
+  readonly webConfig?: WebConfig;
+}
+
+/** Facts derived once per plan. */
+export interface PlanFacts {
+  readonly lag: FederationLag;
+  /** Central's meta-alerts (EdgeDown, CascadeDown, FederationStale, ...). */
+  readonly metaAlertRules: readonly AlertRule[];
+  /** Jobs every edge runs besides its extraScrapeTargets. */
+  readonly edgeJobs: readonly string[];
+  /** Every dashboard query (panels and variables), for the closure check and live tests. */
+  readonly panelQueries: readonly PanelQuery[];
+  /** What the cascade of `bigRegion` federates (undefined: no such big region). */
+  edgeTargetGroups(bigRegion: string, live?: LiveEndpoints): TargetGroup[] | undefined;
+  /** What central federates. */
+  readonly cascadeTargetGroups: readonly TargetGroup[];
+}
+
+export interface RenderPlan {
+  readonly topology: Topology;
+  readonly profile: Profile;
+  readonly facts: PlanFacts;
+  /** Every meta-cluster in topology order. */
+  readonly metaClusters: readonly PlacedMetaCluster[];
+  edge(metaCluster: string): PrometheusEntry | undefined;
+  cascade(bigRegion: string): PrometheusEntry | undefined;
+  central(replica: string): PrometheusEntry | undefined;
+  /** The entry of any Prometheus instance. */
+  prometheus(tier: PrometheusTier, name: string): PrometheusEntry | undefined;
+  /** The web config a tier's Prometheus serves with (every instance of a tier shares it), if any. */
+  webConfigFor(tier: PrometheusTier): WebConfig | undefined;
+  alerting(): RenderedAlertmanager;
+  dashboards(): RenderedDashboards;
+  findMetaCluster(name: string): PlacedMetaCluster | undefined;
+  findBigRegion(name: string): BigRegion | undefined;
+  findCentral(name: string): CentralReplica | undefined;
+}
+
+/** A value computed on first use. */
+function lazy<T>(make: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = make();
+      done = true;
+    }
+    return value;
+  };
+}
+
+export interface PlanOptions {
+  /** Per-instance entries kept (default 64). */
+  readonly cacheSize?: number;
+}
+
+export function createPlan(topology: Topology, profile: Profile, opts: PlanOptions = {}): RenderPlan {
+  const placed = lazy(() => metaClusters(topology));
+  const byMetaCluster = lazy(() => new Map(placed().map((p) => [p.metaCluster.name, p])));
+  const byBigRegion = lazy(() => new Map(topology.bigRegions.map((b) => [b.name, b])));
+  const byCentral = lazy(() => new Map(topology.central.replicas.map((r) => [r.name, r])));
+
+  const lag = lazy(() => federationLag(topology));
+  const metaAlerts = lazy(() => metaAlertRules(topology, lag()));
+  const queries = lazy(() => panelQueries(topology));
+  const cascadeGroups = lazy(() => cascadeTargetGroups(topology));
+  const facts: PlanFacts = {
+    get lag() {
+      return lag();
+    },
+    get metaAlertRules() {
+      return metaAlerts();
+    },
+    edgeJobs: EDGE_JOBS,
+    get panelQueries() {
+      return queries();
+    },
+    edgeTargetGroups: (name, live) => {
+      const b = byBigRegion().get(name);
+      return b === undefined ? undefined : edgeTargetGroups(b, live);
+    },
+    get cascadeTargetGroups() {
+      return cascadeGroups();
+    },
+  };
+
+  // Every edge (and every secured cascade) serves with the same web config.
+  const webConfig = lazy(() => federationWebConfig(topology.security, profile));
+  const secured = lazy(() => {
+    const fed = topology.security?.federation;
+    return fed !== undefined && (fed.tls !== undefined || fed.basicAuth !== undefined);
+  });
+  // The kubernetes profile always ships the edge's web config (the sidecar fills it in);
+  // a cascade's only when federation is secured. The local profile serves without one.
+  const webConfigFor = (tier: PrometheusTier): WebConfig | undefined =>
+    profile !== 'kubernetes' || tier === 'central' || (tier === 'cascade' && !secured())
+      ? undefined
+      : webConfig();
+  const entries = new Recent<PrometheusEntry>(opts.cacheSize ?? 64);
+
+  const plan: RenderPlan = {
+    topology,
+    profile,
+    facts,
+    get metaClusters() {
+      return placed();
+    },
+    edge: (name) => {
+      const p = byMetaCluster().get(name);
+      if (p === undefined) return undefined;
+      return entries.get(`edge/${name}`, () => ({
+        tier: 'edge',
+        name,
+        bundle: renderEdge(topology, p, profile),
+        webConfig: webConfigFor('edge'),
+      }));
+    },
+    cascade: (name) => {
+      const b = byBigRegion().get(name);
+      if (b === undefined) return undefined;
+      return entries.get(`cascade/${name}`, () => ({
+        tier: 'cascade',
+        name,
+        bundle: renderCascade(topology, b, profile),
+        webConfig: webConfigFor('cascade'),
+      }));
+    },
+    central: (name) => {
+      const r = byCentral().get(name);
+      if (r === undefined) return undefined;
+      return entries.get(`central/${name}`, () => ({
+        tier: 'central',
+        name,
+        bundle: renderCentral(topology, r, profile, metaAlerts()),
+      }));
+    },
+    prometheus: (tier, name) => plan[tier](name),
+    webConfigFor,
+    alerting: lazy(() => renderAlertmanager(topology, profile)),
+    dashboards: lazy(() => renderDashboards(topology)),
+    findMetaCluster: (name) => byMetaCluster().get(name),
+    findBigRegion: (name) => byBigRegion().get(name),
+    findCentral: (name) => byCentral().get(name),
+  };
+  return plan;
+}
