@@ -22,6 +22,8 @@ export interface RenderScaleResult {
   bytes: number;
   parseYamlMs: number;
   fullRenderMs: number;
+  /** CPU time (user + system, all threads) of the full render. */
+  fullRenderCpuMs: number;
   regionRenderMsMedian: number;
   regionRenderMsMax: number;
   regionFiles: number;
@@ -35,19 +37,16 @@ export interface RenderScaleResult {
  */
 export function renderRegion(topo: Topology, bigRegion: string, region: string): number {
   const emitter = createEmitter(createPlan(topo, 'kubernetes'));
-  const mine = (p: string) => {
-    const [tier, name] = p.split('/');
-    if (tier === 'cascade') return name === bigRegion;
-    if (tier === 'central') return true;
-    return tier === 'edge' && emitter.plan.findMetaCluster(name!)?.region.name === region;
-  };
-  let n = 0;
-  for (const p of emitter.paths()) {
-    if (!mine(p)) continue;
-    if (emitter.file(p) === undefined) throw new Error(`${p} renders nothing`);
-    n++;
-  }
-  return n;
+  const b = topo.bigRegions.find((x) => x.name === bigRegion)!;
+  const paths = [
+    ...b.regions
+      .find((r) => r.name === region)!
+      .metaClusters.flatMap((mc) => emitter.instancePaths('edge', mc.name)),
+    ...emitter.instancePaths('cascade', bigRegion),
+    ...topo.central.replicas.flatMap((r) => emitter.instancePaths('central', r.name)),
+  ];
+  for (const p of paths) if (emitter.file(p) === undefined) throw new Error(`${p} renders nothing`);
+  return paths.length;
 }
 
 async function main(): Promise<void> {
@@ -74,6 +73,7 @@ async function main(): Promise<void> {
   let files = 0;
   let bytes = 0;
   let t = performance.now();
+  const cpu0 = process.cpuUsage();
   let fullRenderMs: number;
   if (mode === 'disk') {
     const dir = mkdtempSync(join(tmpdir(), 'fedstack-render-scale-'));
@@ -92,6 +92,8 @@ async function main(): Promise<void> {
     }
     fullRenderMs = performance.now() - t;
   }
+
+  const fullRenderCpu = process.cpuUsage(cpu0);
 
   // One region in the middle of the fleet; repeated so the median is not a JIT warm-up.
   const times: number[] = [];
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     bytes,
     parseYamlMs,
     fullRenderMs,
+    fullRenderCpuMs: (fullRenderCpu.user + fullRenderCpu.system) / 1000,
     regionRenderMsMedian: times.length > 0 ? times[Math.floor(times.length / 2)]! : -1,
     regionRenderMsMax: times.length > 0 ? times[times.length - 1]! : -1,
     regionFiles,

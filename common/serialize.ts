@@ -31,7 +31,14 @@ export function normalize(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const k of orderedKeys(obj)) out[k] = normalize(obj[k]);
+    // defineProperty, not assignment: a key named __proto__ is data, not a prototype.
+    for (const k of orderedKeys(obj))
+      Object.defineProperty(out, k, {
+        value: normalize(obj[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;
@@ -60,8 +67,37 @@ class Memo {
 const scalars = new Memo(200_000);
 const keys = new Memo(20_000);
 
+/**
+ * Strings `yaml` writes plain, decided without asking it: names, paths, endpoints, durations,
+ * label values. No indicator first, no space, no `#` or `,`, no trailing `:`, no document
+ * marker, and nothing the core schema would read back as null, a boolean or a number (its own
+ * tag tests, copied from yaml/dist/schema/core). Everything else goes to the library, memoized.
+ */
+const PLAIN_CHARS = /^[A-Za-z0-9_./][A-Za-z0-9_./:@=+~-]*$/;
+/** Core-schema tags a string starting with a digit or '.' could be read as. */
+const NUMBER_LIKE = [
+  /^0o[0-7]+$/,
+  /^[-+]?[0-9]+$/,
+  /^0x[0-9a-fA-F]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+];
+/** The null and boolean spellings that start with a letter (~ cannot start a plain string here). */
+const WORD_LIKE = /^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
+
+function isPlain(s: string): boolean {
+  if (!PLAIN_CHARS.test(s) || s.charCodeAt(s.length - 1) === 58 /* : */) return false;
+  const c = s.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 46 /* 0-9 . */) {
+    return !s.startsWith('...') && !NUMBER_LIKE.some((t) => t.test(s));
+  }
+  return s.length > 5 || !WORD_LIKE.test(s);
+}
+
 /** A string as `yaml` writes it as a block-map value or list item (one line), or Unsupported. */
 function stringScalar(s: string): string {
+  if (isPlain(s)) return s;
   return (
     scalars.get(s, () => {
       // Multi-line strings become block scalars whose indentation depends on the context;
@@ -74,6 +110,7 @@ function stringScalar(s: string): string {
 }
 
 function keyScalar(k: string): string {
+  if (isPlain(k)) return k;
   return (
     keys.get(k, () => {
       if (k.length > 1000 || k.includes('\n') || k.includes('\r')) return '';
@@ -87,6 +124,7 @@ function throwUnsupported(): never {
   throw UNSUPPORTED;
 }
 
+/** A scalar's text, or undefined for a container (a map or a list). */
 function scalar(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string':
@@ -94,115 +132,106 @@ function scalar(v: unknown): string | undefined {
     case 'number':
       // `yaml` writes finite numbers as JSON does; -0, NaN and infinities have YAML spellings.
       if (!Number.isFinite(v) || Object.is(v, -0)) throw UNSUPPORTED;
-      return JSON.stringify(v);
+      return String(v);
     case 'boolean':
       return v ? 'true' : 'false';
     case 'object':
-      return v === null ? 'null' : undefined;
+      if (v === null) return 'null';
+      if (!isPlainContainer(v)) throw UNSUPPORTED;
+      return undefined;
     default:
       throw UNSUPPORTED;
   }
 }
 
-const INDENT = '  ';
-
-function isPlainContainer(v: unknown): v is Record<string, unknown> | unknown[] {
+function isPlainContainer(v: object): boolean {
   if (Array.isArray(v)) return true;
-  if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v) as unknown;
-  // Class instances (kubernetes-models objects) hold their fields as own properties; anything
-  // with a custom toJSON (Date, ...) is left to the library.
+  // Class instances hold their fields as own properties; anything with a custom toJSON (Date,
+  // a kubernetes-models instance, ...) is left to the library.
   return (
     proto === Object.prototype || proto === null || typeof (v as { toJSON?: unknown }).toJSON !== 'function'
   );
 }
 
-function definedItems(arr: readonly unknown[]): unknown[] {
-  return arr.includes(undefined) ? arr.filter((x) => x !== undefined) : (arr as unknown[]);
+const INDENT = '  ';
+
+/**
+ * The keys of a map that are written, Kubernetes head keys first: orderedKeys, without its
+ * allocations in the common case (no undefined value, head keys absent or already first).
+ */
+function mapKeys(obj: Record<string, unknown>): string[] {
+  const all = Object.keys(obj);
+  let heads = 0;
+  for (let i = 0; i < all.length; i++) {
+    const k = all[i]!;
+    if (obj[k] === undefined) return orderedKeys(obj);
+    if (k === 'apiVersion' || k === 'kind' || k === 'metadata') {
+      if (K8S_HEAD.indexOf(k) < heads || i !== heads) return orderedKeys(obj);
+      heads++;
+    }
+  }
+  return all;
 }
 
-/** `value` after `key:` — a space and a scalar or empty collection, or a newline and a block. */
-function afterKey(v: unknown, indent: string, out: string[]): void {
+/** `value` after `key:` — a space and a scalar or an empty collection, or a newline and a block. */
+function afterKey(v: unknown, indent: string): string {
   const s = scalar(v);
-  if (s !== undefined) {
-    out.push(' ', s, '\n');
-    return;
-  }
-  if (!isPlainContainer(v)) throw UNSUPPORTED;
+  if (s !== undefined) return ` ${s}\n`;
   if (Array.isArray(v)) {
-    const items = definedItems(v);
-    if (items.length === 0) out.push(' []\n');
-    else {
-      out.push('\n');
-      seq(items, indent + INDENT, out, false);
-    }
-    return;
+    const items = v.includes(undefined) ? v.filter((x) => x !== undefined) : v;
+    return items.length === 0 ? ' []\n' : `\n${seq(items, indent + INDENT, false)}`;
   }
-  const ks = orderedKeys(v);
-  if (ks.length === 0) out.push(' {}\n');
-  else {
-    out.push('\n');
-    map(v, ks, indent + INDENT, out, false);
-  }
+  const obj = v as Record<string, unknown>;
+  const ks = mapKeys(obj);
+  return ks.length === 0 ? ' {}\n' : `\n${map(obj, ks, indent + INDENT, false)}`;
 }
 
 /** A block map at `indent`; with `inline`, its first key continues the current line (after "- "). */
-function map(
-  obj: Record<string, unknown>,
-  ks: readonly string[],
-  indent: string,
-  out: string[],
-  inline: boolean,
-): void {
+function map(obj: Record<string, unknown>, ks: readonly string[], indent: string, inline: boolean): string {
+  let out = '';
   for (let i = 0; i < ks.length; i++) {
     const k = ks[i]!;
-    if (!(inline && i === 0)) out.push(indent);
-    out.push(keyScalar(k), ':');
-    afterKey(obj[k], indent, out);
+    out += (inline && i === 0 ? '' : indent) + keyScalar(k) + ':' + afterKey(obj[k], indent);
   }
+  return out;
 }
 
 /** A block sequence at `indent`; with `inline`, its first item continues the current line. */
-function seq(items: readonly unknown[], indent: string, out: string[], inline: boolean): void {
+function seq(items: readonly unknown[], indent: string, inline: boolean): string {
+  let out = '';
   for (let i = 0; i < items.length; i++) {
-    if (!(inline && i === 0)) out.push(indent);
-    out.push('- ');
+    out += (inline && i === 0 ? '' : indent) + '- ';
     const v = items[i];
     const s = scalar(v);
     if (s !== undefined) {
-      out.push(s, '\n');
+      out += s + '\n';
       continue;
     }
-    if (!isPlainContainer(v)) throw UNSUPPORTED;
     if (Array.isArray(v)) {
-      const inner = definedItems(v);
-      if (inner.length === 0) out.push('[]\n');
-      else seq(inner, indent + INDENT, out, true);
+      const inner = v.includes(undefined) ? v.filter((x) => x !== undefined) : v;
+      out += inner.length === 0 ? '[]\n' : seq(inner, indent + INDENT, true);
       continue;
     }
-    const ks = orderedKeys(v);
-    if (ks.length === 0) out.push('{}\n');
-    else map(v, ks, indent + INDENT, out, true);
+    const obj = v as Record<string, unknown>;
+    const ks = mapKeys(obj);
+    out += ks.length === 0 ? '{}\n' : map(obj, ks, indent + INDENT, true);
   }
+  return out;
 }
 
 /** One document's body, as `yaml` with YAML_OPTIONS writes it. */
 function body(value: unknown): string {
   try {
-    const out: string[] = [];
     const s = scalar(value);
     if (s !== undefined) return `${s}\n`;
-    if (!isPlainContainer(value)) throw UNSUPPORTED;
     if (Array.isArray(value)) {
-      const items = definedItems(value);
-      if (items.length === 0) return '[]\n';
-      seq(items, '', out, false);
-    } else {
-      const ks = orderedKeys(value);
-      if (ks.length === 0) return '{}\n';
-      map(value, ks, '', out, false);
+      const items = value.includes(undefined) ? value.filter((x) => x !== undefined) : value;
+      return items.length === 0 ? '[]\n' : seq(items, '', false);
     }
-    return out.join('');
+    const obj = value as Record<string, unknown>;
+    const ks = mapKeys(obj);
+    return ks.length === 0 ? '{}\n' : map(obj, ks, '', false);
   } catch (e) {
     if (e !== UNSUPPORTED) throw e;
     return libraryBody(value);

@@ -40,6 +40,8 @@ export interface Emitter {
   readonly plan: RenderPlan;
   /** Every path of the tree, sorted. Cheap: names only, nothing is rendered. */
   paths(): string[];
+  /** The paths of one Prometheus instance's directory (what a change to that instance touches). */
+  instancePaths(tier: PrometheusTier, name: string): string[];
   /** One file's text, or undefined when the tree has no such path. */
   file(path: string): string | undefined;
 }
@@ -149,12 +151,18 @@ export function createEmitter(plan: RenderPlan): Emitter {
     return manifestFile('service', '', rest[0]!);
   };
 
+  const instanceFiles = (tier: PrometheusTier) => [
+    ...configFiles(tier),
+    ...(k8s ? [FILE.manifests, KUSTOMIZATION] : []),
+  ];
+
   return {
     plan,
+    instancePaths: (tier, name) => instanceFiles(tier).map((f) => `${tier}/${name}/${f}`),
     paths() {
       const out: string[] = [];
       for (const tier of PROMETHEUS_TIERS) {
-        const files = [...configFiles(tier), ...(k8s ? [FILE.manifests, KUSTOMIZATION] : [])];
+        const files = instanceFiles(tier);
         for (const name of namesOf(tier)) for (const f of files) out.push(`${tier}/${name}/${f}`);
       }
       for (const f of alertingConfigFiles()) out.push(`alerting/${f}`);
