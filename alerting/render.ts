@@ -26,9 +26,11 @@ export type { AlertmanagerConfig } from './types.ts';
 /** Where the Alertmanager pod mounts its files (kubernetes profile). */
 export const ALERTMANAGER_MOUNT = {
   config: '/etc/alertmanager',
-  templates: '/etc/alertmanager/templates',
   secrets: '/etc/alertmanager/secrets',
 } as const;
+
+/** The templates' folder, next to alertmanager.yml. */
+export const TEMPLATES_DIR = 'templates';
 
 /** The receiver of a topology without a routing section: alerts stay visible in Alertmanager's UI/API. */
 export const DEFAULT_RECEIVER = 'fedstack-default';
@@ -82,8 +84,10 @@ export function defaultInhibitRules(): InhibitRule[] {
 
 export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAlertmanager {
   const templates = new Map([[EMAIL_TEMPLATE_FILE, emailTemplates({ grafanaUrl: topo.global.grafanaUrl })]]);
-  const templateGlob =
-    profile === 'kubernetes' ? `${ALERTMANAGER_MOUNT.templates}/*.tmpl` : 'templates/*.tmpl';
+  // Relative to alertmanager.yml in both profiles: Alertmanager resolves it against the config's
+  // directory (/etc/alertmanager in a pod), and so does amtool check-config in tests, which then
+  // reads the very templates production reads (an absolute glob matching nothing is no error).
+  const templateGlob = `${TEMPLATES_DIR}/*.tmpl`;
   const routing = topo.routing as Routing | undefined;
   if (routing === undefined) {
     return {

@@ -16,6 +16,7 @@
  * Manifests, kustomizations and service/ are the kubernetes profile's only.
  */
 import { FILE } from '../common/conventions.ts';
+import { TEMPLATES_DIR } from '../alerting/render.ts';
 import { toJson, toYaml, toYamlStream } from '../common/serialize.ts';
 import {
   alertingManifests,
@@ -30,7 +31,6 @@ import { Recent } from '../common/recent.ts';
 
 const KUSTOMIZATION = 'kustomization.yaml';
 const TOPOLOGY = 'topology.yaml';
-const TEMPLATES = 'templates';
 const PROMETHEUS_TIERS: readonly PrometheusTier[] = ['edge', 'cascade', 'central'];
 
 /** Paths compare by UTF-16 code unit, as every earlier render sorted them. */
@@ -71,7 +71,7 @@ export function createEmitter(plan: RenderPlan): Emitter {
   ];
   const alertingConfigFiles = () => [
     FILE.alertmanager,
-    ...[...plan.alerting().templates.keys()].sort(byPath).map((n) => `${TEMPLATES}/${n}`),
+    ...[...plan.alerting().templates.keys()].sort(byPath).map((n) => `${TEMPLATES_DIR}/${n}`),
   ];
   const namesOf = (tier: PrometheusTier): readonly string[] =>
     tier === 'edge'
@@ -128,7 +128,7 @@ export function createEmitter(plan: RenderPlan): Emitter {
       if (rest[0] === FILE.alertmanager) return yaml(plan.alerting().config);
       return manifestFile('alerting', '', rest[0]!);
     }
-    if (rest.length === 2 && rest[0] === TEMPLATES) return plan.alerting().templates.get(rest[1]!);
+    if (rest.length === 2 && rest[0] === TEMPLATES_DIR) return plan.alerting().templates.get(rest[1]!);
     return undefined;
   };
 

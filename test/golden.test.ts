@@ -62,6 +62,13 @@ for (const c of GOLDEN_CASES) {
           const result = await checkAlertmanagerConfig(text, templates);
           assert.ok(result.ok, result.output);
           assert.match(result.output, /SUCCESS/);
+          // amtool reads the templates from where alertmanager.yml points, as production does:
+          // a broken template must fail the check, not pass because nothing was read.
+          const broken = Object.fromEntries(
+            Object.entries(templates).map(([p, t]) => [p, `${t}\n{{ define "broken" }}`]),
+          );
+          const refused = await checkAlertmanagerConfig(text, broken);
+          assert.ok(!refused.ok, `a broken template passed amtool: ${refused.output}`);
         });
       }
       if (path.endsWith('/rules.yml')) {

@@ -238,6 +238,33 @@ type DeepRO<T> = T extends (infer U)[]
     ? { readonly [K in keyof T]: DeepRO<T[K]> }
     : T;
 
+/** A Secret key, as the routing section references it. */
+interface SecretKey {
+  readonly name: string;
+  readonly key: string;
+}
+
+/**
+ * Every Secret key the alert path reads, by who reads it: the bridge (Alertmanager's bearer
+ * token to check, DingTalk robots' tokens and signing secrets, SMS access keys) and
+ * Alertmanager (the bearer token it presents, the SMTP password). Deduplicated, in file order.
+ */
+export function routingSecrets(routing: Routing | DeepRO<Routing>): {
+  readonly bridge: readonly SecretKey[];
+  readonly alertmanager: readonly SecretKey[];
+} {
+  const uniq = (refs: readonly SecretKey[]) =>
+    refs.filter((r, i) => refs.findIndex((o) => o.name === r.name && o.key === r.key) === i);
+  const bridge: SecretKey[] = [routing.webhookToken];
+  for (const { receiver } of receiversOf(routing)) {
+    for (const robot of receiver.dingtalk?.robots ?? []) bridge.push(robot.tokenSecret, robot.signSecret);
+    if (receiver.sms) bridge.push(receiver.sms.accessKeyId, receiver.sms.accessKeySecret);
+  }
+  const alertmanager: SecretKey[] = [routing.webhookToken];
+  if (routing.email?.authPassword) alertmanager.push(routing.email.authPassword);
+  return { bridge: uniq(bridge), alertmanager: uniq(alertmanager) };
+}
+
 /** The receiver everything unmatched goes to. */
 export function defaultReceiverName(routing: Routing | DeepRO<Routing>): string | undefined {
   return routing.defaultReceiver ?? receiversOf(routing)[0]?.receiver.name;

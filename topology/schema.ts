@@ -59,6 +59,11 @@ const promqlSchema = z.string().min(1).superRefine((expr, ctx) => {
   const problem = promqlSyntaxMessage(expr);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+/** A container image reference: [registry/]repository[:tag][@sha256:digest]. */
+const IMAGE_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const imageSchema = z.string().refine((s) => IMAGE_RE.test(s), {
+  error: (iss) => `invalid image ${JSON.stringify(iss.input)} (want registry/repository:tag, e.g. ghcr.io/acme/fedstack:0.2.0)`,
+});
 const httpUrl = z.url({ protocol: /^https?$/, error: (iss) => `invalid URL ${JSON.stringify(iss.input)} (want http:// or https://)` });
 
 export const tierSettingsSchema = (d: {
@@ -170,6 +175,10 @@ export const topologySchema = z.strictObject({
       grafanaUrl: httpUrl.optional(),
       /** Kubernetes namespace every tier is deployed to. */
       namespace: nameSchema.default('fedstack-system'),
+      /** Container images of the kubernetes profile; each defaults to the version fedstack is tested with. */
+      images: z
+        .strictObject({ fedstack: imageSchema.optional(), prometheus: imageSchema.optional(), alertmanager: imageSchema.optional() })
+        .optional(),
     })
     .default(() => ({
       edge: { ...TIER_DEFAULTS.edge, honorTimestamps: true },

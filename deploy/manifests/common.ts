@@ -6,8 +6,11 @@
 import type { IIoK8sApiCoreV1PodSecurityContext, IIoK8sApiCoreV1SecurityContext } from 'kubernetes-models/v1';
 import { Namespace, ServiceAccount, type INamespace, type IServiceAccount } from 'kubernetes-models/v1';
 
-/** Pinned to the versions fedstack is tested against (Debian's 2.42 / 0.25). */
-export const IMAGE = {
+/**
+ * Default images, pinned to the versions fedstack is tested against (Debian's 2.42 / 0.25);
+ * the topology's `global.images` overrides each (see `images`).
+ */
+const IMAGE = {
   prometheus: 'quay.io/prometheus/prometheus:v2.42.0',
   alertmanager: 'quay.io/prometheus/alertmanager:v0.25.0',
   /** The fedstack CLI (serve, sidecar); carries promtool for the sidecar's checks. */
@@ -28,9 +31,12 @@ export const PATH = {
   mountedConfig: '/etc/fedstack/config',
   sidecarToken: '/var/run/fedstack/token',
   topology: '/etc/fedstack/topology',
+  /** The alert bridge's durable outbox (a PersistentVolumeClaim per service replica). */
+  outbox: '/var/lib/fedstack/outbox',
+  /** Receivers' Secrets, one folder per Secret: <bridgeSecrets>/<name>/<key> (serve --secrets-dir). */
+  bridgeSecrets: '/etc/fedstack/secrets',
   promtool: '/bin/promtool',
   prometheusData: '/prometheus',
-  alertmanagerConfig: '/etc/alertmanager',
   alertmanagerData: '/alertmanager',
 } as const;
 
@@ -99,7 +105,13 @@ export const RESOURCES = {
   sidecar: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
 } as const;
 
-export const STORAGE = { edge: '50Gi', cascade: '200Gi', central: '500Gi', alertmanager: '2Gi' } as const;
+export const STORAGE = {
+  edge: '50Gi',
+  cascade: '200Gi',
+  central: '500Gi',
+  alertmanager: '2Gi',
+  outbox: '1Gi',
+} as const;
 
 /** A kubernetes-models class: its type meta, its schema check, and what its constructor takes. */
 interface ModelClass {
@@ -130,4 +142,15 @@ export function k8s<C extends ModelClass>(Model: C, data: DataOf<C>): ObjectOf<C
     throw new Error(`${obj.kind} "${name}" is not a valid Kubernetes object: ${(e as Error).message}`);
   }
   return obj;
+}
+
+/** The images a topology deploys: its `global.images`, else fedstack's defaults. */
+export function images(topo: {
+  readonly global: { readonly images?: Partial<Record<keyof typeof IMAGE, string>> | undefined };
+}) {
+  return {
+    fedstack: topo.global.images?.fedstack ?? IMAGE.fedstack,
+    prometheus: topo.global.images?.prometheus ?? IMAGE.prometheus,
+    alertmanager: topo.global.images?.alertmanager ?? IMAGE.alertmanager,
+  };
 }

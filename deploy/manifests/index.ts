@@ -20,17 +20,19 @@
  *
  * The manifests always describe the kubernetes profile: the plan they are built from must be one.
  */
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Service } from 'kubernetes-models/v1';
 import { FILE, MOUNT, PORT, SERVICE } from '../../common/conventions.ts';
 import { serveArgs } from '../../common/flags.ts';
+import { ALERTMANAGER_MOUNT } from '../../alerting/render.ts';
+import { routingSecrets, type Routing } from '../../topology/routing.ts';
 import type { BigRegion, CentralReplica, PlacedMetaCluster, Topology } from '../../topology/model.ts';
 import {
   CONTAINER_SECURITY,
-  IMAGE,
+  images,
   k8s,
   labels,
   namespace,
@@ -150,9 +152,11 @@ export function edgeManifests(
         namespace: ns,
         configMapName: `${name}-config`,
         retention: topo.global.edge.retention,
+        images: images(topo),
         replicas: 2,
         security: topo.security,
         serves: true,
+        webConfig: configFiles.includes(FILE.webConfig),
         scrapes: false,
         federationSources: placed.bigRegion.cascade.egressCidrs,
         heartbeat: {
@@ -199,9 +203,11 @@ export function cascadeManifests(
         namespace: ns,
         configMapName: `${name}-config`,
         retention: topo.global.cascade.retention,
+        images: images(topo),
         replicas: 2,
         security: topo.security,
         serves: true,
+        webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
         federationSources: topo.security?.federation.centralEgressCidrs ?? [],
         serviceAccountName: name,
@@ -235,9 +241,11 @@ export function centralManifests(
         namespace: ns,
         configMapName: `${name}-config`,
         retention: topo.global.central.retention,
+        images: images(topo),
         replicas: 1,
         security: topo.security,
         serves: false,
+        webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
         zone: replica.zone,
         serviceAccountName: name,
@@ -259,9 +267,39 @@ export function alertingManifests(
   manifestsFile: string,
 ): ManifestBundle {
   const ns = src.topology.global.namespace;
-  return bundle('alerting', ns, [manifestsFile], () => alertingObjects(src.topology), [
+  return bundle('alerting', ns, [manifestsFile], () => alertingObjects(src.topology, configFiles), [
     { name: 'alertmanager-config', files: configFiles },
   ]);
+}
+
+interface SecretVolume {
+  readonly name: string;
+  readonly secret: { secretName: string; items: { key: string; path: string }[]; defaultMode: number };
+}
+
+/**
+ * Secret volumes for a set of Secret keys: one volume per Secret, mounted at `<dir>/<name>`,
+ * holding exactly the keys referenced (so `<dir>/<name>/<key>` is each file a config reads).
+ */
+function secretVolumes(
+  refs: readonly { name: string; key: string }[],
+  dir: string,
+  prefix: string,
+): { volumes: SecretVolume[]; mounts: { name: string; mountPath: string; readOnly: true }[] } {
+  const byName = new Map<string, string[]>();
+  for (const r of refs) byName.set(r.name, [...(byName.get(r.name) ?? []), r.key]);
+  const names = [...byName.keys()];
+  return {
+    volumes: names.map((name, i) => ({
+      name: `${prefix}-${i}`,
+      secret: {
+        secretName: name,
+        items: byName.get(name)!.map((key) => ({ key, path: key })),
+        defaultMode: 0o440,
+      },
+    })),
+    mounts: names.map((name, i) => ({ name: `${prefix}-${i}`, mountPath: `${dir}/${name}`, readOnly: true })),
+  };
 }
 
 /** The fedstack service; `topologyFile` is the topology file the emitter writes next to it. */
@@ -271,7 +309,7 @@ export function serviceManifests(
   manifestsFile: string,
 ): ManifestBundle {
   const ns = src.topology.global.namespace;
-  return bundle('service', ns, [manifestsFile], () => serviceObjects(src.topology), [
+  return bundle('service', ns, [manifestsFile], () => serviceObjects(src.topology, topologyFile), [
     {
       name: 'fedstack-topology',
       files: [topologyFile],
@@ -314,8 +352,16 @@ function edgeRbac(name: string, sa: string, ns: string, mc: string): KubeObject[
  * headless Service of its own (SERVICE.alertmanager): Prometheus must send to every instance
  * directly, never through a load balancer, and the peers gossip to each other by those names.
  */
-function alertingObjects(topo: Topology): KubeObject[] {
+function alertingObjects(topo: Topology, configFiles: readonly string[]): KubeObject[] {
   const ns = topo.global.namespace;
+  // kustomize keys each file by its base name (templates/x.tmpl → x.tmpl); items put every
+  // key back at the path alertmanager.yml reads it from (its `templates:` glob is relative).
+  const configItems = configFiles.map((f) => ({ key: f.slice(f.lastIndexOf('/') + 1), path: f }));
+  const secrets = secretVolumes(
+    topo.routing === undefined ? [] : routingSecrets(topo.routing as Routing).alertmanager,
+    ALERTMANAGER_MOUNT.secrets,
+    'secret',
+  );
   const names = topo.alertmanager.replicas.map((r) => ({
     replica: r,
     dns: SERVICE.alertmanager(r.name, ns),
@@ -372,9 +418,9 @@ function alertingObjects(topo: Topology): KubeObject[] {
               containers: [
                 {
                   name: 'alertmanager',
-                  image: IMAGE.alertmanager,
+                  image: images(topo).alertmanager,
                   args: [
-                    `--config.file=${PATH.alertmanagerConfig}/${FILE.alertmanager}`,
+                    `--config.file=${ALERTMANAGER_MOUNT.config}/${FILE.alertmanager}`,
                     `--storage.path=${PATH.alertmanagerData}`,
                     `--web.listen-address=:${PORT.alertmanager}`,
                     `--cluster.listen-address=0.0.0.0:${PORT.alertmanagerCluster}`,
@@ -386,8 +432,9 @@ function alertingObjects(topo: Topology): KubeObject[] {
                     { name: 'cluster-udp', containerPort: PORT.alertmanagerCluster, protocol: 'UDP' },
                   ],
                   volumeMounts: [
-                    { name: 'config', mountPath: PATH.alertmanagerConfig, readOnly: true },
+                    { name: 'config', mountPath: ALERTMANAGER_MOUNT.config, readOnly: true },
                     { name: 'data', mountPath: PATH.alertmanagerData },
+                    ...secrets.mounts,
                   ],
                   readinessProbe: { httpGet: { path: '/-/ready', port: 'web' }, periodSeconds: 10 },
                   livenessProbe: {
@@ -399,7 +446,10 @@ function alertingObjects(topo: Topology): KubeObject[] {
                   resources: RESOURCES.alertmanager,
                 },
               ],
-              volumes: [{ name: 'config', configMap: { name: 'alertmanager-config' } }],
+              volumes: [
+                { name: 'config', configMap: { name: 'alertmanager-config', items: configItems } },
+                ...secrets.volumes,
+              ],
             },
           },
           volumeClaimTemplates: [
@@ -443,18 +493,24 @@ function alertingObjects(topo: Topology): KubeObject[] {
 }
 
 /** The fedstack service: 2 replicas behind one Service, watching the topology ConfigMap. */
-function serviceObjects(topo: Topology): KubeObject[] {
+function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
   const ns = topo.global.namespace;
   const name = 'fedstack';
   const selector = selectorLabels('service', name);
   const meta = { name, namespace: ns, labels: labels('service', name) };
+  // The alert bridge runs in the service when the topology routes alerts: its outbox on a
+  // volume that outlives the pod, every Secret key it reads at <secrets dir>/<name>/<key>.
+  const bridge = topo.routing === undefined ? undefined : routingSecrets(topo.routing as Routing).bridge;
+  const secrets = secretVolumes(bridge ?? [], PATH.bridgeSecrets, 'secret');
   return [
     namespace(ns),
     serviceAccount(name, ns, 'service', name, false),
-    k8s(Deployment, {
+    k8s(StatefulSet, {
       metadata: meta,
       spec: {
+        serviceName: name,
         replicas: 2,
+        podManagementPolicy: 'Parallel',
         selector: { matchLabels: selector },
         template: {
           metadata: { labels: labels('service', name) },
@@ -478,14 +534,17 @@ function serviceObjects(topo: Topology): KubeObject[] {
             containers: [
               {
                 name: 'fedstack',
-                image: IMAGE.fedstack,
+                image: images(topo).fedstack,
                 args: [
                   'serve',
                   ...serveArgs({
-                    topologyFile: `${PATH.topology}/topology.yaml`,
+                    topologyFile: `${PATH.topology}/${topologyFile}`,
                     port: PORT.fedstack,
                     host: '0.0.0.0',
                     heartbeatTokenFile: `${PATH.sidecarToken}/token`,
+                    ...(bridge !== undefined
+                      ? { outboxDir: PATH.outbox, secretsDir: PATH.bridgeSecrets }
+                      : {}),
                   }),
                 ],
                 ports: [{ name: 'http', containerPort: PORT.fedstack, protocol: 'TCP' }],
@@ -493,6 +552,8 @@ function serviceObjects(topo: Topology): KubeObject[] {
                   { name: 'topology', mountPath: PATH.topology, readOnly: true },
                   { name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
+                  ...(bridge !== undefined ? [{ name: 'outbox', mountPath: PATH.outbox }] : []),
+                  ...secrets.mounts,
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30 },
@@ -511,9 +572,24 @@ function serviceObjects(topo: Topology): KubeObject[] {
                 },
               },
               { name: 'tmp', emptyDir: {} },
+              ...secrets.volumes,
             ],
           },
         },
+        // The outbox: accepted notifications are fsync'd here before the bridge answers 2xx, so
+        // a pod restart delivers them instead of losing them.
+        volumeClaimTemplates:
+          bridge === undefined
+            ? undefined
+            : [
+                {
+                  metadata: { name: 'outbox', labels: labels('service', name) },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    resources: { requests: { storage: STORAGE.outbox } },
+                  },
+                },
+              ],
       },
     }),
     k8s(Service, {

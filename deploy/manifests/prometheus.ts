@@ -24,7 +24,7 @@ import { sidecarArgs, type SidecarFlags } from '../../common/flags.ts';
 import { PASSWORD_HASH_FILE, type SecurityView } from '../../topology/security.ts';
 import {
   CONTAINER_SECURITY,
-  IMAGE,
+  images,
   k8s,
   labels,
   PATH,
@@ -50,10 +50,14 @@ export interface PrometheusWorkload {
   /** The ConfigMap holding prometheus.yml, rules.yml (and web-config.yml), made by kustomize. */
   readonly configMapName: string;
   readonly retention: string;
+  /** Images of the fedstack sidecar and of Prometheus (common.ts `images`). */
+  readonly images: Pick<ReturnType<typeof images>, 'fedstack' | 'prometheus'>;
   readonly replicas: number;
   readonly security: SecurityView | undefined;
   /** This tier serves its /federate behind TLS + basic auth (edge, cascade). */
   readonly serves: boolean;
+  /** The ConfigMap carries a web-config.yml, which Prometheus then serves with. */
+  readonly webConfig: boolean;
   /** This tier scrapes a protected tier below (cascade, central). */
   readonly scrapes: boolean;
   /**
@@ -190,7 +194,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
     `--web.listen-address=:${PORT.prometheus}`,
     // /-/reload for the sidecar; behind the web config's auth, and the LB admits only the upstream tier.
     '--web.enable-lifecycle',
-    ...(w.serves ? [`--web.config.file=${MOUNT.config}/${FILE.webConfig}`] : []),
+    ...(w.webConfig ? [`--web.config.file=${MOUNT.config}/${FILE.webConfig}`] : []),
   ];
 
   const statefulSet = k8s(StatefulSet, {
@@ -256,7 +260,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
           initContainers: [
             {
               name: 'config-init',
-              image: IMAGE.fedstack,
+              image: w.images.fedstack,
               args: [
                 'sidecar',
                 ...sidecarArgs({ ...sidecar, once: true, metricsPort: undefined, metricsHost: undefined }),
@@ -269,7 +273,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
           containers: [
             {
               name: 'prometheus',
-              image: IMAGE.prometheus,
+              image: w.images.prometheus,
               args: prometheusArgs,
               ports: [{ name: 'web', containerPort: PORT.prometheus, protocol: 'TCP' }],
               volumeMounts: [
@@ -290,7 +294,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
             },
             {
               name: 'config-sidecar',
-              image: IMAGE.fedstack,
+              image: w.images.fedstack,
               args: ['sidecar', ...sidecarArgs(sidecar)],
               ports: [{ name: 'sidecar-metrics', containerPort: PORT.sidecar, protocol: 'TCP' }],
               volumeMounts: sidecarMounts,

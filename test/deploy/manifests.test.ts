@@ -13,6 +13,7 @@ import { createPlan } from '../../render/plan.ts';
 import { WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
 import { metaClusters, type Topology } from '../../topology/model.ts';
 import { defaultTopology, topologyFrom } from '../server/helpers.ts';
+import { defaultTopologyText } from '../../examples/index.ts';
 import { securedTopologyText } from '../server/fixture-topology.ts';
 
 /** The kubernetes profile's rendered tree: manifests, kustomizations and the files they pack. */
@@ -205,22 +206,31 @@ test('each Alertmanager replica peers with the others by their Service names', (
   );
 });
 
-test('the fedstack service runs 2 replicas with args its own CLI parser accepts', () => {
+test('the fedstack service runs 2 replicas, with the alert bridge, from args its own CLI parser accepts', () => {
   const d = docs(renderManifests(plain).get('service/manifests.yaml')!);
-  const dep = d.find((x) => x.kind === 'Deployment')!;
-  assert.equal(dep.spec.replicas, 2);
+  const sts = d.find((x) => x.kind === 'StatefulSet')!;
+  assert.equal(sts.spec.replicas, 2);
+  assert.equal(sts.spec.serviceName, 'fedstack');
   const svc = d.find((x) => x.kind === 'Service')!;
   assert.equal(svc.metadata.name, 'fedstack', 'the name the default serviceUrl uses');
   assert.equal(svc.spec.clusterIP, 'None', 'headless, so sidecars can heartbeat every replica');
   assert.equal(svc.spec.publishNotReadyAddresses, true, 'a bad topology edit must not take SD offline');
-  const [cmd, ...args] = dep.spec.template.spec.containers[0].args as string[];
+  const [cmd, ...args] = sts.spec.template.spec.containers[0].args as string[];
   assert.equal(cmd, 'serve');
   assert.deepEqual(parseServeArgs(args), {
     topologyFile: '/etc/fedstack/topology/topology.yaml',
     port: PORT.fedstack,
     host: '0.0.0.0',
     heartbeatTokenFile: '/var/run/fedstack/token/token',
+    // The example routes alerts to DingTalk and SMS: the bridge runs, its outbox on a volume.
+    outboxDir: '/var/lib/fedstack/outbox',
+    secretsDir: '/etc/fedstack/secrets',
   });
+  assert.deepEqual(
+    sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name),
+    ['outbox'],
+    'the outbox survives a pod restart',
+  );
   const files = renderManifests(plain);
   const k = YAML.parse(files.get('service/kustomization.yaml')!);
   assert.deepEqual(k.configMapGenerator[0].files, ['topology.yaml']);
@@ -229,6 +239,16 @@ test('the fedstack service runs 2 replicas with args its own CLI parser accepts'
     plain.metadata.name,
     'the topology written next to the service loads again',
   );
+});
+
+test('without a routing section the service runs without the bridge and its outbox', () => {
+  const noRouting = topologyFrom(defaultTopologyText().replace(/\nrouting:[\s\S]*$/, '\n'));
+  const sts = docs(renderManifests(noRouting).get('service/manifests.yaml')!).find(
+    (x) => x.kind === 'StatefulSet',
+  )!;
+  const flags = parseServeArgs((sts.spec.template.spec.containers[0].args as string[]).slice(1));
+  assert.equal(flags.outboxDir, undefined);
+  assert.equal(sts.spec.volumeClaimTemplates, undefined);
 });
 
 test('sidecar args in the manifests round-trip through the CLI parser', () => {
@@ -266,4 +286,26 @@ test('a secured edge mounts its secrets by reference and probes over TCP', () =>
   const webConfig = renderManifests(secured).get(`edge/mc-lab-01/${FILE.webConfig}`)!;
   assert.ok(webConfig.includes(WEB_CONFIG_HASH_PLACEHOLDER));
   assert.ok(!d.some((x) => x.kind === 'Secret'), 'no Secret object is rendered');
+});
+
+test('global.images overrides the image of every workload, and a malformed image is refused', () => {
+  const text = defaultTopologyText().replace(
+    '  grafanaUrl: https://grafana.example.com\n',
+    '  grafanaUrl: https://grafana.example.com\n  images: { fedstack: registry.example.com/ops/fedstack:1.2.3, prometheus: registry.example.com/prom/prometheus:v2.42.0 }\n',
+  );
+  assert.notEqual(text, defaultTopologyText(), 'the fixture edit applied');
+  const files = renderManifests(topologyFrom(text));
+  const images = new Set<string>();
+  for (const [path, t] of files) {
+    if (!path.endsWith(FILE.manifests)) continue;
+    for (const d of docs(t))
+      for (const c of [...(d.spec?.template?.spec?.initContainers ?? []), ...(d.spec?.template?.spec?.containers ?? [])])
+        images.add(c.image);
+  }
+  assert.deepEqual([...images].sort(), [
+    'quay.io/prometheus/alertmanager:v0.25.0',
+    'registry.example.com/ops/fedstack:1.2.3',
+    'registry.example.com/prom/prometheus:v2.42.0',
+  ]);
+  assert.throws(() => topologyFrom(text.replace('fedstack:1.2.3', 'Fedstack:latest!')), /global\.images\.fedstack: invalid image "registry\.example\.com\/ops\/Fedstack:latest!"/);
 });
