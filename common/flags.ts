@@ -101,14 +101,21 @@ const SIDECAR: Spec = {
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** A spec's flags as written on the command line, computed once (manifests write them per pod). */
+const written = new WeakMap<Spec, readonly (readonly [string, string, boolean])[]>();
 function toArgs(spec: Spec, values: Readonly<Record<string, unknown>>): string[] {
+  let flags = written.get(spec);
+  if (flags === undefined) {
+    flags = Object.entries(spec).map(([name, kind]) => [name, `--${kebab(name)}`, kind.type === 'bool'] as const);
+    written.set(spec, flags);
+  }
   const out: string[] = [];
-  for (const [name, kind] of Object.entries(spec)) {
+  for (const [name, flag, bool] of flags) {
     const v = values[name];
     if (v === undefined) continue;
-    if (kind.type === 'bool') {
-      if (v === true) out.push(`--${kebab(name)}`);
-    } else out.push(`--${kebab(name)}=${String(v)}`);
+    if (bool) {
+      if (v === true) out.push(flag);
+    } else out.push(`${flag}=${String(v)}`);
   }
   return out;
 }

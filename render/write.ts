@@ -40,8 +40,16 @@ export async function writeTreeAtomically(
   try {
     mkdirSync(tmp);
     const dirs = new Set<string>([tmp]);
-    const inFlight = new Set<Promise<void>>();
+    // A counting semaphore: at most WRITES_IN_FLIGHT writes pending, the next file renders
+    // while they run on the thread pool.
+    let pending = 0;
+    let wake: (() => void) | undefined;
     let failure: unknown;
+    const settle = () => {
+      pending--;
+      wake?.();
+      wake = undefined;
+    };
     for (const [rel, text] of files) {
       checkRelative(rel);
       const file = join(tmp, rel);
@@ -50,20 +58,17 @@ export async function writeTreeAtomically(
         mkdirSync(dir, { recursive: true });
         dirs.add(dir);
       }
-      const w: Promise<void> = writeFile(file, text, { mode: 0o644 }).then(
-        () => void inFlight.delete(w),
-        (e: unknown) => {
-          failure ??= e;
-          inFlight.delete(w);
-        },
-      );
-      inFlight.add(w);
+      pending++;
+      writeFile(file, text, { mode: 0o644 }).then(settle, (e: unknown) => {
+        failure ??= e;
+        settle();
+      });
       written.push(file);
       bytes += Buffer.byteLength(text);
-      if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+      while (pending >= WRITES_IN_FLIGHT) await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
     }
-    await Promise.all(inFlight);
+    while (pending > 0) await new Promise<void>((r) => (wake = r));
     if (failure !== undefined) throw failure;
     await makeDurable(tmp, written);
     if (existsSync(target)) renameSync(target, old);
