@@ -5,7 +5,13 @@
  */
 import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
-import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import {
+  dropFederationJobLabel,
+  federationJob,
+  matchParams,
+  recordingGroup,
+  selfScrapeJob,
+} from '../common/scrape.ts';
 import { edgeTargetGroups } from '../topology/facts.ts';
 import type { BigRegion, Topology } from '../topology/model.ts';
 import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
@@ -25,7 +31,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
           ],
         }
       : { static_configs: edgeTargetGroups(bigRegion) }),
-    metric_relabel_configs: dropLabels(topo.dropLabels),
+    metric_relabel_configs: [dropFederationJobLabel(JOB.federateEdge), ...dropLabels(topo.dropLabels)],
   };
 
   return {
@@ -50,7 +56,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
   };
 }
 
-function dropLabels(labels: readonly string[]): RelabelConfig[] | undefined {
-  if (labels.length === 0) return undefined;
+function dropLabels(labels: readonly string[]): RelabelConfig[] {
+  if (labels.length === 0) return [];
   return [{ regex: labels.join('|'), action: 'labeldrop' }];
 }

@@ -5,7 +5,13 @@
  */
 import { JOB, LABEL, PORT, SERVICE, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { AlertingRuleSpec, PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
-import { federationJob, matchParams, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import {
+  dropFederationJobLabel,
+  federationJob,
+  matchParams,
+  recordingGroup,
+  selfScrapeJob,
+} from '../common/scrape.ts';
 import { cascadeTargetGroups } from '../topology/facts.ts';
 import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
 import { federationClientConfig } from '../topology/security.ts';
@@ -33,6 +39,7 @@ export function renderCentral(
     ),
     ...federationClientConfig(topo.security, profile),
     static_configs: cascadeTargetGroups(topo),
+    metric_relabel_configs: [dropFederationJobLabel(JOB.federateCascade)],
   };
 
   const alertmanagers = topo.alertmanager.replicas.map((am) =>

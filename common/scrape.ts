@@ -65,9 +65,32 @@ export interface FederationTierSettings {
 }
 
 /**
+ * With honor_labels, a federated series keeps its own `job`; one that has none (a recording
+ * rule's aggregate) would get the federation job's name, which says nothing to the on-call
+ * ("fedstack-federate-cascade" on every page). This removes exactly that: `job` where its value
+ * is the federation job's own name. Metric relabelling never touches the job's own `up` and
+ * `scrape_*` series, so the meta-alerts that key on `up{job="fedstack-federate-..."}` still see it.
+ */
+export function dropFederationJobLabel(job: string): RelabelConfig {
+  return {
+    source_labels: ['job'],
+    regex: escapeRegex(job),
+    target_label: 'job',
+    replacement: '',
+    action: 'replace',
+  };
+}
+
+/** A literal string as an RE2 regex that matches exactly it. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+}
+
+/**
  * What every federation job has in common, cascade's and central's alike: /federate with the
  * given match[], honor_labels (the source's labels are the truth), the tier's timestamps
- * choice, timeout and sample_limit. Callers add the client config and the targets.
+ * choice, timeout and sample_limit. Callers add the client config, the targets and the metric
+ * relabelling, which starts with dropFederationJobLabel.
  */
 export function federationJob(job: string, tier: FederationTierSettings, match: string[]): ScrapeConfig {
   const timeout = federationTimeout(

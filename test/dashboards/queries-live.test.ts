@@ -1,6 +1,7 @@
 /**
  * Every dashboard query against a real Prometheus 2.42 holding series shaped as central stores
- * them (labels as the cascade's federation job sets them). It proves the queries run without
+ * them (labels as the federation jobs set them: hierarchy labels added, no federation-job `job`
+ * on aggregates). It proves the queries run without
  * error and select data when the tiers below deliver; the full three-tier e2e run uses the same
  * runPanelQueries() against the local stack's central replica.
  */
@@ -37,10 +38,11 @@ function centralSeries(t: Topology): string {
     const target = { ...place, instance: p.metaCluster.endpoint, job: JOB.federateEdge };
     lines.push(series('up', target, 1), series('scrape_duration_seconds', target, 0.2), series('scrape_samples_scraped', target, 900));
     lines.push(series('scrape_samples_post_metric_relabeling', target, 880), series('scrape_series_added', target, 0));
-    lines.push(series(HEARTBEAT_METRIC, target, T - 20));
+    // Edge aggregates have no job of their own, and the federation jobs drop theirs.
+    lines.push(series(HEARTBEAT_METRIC, place, T - 20));
     for (const cid of ['c-1', 'c-2']) {
-      lines.push(series('cluster:etcd_server_has_leader:min', { ...target, cluster_id: cid }, 1));
-      lines.push(series('cluster:apiserver_request_duration_seconds:p99_5m', { ...target, cluster_id: cid }, 0.3));
+      lines.push(series('cluster:etcd_server_has_leader:min', { ...place, cluster_id: cid }, 1));
+      lines.push(series('cluster:apiserver_request_duration_seconds:p99_5m', { ...place, cluster_id: cid }, 0.3));
     }
     for (const [name, v] of [
       ['meta_cluster:node_cpu_utilisation:ratio', 0.4],
@@ -49,7 +51,7 @@ function centralSeries(t: Topology): string {
       ['meta_cluster:kube_node_ready:count', 5],
       ['meta_cluster:container_cpu_usage_seconds:rate5m', 3],
       ['meta_cluster:container_memory_working_set_bytes:sum', 1e10],
-    ] as const) lines.push(series(name, target, v));
+    ] as const) lines.push(series(name, place, v));
     lines.push(series('meta_cluster:up:ratio', { ...place, instance: p.metaCluster.endpoint, job: JOB.apiserver }, 1));
     // Cascade rule outputs (aggregated by big_region, region, meta_cluster).
     lines.push(series('meta_cluster:apiserver_request:rate5m', { ...place, code: '200' }, 50));

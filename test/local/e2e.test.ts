@@ -229,6 +229,37 @@ describe('the local federated stack, end to end', () => {
     }
   });
 
+  it("keeps each series' own job, drops the federation jobs' job from aggregates, and keeps it on the federation jobs' up", async () => {
+    const jobsOf = async (url: string, expr: string) =>
+      (await promQuery(url, `count by (__name__, job) (${expr})`))
+        .map((s) => `${s.metric.__name__} ${s.metric.job ?? '(no job)'}`)
+        .sort();
+    const aggregates =
+      '{__name__=~"region:edge_up:ratio|cluster:etcd_server_has_leader:min|fedstack:heartbeat:timestamp_seconds"}';
+    for (const url of central) {
+      await waitFor(async () => (await jobsOf(url, aggregates)).length === 3, {
+        what: 'the aggregates at central',
+      });
+      assert.deepEqual(await jobsOf(url, aggregates), [
+        'cluster:etcd_server_has_leader:min (no job)',
+        'fedstack:heartbeat:timestamp_seconds (no job)',
+        'region:edge_up:ratio (no job)',
+      ]);
+      assert.deepEqual(await jobsOf(url, '{__name__=~"kube_pod_status_phase|node_load1|up"}'), [
+        'kube_pod_status_phase fleet-simulator',
+        'node_load1 node',
+        `up ${JOB.federateCascade}`,
+        `up ${JOB.federateEdge}`,
+        // central's scrape of itself
+        `up ${JOB.self}`,
+      ]);
+    }
+    // The cascade's own aggregates of its edges: the same rule one hop down.
+    assert.deepEqual(await jobsOf(stack.urls.cascades['china']!, 'cluster:etcd_server_has_leader:min'), [
+      'cluster:etcd_server_has_leader:min (no job)',
+    ]);
+  });
+
   it('notifies an injected apiserver error fault once, although both central replicas fire it', async () => {
     stack.setFault('mc-bj-01', { apiserverErrorRatio: 0.5 });
     const labels = { [LABEL.metaCluster]: 'mc-bj-01', [LABEL.region]: 'cn-beijing' };
