@@ -1,7 +1,7 @@
 /**
  * The cascade: one Prometheus per big region. It federates its edges' /federate with the
  * cascade allow-list, labels every series with big_region/region/meta_cluster, drops noise
- * labels, and evaluates the regional recording rules that central federates.
+ * labels, applies the topology's cascade label rewrites, and evaluates the regional recording rules that central federates.
  */
 import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
@@ -15,9 +15,11 @@ import {
 import { edgeTargetGroups } from '../topology/facts.ts';
 import type { BigRegion, Topology } from '../topology/model.ts';
 import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
+import { compileRelabel } from '../topology/relabel-compile.ts';
 
 export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
   const tier = topo.global.cascade;
+  const relabel = compileRelabel(topo, 'cascade', bigRegion);
 
   const federate: ScrapeConfig = {
     ...federationJob(JOB.federateEdge, tier, matchParams(SYSTEM_SELECTORS.cascade, topo.allowLists.cascade)),
@@ -31,7 +33,13 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
           ],
         }
       : { static_configs: edgeTargetGroups(bigRegion) }),
-    metric_relabel_configs: [dropFederationJobLabel(JOB.federateEdge), ...dropLabels(topo.dropLabels)],
+    relabel_configs: relabel.target.length > 0 ? [...relabel.target] : undefined,
+    // fedstack's own first (no federation-job `job`, no noise labels), then the topology's rewrites.
+    metric_relabel_configs: [
+      dropFederationJobLabel(JOB.federateEdge),
+      ...dropLabels(topo.dropLabels),
+      ...relabel.metric,
+    ],
   };
 
   return {

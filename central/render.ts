@@ -15,6 +15,7 @@ import {
 import { cascadeTargetGroups } from '../topology/facts.ts';
 import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
 import { federationClientConfig } from '../topology/security.ts';
+import { compileRelabel } from '../topology/relabel-compile.ts';
 
 /**
  * One central replica. `metaAlerts` are central/alerts.ts `metaAlertRules`, computed once per
@@ -27,6 +28,7 @@ export function renderCentral(
   metaAlerts: readonly AlertRule[],
 ): PrometheusBundle {
   const tier = topo.global.central;
+  const relabel = compileRelabel(topo, 'central');
   const ns = topo.global.namespace;
 
   // Cascades are few and stable (one per big region): listed from the topology, so the top
@@ -39,7 +41,8 @@ export function renderCentral(
     ),
     ...federationClientConfig(topo.security, profile),
     static_configs: cascadeTargetGroups(topo),
-    metric_relabel_configs: [dropFederationJobLabel(JOB.federateCascade)],
+    relabel_configs: relabel.target.length > 0 ? [...relabel.target] : undefined,
+    metric_relabel_configs: [dropFederationJobLabel(JOB.federateCascade), ...relabel.metric],
   };
 
   const alertmanagers = topo.alertmanager.replicas.map((am) =>

@@ -22,6 +22,9 @@ export const RESERVED_LABELS: readonly string[] = [
   LABEL.replica,
 ];
 
+/** Labels no rule may remove: without them series from different places or jobs would merge. */
+export const UNDROPPABLE_LABELS: readonly string[] = ['__name__', 'job', 'instance', ...RESERVED_LABELS];
+
 /** Scrape job names. Meta-alerts and dashboards select on them, so they are fixed. */
 export const JOB = {
   /** A cascade's job that federates one big region's edges. */

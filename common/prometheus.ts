@@ -77,7 +77,9 @@ export interface RelabelConfig {
     | 'labelkeep'
     | 'hashmod'
     | 'keepequal'
-    | 'dropequal';
+    | 'dropequal'
+    | 'lowercase'
+    | 'uppercase';
 }
 
 export interface ScrapeConfig {

@@ -45,6 +45,12 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     only: /^(cascade|central)\/[^/]+\/prometheus\.yml$/,
   },
   {
+    name: 'scenarios/relabel-rewrites',
+    topologyFile: scenario('relabel-rewrites'),
+    profile: 'kubernetes',
+    only: /^(cascade|central)\/[^/]+\/prometheus\.yml$/,
+  },
+  {
     name: 'scenarios/routing-mute-intervals',
     topologyFile: scenario('routing-mute-intervals'),
     profile: 'kubernetes',

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { topologySchema } from './schema.ts';
-import { editDistance } from './suggest.ts';
+import { didYouMean } from './suggest.ts';
 import { buildModel, type Topology } from './model.ts';
 import { crossCheck, type CrossCheckOptions } from './validate.ts';
 import {
@@ -102,7 +102,7 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
       return issue.keys.map((k) => ({
         path: [...path, k],
         atKey: true,
-        message: `unknown key ${JSON.stringify(k)}${suggest(k, keysAt(path))}`,
+        message: `unknown key ${JSON.stringify(k)}${didYouMean(k, keysAt(path))}`,
       }));
     case 'invalid_type': {
       const actual = valueAt(raw, path);
@@ -165,18 +165,6 @@ function keysAt(path: readonly PathSegment[]): string[] {
   }
   unwrap();
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-}
-
-function suggest(key: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3))
-    ? ` (did you mean ${JSON.stringify(best)}?)`
-    : '';
 }
 
 function valueAt(raw: unknown, path: readonly PathSegment[]): unknown {

@@ -7,10 +7,13 @@ import { z } from 'zod';
 import { routingSchema } from './routing.ts';
 import { securitySchema } from './security.ts';
 import { promqlSyntaxMessage } from './promql-syntax.ts';
+import { LABEL_NAME_RE } from './names.ts';
+import { relabelSectionSchema } from './relabel-schema.ts';
+
+export { LABEL_NAME_RE };
 
 /** Prometheus duration: one or more number+unit pairs, largest unit first (2.42's model.ParseDuration). */
 export const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-export const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Names become directory names, Kubernetes object names and label values: DNS-1123 labels. */
 export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -111,11 +114,15 @@ const metaClusterSchema = z.strictObject({
   /** Worker nodes of the meta-cluster (capacity planning). */
   nodes: z.number().int().min(0).default(3),
   extraScrapeTargets: z.array(extraScrapeTargetSchema).default([]),
+  /** Label rewrites for this meta-cluster's series, after the region's. */
+  relabel: relabelSectionSchema.optional(),
 });
 
 const regionSchema = z.strictObject({
   name: nameSchema,
   metaClusters: z.array(metaClusterSchema).min(1),
+  /** Label rewrites for this region's series, after the big region's. */
+  relabel: relabelSectionSchema.optional(),
 });
 
 const bigRegionSchema = z.strictObject({
@@ -128,6 +135,8 @@ const bigRegionSchema = z.strictObject({
       egressCidrs: z.array(z.string()).default([]),
     }),
   regions: z.array(regionSchema).min(1),
+  /** Label rewrites for this big region's series, after the fleet-wide ones. */
+  relabel: relabelSectionSchema.optional(),
 });
 
 const replicaSchema = z.strictObject({
@@ -199,6 +208,8 @@ export const topologySchema = z.strictObject({
     .default({}),
   /** Label names dropped from every federated series at the cascade (noise, cardinality). */
   dropLabels: z.array(z.string()).optional(),
+  /** Label rewrites per federation hop, fleet-wide (relabel-schema.ts). */
+  relabel: relabelSectionSchema.optional(),
   /** Recording rules per tier; omitted → fedstack's defaults. */
   recordingRules: z
     .strictObject({

@@ -4,6 +4,8 @@
  * general PromQL parser) so that errors can say which character is wrong, and so that
  * allow-list entries can be compared with each other.
  */
+import { re2, re2Problem } from './re2.ts';
+
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {
@@ -121,33 +123,12 @@ export function parseSelector(text: string): Selector {
 }
 
 function checkRegex(value: string, offset: number): void {
-  if (/\(\?<?[=!]/.test(value))
-    throw new SelectorError(`regex ${JSON.stringify(value)}: lookarounds are not supported by RE2`, offset);
-  if (/\\[1-9]/.test(value))
+  const problem = re2Problem(value);
+  if (problem !== undefined)
     throw new SelectorError(
-      `regex ${JSON.stringify(value)}: backreferences are not supported by RE2`,
+      `${/^(lookarounds|backreferences|named groups)/.test(problem) ? 'regex' : 'invalid regex'} ${JSON.stringify(value)}: ${problem}`,
       offset,
     );
-  try {
-    new RegExp(`^(?:${value})$`);
-  } catch (e) {
-    throw new SelectorError(
-      `invalid regex ${JSON.stringify(value)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`,
-      offset,
-    );
-  }
-}
-
-const regexCache = new Map<string, RegExp>();
-
-/** An anchored RE2-ish regex as a JS RegExp (Prometheus anchors label regexes); compiled once. */
-export function anchored(re: string): RegExp {
-  let compiled = regexCache.get(re);
-  if (compiled === undefined) {
-    compiled = new RegExp(`^(?:${re})$`);
-    regexCache.set(re, compiled);
-  }
-  return compiled;
 }
 
 export function matcherMatches(m: Matcher, value: string): boolean {
@@ -157,9 +138,9 @@ export function matcherMatches(m: Matcher, value: string): boolean {
     case '!=':
       return value !== m.value;
     case '=~':
-      return anchored(m.value).test(value);
+      return re2(m.value).matches(value);
     case '!~':
-      return !anchored(m.value).test(value);
+      return !re2(m.value).matches(value);
   }
 }
 

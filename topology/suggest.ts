@@ -14,3 +14,19 @@ export function editDistance(a: string, b: string): number {
   }
   return row[b.length]!;
 }
+
+/**
+ * ` (did you mean "x"?)` for the known word closest to `word`, when it is close enough to be a
+ * typo (at most a third of the word's length, and at least `slack` edits), else ''.
+ */
+export function didYouMean(word: string, known: Iterable<string>, slack = 1): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(slack, Math.floor(word.length / 3))
+    ? ` (did you mean ${JSON.stringify(best)}?)`
+    : '';
+}

@@ -8,11 +8,13 @@ import {
   RESERVED_LABELS,
   SYNTHETIC_SCRAPE_METRICS,
   SYSTEM_SELECTORS,
+  UNDROPPABLE_LABELS,
   type Profile,
 } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { checkRouting } from './routing.ts';
+import { checkRelabel } from './relabel-check.ts';
 import type { RecordingRule, Topology } from './model.ts';
 import { LABEL_NAME_RE } from './schema.ts';
 import {
@@ -43,6 +45,7 @@ const CHECKS: readonly Check[] = [
   allowLists,
   profileEndpoints,
   (topo) => checkRouting(topo.routing),
+  checkRelabel,
 ];
 
 /**
@@ -199,7 +202,7 @@ function extraTargets(topo: Topology): TopologyIssue[] {
 }
 
 /** Dropping a label fedstack routes and alerts on would merge series from different places. */
-const UNDROPPABLE = new Set(['__name__', 'job', 'instance', ...RESERVED_LABELS]);
+const UNDROPPABLE = new Set(UNDROPPABLE_LABELS);
 
 function dropLabels(topo: Topology): TopologyIssue[] {
   const issues = topo.dropLabels.flatMap((l, i): TopologyIssue[] => {
