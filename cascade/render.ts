@@ -4,9 +4,10 @@
  * labels, applies the topology's cascade label rewrites, and evaluates the regional recording rules that central federates.
  */
 import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
-import type { PrometheusBundle, RelabelConfig, ScrapeConfig } from '../common/prometheus.ts';
+import type { PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
 import {
   dropFederationJobLabel,
+  dropLabelsConfig,
   federationJob,
   matchParams,
   recordingGroup,
@@ -37,7 +38,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
     // fedstack's own first (no federation-job `job`, no noise labels), then the topology's rewrites.
     metric_relabel_configs: [
       dropFederationJobLabel(JOB.federateEdge),
-      ...dropLabels(topo.dropLabels),
+      ...dropLabelsConfig(topo.dropLabels),
       ...relabel.metric,
     ],
   };
@@ -62,9 +63,4 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
       groups: [recordingGroup('fedstack-cascade', tier.evaluationInterval, topo.recordingRules.cascade)],
     },
   };
-}
-
-function dropLabels(labels: readonly string[]): RelabelConfig[] {
-  if (labels.length === 0) return [];
-  return [{ regex: labels.join('|'), action: 'labeldrop' }];
 }

@@ -81,6 +81,11 @@ export function dropFederationJobLabel(job: string): RelabelConfig {
   };
 }
 
+/** The cascade's removal of the topology's noise labels (dropLabels). */
+export function dropLabelsConfig(labels: readonly string[]): RelabelConfig[] {
+  return labels.length === 0 ? [] : [{ regex: labels.join('|'), action: 'labeldrop' }];
+}
+
 /** A literal string as an RE2 regex that matches exactly it. */
 export function escapeRegex(s: string): string {
   return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');

@@ -6,9 +6,14 @@
  * Labels you do not give are unknown: an entry that constrains one of them keeps the series
  * only under that condition, and the answer says so instead of guessing.
  */
-import { LABEL } from '../common/conventions.ts';
+import { JOB, LABEL } from '../common/conventions.ts';
+import { dropFederationJobLabel, dropLabelsConfig } from '../common/scrape.ts';
+import { formatPath } from '../topology/errors.ts';
+import { describeRule, relabelChain, type PlacedRule, type RelabelTier } from '../topology/relabel.ts';
+import { compilePlacedRule } from '../topology/relabel-compile.ts';
+import { applyRelabel } from '../topology/relabel-eval.ts';
 import { METRIC_NAME_RE } from '../topology/schema.ts';
-import type { PlacedMetaCluster } from '../topology/model.ts';
+import type { BigRegion, PlacedMetaCluster } from '../topology/model.ts';
 import type { RenderPlan } from './plan.ts';
 import {
   cascadeKeeps,
@@ -49,7 +54,19 @@ export interface ExplainStep {
   readonly labelsAdded?: Readonly<Record<string, string>>;
   /** Labels the cascade drops (topology dropLabels present in the given labels). */
   readonly labelsDropped?: readonly string[];
+  /** What each label rewrite of this hop did to the series, in order (rules that changed nothing are left out). */
+  readonly rewrites?: readonly RewriteHop[];
   readonly note: string;
+}
+
+/** One relabel rule's effect on the series at one hop. */
+export interface RewriteHop {
+  /** Where the rule is: `relabel.cascade[0]`, `bigRegions[0].regions[1].relabel.cascade[2]`. */
+  readonly rule: string;
+  /** The rule in words: `rename cluster → cluster_id`. */
+  readonly what: string;
+  /** `removed cluster="a"`, `added cluster_id="a"`, `changed zone "a" → "b"`, or `dropped the series`. */
+  readonly changes: readonly string[];
 }
 
 export interface ExplainResult {
@@ -59,6 +76,8 @@ export interface ExplainResult {
   readonly reachesCentral: boolean;
   /** The series as central stores it, when it gets there. */
   readonly atCentral?: string;
+  /** The same, as labels (`__name__` included). */
+  readonly labelsAtCentral?: Readonly<Record<string, string>>;
 }
 
 const PER_EDGE = '<per edge>';
@@ -212,31 +231,44 @@ export function explain(
       };
       const dropped = topo.dropLabels.filter((l) => l in labels);
       const conditions = fmtConditions(kept.conditions);
+      const hop = federationHop(
+        plan,
+        'cascade',
+        metric,
+        labels,
+        { job: JOB.federateEdge, ...added },
+        only(places.map((p) => p.bigRegion)),
+      );
+      const keptBy = `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}`;
       steps.push({
         tier: 'cascade',
-        status: 'kept',
-        by: kept.source.describe,
+        status: hop.labels === undefined ? 'dropped' : 'kept',
+        by: hop.droppedBy?.rule ?? kept.source.describe,
         entry: entryOf(kept.source),
         ...(conditions.length > 0 ? { conditions } : {}),
         labelsAdded: added,
         labelsDropped: dropped,
+        rewrites: hop.rewrites,
         note:
-          `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}; ` +
-          `relabelled: adds ${Object.entries(added)
-            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-            .join(', ')}` +
-          (dropped.length > 0 ? `; drops ${dropped.join(', ')} (dropLabels)` : '; drops no given label'),
+          hop.droppedBy !== undefined
+            ? `${keptBy}, then dropped at the cascade by ${hop.droppedBy.rule} (${hop.droppedBy.what})`
+            : `${keptBy}; ` +
+              `relabelled: adds ${Object.entries(added)
+                .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                .join(', ')}` +
+              (dropped.length > 0 ? `; drops ${dropped.join(', ')} (dropLabels)` : '; drops no given label') +
+              hop.note,
       });
-      labelsAtCascade = {
-        ...Object.fromEntries(Object.entries(labels).filter(([k]) => !dropped.includes(k))),
-        ...added,
-      };
-      atCascade = true;
+      if (hop.labels !== undefined) {
+        labelsAtCascade = hop.labels;
+        atCascade = true;
+      }
     }
   }
 
   // Central.
   let reaches = false;
+  let labelsAtCentral: Record<string, string> = { ...labels };
   if (centralMade !== undefined && (definite(centralMade) || !atCascade)) {
     const r = centralMade.source.rule;
     steps.push({
@@ -251,7 +283,6 @@ export function explain(
           : centralMade.source.describe,
     });
     reaches = true;
-    labelsAtCascade = { ...labels };
   } else if (!atCascade) {
     steps.push({
       tier: 'central',
@@ -269,29 +300,133 @@ export function explain(
       });
     } else {
       const conditions = fmtConditions(kept.conditions);
+      const bigRegion =
+        labelsAtCascade[LABEL.bigRegion] ?? only(places.map((p) => p.bigRegion.name)) ?? PER_EDGE;
+      const hop = federationHop(plan, 'central', metric, labelsAtCascade, {
+        job: JOB.federateCascade,
+        [LABEL.bigRegion]: bigRegion,
+      });
+      const keptBy = `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}`;
       steps.push({
         tier: 'central',
-        status: 'kept',
-        by: kept.source.describe,
+        status: hop.labels === undefined ? 'dropped' : 'kept',
+        by: hop.droppedBy?.rule ?? kept.source.describe,
         entry: entryOf(kept.source),
         ...(conditions.length > 0 ? { conditions } : {}),
-        note: `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}`,
+        rewrites: hop.rewrites,
+        note:
+          hop.droppedBy !== undefined
+            ? `${keptBy}, then dropped at central by ${hop.droppedBy.rule} (${hop.droppedBy.what})`
+            : `${keptBy}${hop.note}`,
       });
-      reaches = true;
+      if (hop.labels !== undefined) {
+        labelsAtCentral = hop.labels;
+        reaches = true;
+      }
     }
   }
 
   const result: ExplainResult = { metric, labels: { ...labels }, steps, reachesCentral: reaches };
   if (reaches) {
-    const sorted = Object.keys(labelsAtCascade)
+    const sorted = Object.keys(labelsAtCentral)
       .sort()
-      .map((k) => ({ name: k, type: '=' as const, value: labelsAtCascade[k]! }));
+      .map((k) => ({ name: k, type: '=' as const, value: labelsAtCentral[k]! }));
     return {
       ...result,
       atCentral: formatSelector([{ name: '__name__', type: '=', value: metric }, ...sorted]),
+      labelsAtCentral: { __name__: metric, ...labelsAtCentral },
     };
   }
   return result;
+}
+
+interface HopResult {
+  /** The series' labels after the hop (`__name__` left out), or undefined when a rule dropped it. */
+  readonly labels: Record<string, string> | undefined;
+  readonly rewrites: RewriteHop[];
+  readonly droppedBy?: RewriteHop;
+  /** `; rewritten by relabel.cascade[0], …` for the step's note ('' when no rule changed anything). */
+  readonly note: string;
+}
+
+const quoteLabel = (k: string, v: string) => `${k}=${JSON.stringify(v)}`;
+
+function changesBetween(
+  before: Readonly<Record<string, string>>,
+  after: Readonly<Record<string, string>>,
+): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(before))
+    if (!(k in after)) out.push(`removed ${quoteLabel(k, v)}`);
+    else if (after[k] !== v) out.push(`changed ${k} ${JSON.stringify(v)} → ${JSON.stringify(after[k])}`);
+  for (const [k, v] of Object.entries(after)) if (!(k in before)) out.push(`added ${quoteLabel(k, v)}`);
+  return out;
+}
+
+/**
+ * One federation hop, run with the configs fedstack renders for it: the target labels (after
+ * the hop's relabel_configs) under the series' own (honor_labels), then fedstack's own metric
+ * relabelling and each of the topology's rules in order, noting what each one changed.
+ */
+function federationHop(
+  plan: RenderPlan,
+  tier: RelabelTier,
+  metric: string,
+  series: Readonly<Record<string, string>>,
+  target: Readonly<Record<string, string>>,
+  bigRegion?: BigRegion,
+): HopResult {
+  const topo = plan.topology;
+  // A cascade's rules are its big region's; not knowing which, only the fleet-wide ones are sure.
+  const chain =
+    tier === 'central' || bigRegion !== undefined
+      ? relabelChain(topo, tier, bigRegion)
+      : relabelChain(topo, tier).filter((p) => p.scope.kind === 'fleet');
+  const rewrites: RewriteHop[] = [];
+  const hopOf = (p: PlacedRule, changes: string[]): RewriteHop => ({
+    rule: formatPath(p.path),
+    what: describeRule(p.rule),
+    changes,
+  });
+  let targetLabels: Record<string, string> = { ...target };
+  const compiled = chain.map((p) => ({ p, c: compilePlacedRule(p) }));
+  for (const { p, c } of compiled) {
+    if (c.target.length === 0) continue;
+    const after = applyRelabel(targetLabels, c.target) ?? targetLabels;
+    const changes = changesBetween(targetLabels, after).map((x) => `${x} (target label)`);
+    // honor_labels: a label the series has itself beats the target's.
+    const beaten = Object.keys(after).filter((k) => after[k] !== targetLabels[k] && series[k] !== undefined);
+    if (beaten.length > 0) changes.push(`the series' own ${beaten.join(', ')} kept (honor_labels)`);
+    if (changes.length > 0) rewrites.push(hopOf(p, changes));
+    targetLabels = after;
+  }
+  const ownJob = tier === 'cascade' ? JOB.federateEdge : JOB.federateCascade;
+  const fedstack = [
+    dropFederationJobLabel(ownJob),
+    ...(tier === 'cascade' ? dropLabelsConfig(topo.dropLabels) : []),
+  ];
+  let cur = applyRelabel({ ...targetLabels, ...series, __name__: metric }, fedstack)!;
+  for (const { p, c } of compiled) {
+    if (c.metric.length === 0) continue;
+    const after = applyRelabel(cur, c.metric);
+    if (after === undefined) {
+      const droppedBy = hopOf(p, ['dropped the series']);
+      return { labels: undefined, rewrites: [...rewrites, droppedBy], droppedBy, note: '' };
+    }
+    const changes = changesBetween(cur, after);
+    if (changes.length > 0) rewrites.push(hopOf(p, changes));
+    cur = after;
+  }
+  const { __name__: _, ...labels } = cur;
+  const perEdge = chain
+    .filter((p) => p.guard !== undefined && target[p.guard.label] === PER_EDGE)
+    .map((p) => formatPath(p.path));
+  const note =
+    (rewrites.length > 0 ? `; rewritten by ${rewrites.map((r) => r.rule).join(', ')}` : '') +
+    (perEdge.length > 0
+      ? `; rules that depend on the edge (${[...new Set(perEdge)].join(', ')}) are not followed: give ${LABEL.metaCluster}=`
+      : '');
+  return { labels, rewrites, note };
 }
 
 /** Human-readable answer: one line per tier, then the verdict. */
@@ -302,7 +437,11 @@ export function formatExplain(r: ExplainResult): string {
       ...Object.entries(r.labels).map(([name, value]) => ({ name, type: '=' as const, value })),
     ]),
   ];
-  for (const s of r.steps) lines.push(`  ${s.tier.padEnd(8)} ${s.status.padEnd(13)} ${s.note}`);
+  for (const s of r.steps) {
+    lines.push(`  ${s.tier.padEnd(8)} ${s.status.padEnd(13)} ${s.note}`);
+    for (const h of s.rewrites ?? [])
+      lines.push(`${' '.repeat(25)}${h.rule} ${h.what}: ${h.changes.join(', ')}`);
+  }
   const conditions = [...new Set(r.steps.flatMap((s) => s.conditions ?? []))];
   const onlyIf = conditions.length > 0 ? ` only if ${conditions.join(', ')}` : '';
   lines.push(
