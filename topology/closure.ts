@@ -11,12 +11,23 @@
  * from the edges. A panel that reads a series no tier delivers is empty forever; the renderer
  * refuses such a topology instead of shipping it.
  *
+ * Label rewrites (relabel sections) are followed too: a reader that matches on a label a rule
+ * renames or drops on the way, or reads series a rule drops, is refused (rewriteProblems).
+ *
  * Matching is by selector, not only by name: `up{job="apiserver"}` is not kept by the system
  * selector `{__name__=~"up|...", job="fedstack-federate-edge"}` (see selectorsOverlap).
  */
-import { HEARTBEAT_METRIC, JOB, SYNTHETIC_SCRAPE_METRICS, SYSTEM_SELECTORS } from '../common/conventions.ts';
+import {
+  HEARTBEAT_METRIC,
+  JOB,
+  LABEL,
+  SYNTHETIC_SCRAPE_METRICS,
+  SYSTEM_SELECTORS,
+} from '../common/conventions.ts';
 import { DEFAULT_ALERT_RULES, DEFAULT_CASCADE_RULES, DEFAULT_CENTRAL_RULES } from './defaults.ts';
-import type { PathSegment, TopologyIssue } from './errors.ts';
+import { formatPath, type PathSegment, type TopologyIssue } from './errors.ts';
+import { re2 } from './re2.ts';
+import { relabelChain, ruleEffect, SYSTEM_SERIES, type RelabelTier } from './relabel.ts';
 import type { RecordingRule, Topology } from './model.ts';
 import {
   literalSelector,
@@ -25,6 +36,7 @@ import {
   parseSeriesSelector,
   selectorAcceptsName,
   selectorsOverlap,
+  seriesSelector,
   type VectorSelector,
 } from './promql.ts';
 
@@ -280,7 +292,15 @@ export function checkClosure(topo: Topology, atCentral: readonly CentralReader[]
       // A regex-only metric name cannot be resolved to names; such selectors are not checked.
       if (sel.metricName === undefined) continue;
       const reach = reader.tier === 'central' ? reachCentral(topo, sel) : reachCascade(topo, sel);
-      if (reach.ok) continue;
+      if (reach.ok) {
+        for (const p of rewriteProblems(topo, sel, reach.via)) {
+          const message = `${reader.what} uses "${sel.metricName}", ${p.why}`;
+          if (seen.has(message)) continue;
+          seen.add(message);
+          issues.push({ path: reader.path ?? p.path, message });
+        }
+        continue;
+      }
       const why =
         reach.by === 'dropLabels'
           ? `matches on label "${reach.label}", dropped at cascade by dropLabels`
@@ -292,4 +312,101 @@ export function checkClosure(topo: Topology, atCentral: readonly CentralReader[]
     }
   }
   return issues;
+}
+
+/**
+ * What the label rewrites of the hops a series crosses do to a selector that reads it: a
+ * matcher on a label a rule renames or drops (the reader must use the new name), on a value a
+ * map rewrites, on the `job` a federation job drops; or a rule that drops the series. `via`
+ * says which hops apply: a series made at a tier (a recording rule, a scrape's own up) has
+ * not crossed that tier's federation job.
+ */
+function rewriteProblems(
+  topo: Topology,
+  sel: VectorSelector,
+  via: readonly SeriesSource[],
+): { why: string; path: readonly PathSegment[] }[] {
+  const hops: { tier: RelabelTier; keptBy: SeriesSource }[] = [];
+  for (const v of [...via].reverse())
+    if (v.tier !== 'edge' && (v.kind === 'allowList' || v.kind === 'system'))
+      hops.push({ tier: v.tier, keptBy: v });
+  const needs = sel.matchers.filter((m) => m.name !== '__name__' && !matcherAccepts(m, ''));
+  const pinned = (label: string) => sel.matchers.find((m) => m.name === label && m.type === '=')?.value;
+  const out: { why: string; path: readonly PathSegment[] }[] = [];
+  for (const { tier, keptBy } of hops) {
+    const ownJob = tier === 'cascade' ? JOB.federateEdge : JOB.federateCascade;
+    const job = sel.matchers.find((m) => m.name === 'job');
+    if (job !== undefined && !matcherAccepts(job, '') && matcherAccepts(job, ownJob) && job.type === '=')
+      out.push({
+        why: `matches on job="${ownJob}", which the ${tier} federation job drops from series without a job of their own`,
+        path: keptBy.path ?? ['allowLists', tier],
+      });
+    const chain = relabelChain(topo, tier);
+    chain.forEach((placed, i) => {
+      // At a cascade a big region's rules need no guard (it sees nothing else); for the reader they are that big region's.
+      const g =
+        placed.guard ??
+        (placed.scope.kind === 'bigRegion'
+          ? { label: LABEL.bigRegion, value: placed.scope.name }
+          : undefined);
+      // A reader pinned to another place never sees this scope's series.
+      if (g !== undefined && pinned(g.label) !== undefined && pinned(g.label) !== g.value) return;
+      const scope =
+        g === undefined
+          ? ''
+          : ` (series of ${placed.scope.kind === 'metaCluster' ? 'meta-cluster' : placed.scope.kind === 'bigRegion' ? 'big region' : 'region'} ${g.value})`;
+      const where = `at ${tier} by ${formatPath(placed.path)}${scope}`;
+      const effect = ruleEffect(placed.rule);
+      // A later rule writing the label back restores it only where it applies to all of this rule's series.
+      const later = chain
+        .slice(i + 1)
+        .filter(
+          (x) =>
+            x.guard === undefined ||
+            (g !== undefined && x.guard.label === g.label && x.guard.value === g.value),
+        );
+      for (const m of needs) {
+        const gone =
+          (effect.removes.includes(m.name) && !effect.writes.includes(m.name)) ||
+          (effect.removesMatching !== undefined &&
+            re2(effect.removesMatching.regex).matches(m.name) !== effect.removesMatching.invert);
+        if (gone && !later.some((x) => ruleEffect(x.rule).writes.includes(m.name))) {
+          const rule = placed.rule;
+          out.push({
+            why:
+              rule.kind === 'rename'
+                ? `matches on label "${m.name}", renamed to "${rule.to}" ${where}: match on "${rule.to}"`
+                : `matches on label "${m.name}", dropped ${where}`,
+            path: placed.path,
+          });
+        }
+        const r = effect.remaps;
+        if (
+          r !== undefined &&
+          r.label === m.name &&
+          m.type === '=' &&
+          !r.to.has(m.value) &&
+          (r.others === 'unchanged' ? r.from.has(m.value) : r.others !== m.value)
+        )
+          out.push({
+            why: `matches on ${m.name}="${m.value}", a value ${where} maps to another`,
+            path: placed.path,
+          });
+      }
+      const f = effect.filters;
+      if (f !== undefined && f !== 'raw') {
+        const rule = parseSeriesSelector(f.selector);
+        if (!rule.ok) return;
+        const selected = (fs: VectorSelector) =>
+          fs.matchers.every((fm) => {
+            const v = fm.name === '__name__' ? sel.metricName : pinned(fm.name);
+            return v !== undefined ? matcherAccepts(fm, v) : false;
+          });
+        const dropped = f.kind === 'drop' ? selected(rule.selector) : !selectorsOverlap(rule.selector, sel);
+        if (dropped && !SYSTEM_SERIES[tier].some((s) => selectorsOverlap(seriesSelector(s), sel)))
+          out.push({ why: `${f.kind === 'drop' ? 'dropped' : 'not kept'} ${where}`, path: placed.path });
+      }
+    });
+  }
+  return out;
 }
