@@ -5,14 +5,16 @@
  * a pod's memory would be crossed.
  *
  * Each tier is modelled as an inventory of series groups (name, job, count); a federation hop
- * keeps the groups its match[] selectors select, so allow-lists are applied, not guessed.
+ * keeps the groups its match[] selectors select, so allow-lists are applied, not guessed, and
+ * then applies the hop's relabel rules that drop series or labels (rewrite()).
  */
 import { JOB, LABEL, SYSTEM_SELECTORS, SYNTHETIC_SCRAPE_METRICS } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
 import { matchParams } from '../common/scrape.ts';
 import { metaClustersOf, type BigRegion, type PlacedMetaCluster, type Topology } from '../topology/model.ts';
 import { parseSelector, selectorMatches, type Selector } from '../topology/selector.ts';
-import { ruleSeries, type LabelCardinality } from './cardinality.ts';
+import { relabelChain, SYSTEM_SERIES, type PlacedRule, type RelabelTier } from '../topology/relabel.ts';
+import { groupingLabels, ruleSeries, seriesOf, type LabelCardinality } from './cardinality.ts';
 import { DEFAULT_FACTORS, type CapacityFactors } from './factors.ts';
 
 /** A group of series with the same name and job. */
@@ -20,6 +22,13 @@ interface SeriesGroup {
   readonly name: string;
   readonly job: string;
   readonly count: number;
+  /**
+   * The labels its series vary by, with their cardinality, when known (a recording rule's
+   * `by (...)`): what a rule that drops a label merges them by. Unknown for raw series.
+   */
+  readonly labels?: { readonly names: readonly string[]; readonly card: LabelCardinality };
+  /** Where its series come from, as far as they carry it (a scoped relabel rule applies by it). */
+  readonly place?: { readonly bigRegion: string; readonly region?: string; readonly metaCluster?: string };
 }
 
 export interface Resources {
@@ -111,8 +120,68 @@ function edgeInventory(topo: Topology, placed: PlacedMetaCluster, f: CapacityFac
     ...synthetic(JOB.guestControlPlane, G * f.podsPerGuestCluster),
     ...mc.extraScrapeTargets.flatMap((t) => synthetic(t.job, t.targets.length)),
     { name: SYSTEM_SELECTORS.cascade[0]!, job: '', count: 1 },
-    ...topo.recordingRules.edge.map((r) => ({ name: r.record, job: '', count: ruleSeries(r.expr, card) })),
-  ];
+    ...topo.recordingRules.edge.map((r) => ruleGroup(r.record, r.expr, card)),
+  ].map((g) => ({
+    ...g,
+    place: { bigRegion: placed.bigRegion.name, region: placed.region.name, metaCluster: mc.name },
+  }));
+}
+
+/** A recording rule's series, with the labels they vary by. */
+function ruleGroup(name: string, expr: string, card: LabelCardinality): SeriesGroup {
+  const names = groupingLabels(expr) ?? [];
+  return { name, job: '', count: ruleSeries(expr, card), labels: { names, card } };
+}
+
+/**
+ * What a hop's relabel rules do to the series count: keep/drop series rules drop the groups
+ * they select by name and job (a selector on other labels, whose values are unknown here,
+ * drops nothing: the estimate stays an upper bound), and a rule that drops a label a group
+ * varies by merges its series. fedstack's own series are never dropped, as in the configs.
+ */
+function rewrite(
+  groups: readonly SeriesGroup[],
+  chain: readonly PlacedRule[],
+  tier: RelabelTier,
+): SeriesGroup[] {
+  const system = SYSTEM_SERIES[tier].map(parseSelector);
+  const applies = (placed: PlacedRule, g: SeriesGroup) => {
+    const guard = placed.guard;
+    if (guard === undefined) return true;
+    const at =
+      guard.label === LABEL.bigRegion
+        ? g.place?.bigRegion
+        : guard.label === LABEL.region
+          ? g.place?.region
+          : g.place?.metaCluster;
+    return at === guard.value;
+  };
+  return groups.flatMap((group): SeriesGroup[] => {
+    let g = group;
+    for (const placed of chain) {
+      if (!applies(placed, g)) continue;
+      const rule = placed.rule;
+      if (rule.kind === 'dropSeries' || rule.kind === 'keepSeries') {
+        const sel = parseSelector(rule.selector);
+        if (sel.matchers.some((m) => m.name !== '__name__' && m.name !== 'job')) continue;
+        if (system.some((s) => selectorMatches(s, g.name, { job: g.job }))) continue;
+        if (selectorMatches(sel, g.name, { job: g.job }) === (rule.kind === 'dropSeries')) return [];
+      } else if (rule.kind === 'rename' && g.labels !== undefined) {
+        const { names, card } = g.labels;
+        g = {
+          ...g,
+          labels: {
+            names: names.map((l) => (l === rule.from ? rule.to : l)),
+            card: (l) => card(l === rule.to ? rule.from : l),
+          },
+        };
+      } else if (rule.kind === 'dropLabels' && g.labels !== undefined) {
+        const names = g.labels.names.filter((l) => !rule.labels.includes(l));
+        g = { ...g, count: seriesOf(names, g.labels.card), labels: { names, card: g.labels.card } };
+      }
+    }
+    return [g];
+  });
 }
 
 /** Seconds between scrapes of a tier: samples/s = series / this (rules are a small share). */
@@ -175,17 +244,20 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
       });
   };
 
+  const centralChain = relabelChain(topo, 'central');
   const edges: EdgeEstimate[] = [];
   const cascades: CascadeEstimate[] = [];
   const centralInventory: SeriesGroup[] = [];
 
   for (const bigRegion of topo.bigRegions) {
     const placedEdges = metaClustersOf(bigRegion);
+    const cascadeChain = relabelChain(topo, 'cascade', bigRegion);
     const federatedFromEdges: SeriesGroup[] = [];
     for (const placed of placedEdges) {
       const inv = edgeInventory(topo, placed, f);
       const series = total(inv);
-      const federated = select(inv, cascadeSelectors);
+      // sample_limit counts what is left after metric relabelling: the rewrites count.
+      const federated = rewrite(select(inv, cascadeSelectors), cascadeChain, 'cascade');
       const federatedSeries = total(federated);
       federatedFromEdges.push(...federated);
       const samplesPerSecond = series / edgeScrape;
@@ -204,7 +276,7 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
     }
     const cascadeInv = cascadeInventory(topo, bigRegion, placedEdges.length, federatedFromEdges, f);
     const series = total(cascadeInv);
-    const federated = select(cascadeInv, centralSelectors);
+    const federated = rewrite(select(cascadeInv, centralSelectors), centralChain, 'central');
     const federatedSeries = total(federated);
     centralInventory.push(...federated);
     const samplesPerSecond = series / cascadeScrape;
@@ -318,6 +390,6 @@ function cascadeInventory(
     { name: SELF_SERIES_NAME, job: JOB.self, count: f.selfSeries },
     ...synthetic(JOB.self, 1),
     ...synthetic(JOB.federateEdge, edgeCount),
-    ...topo.recordingRules.cascade.map((r) => ({ name: r.record, job: '', count: ruleSeries(r.expr, card) })),
-  ];
+    ...topo.recordingRules.cascade.map((r) => ruleGroup(r.record, r.expr, card)),
+  ].map((g) => ({ ...g, place: g.place ?? { bigRegion: bigRegion.name } }));
 }
