@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { planCapacity, type CapacityReport } from '../../capacity/plan.ts';
 import { parseTopology } from '../../topology/load.ts';
+import { TOPOLOGY_HEAD } from './topology-head.ts';
 
 const FACTORS = {
   statusCodes: 4,
@@ -18,12 +19,7 @@ const FACTORS = {
 
 function plan(relabel: string, regionRelabel = ''): CapacityReport {
   const text = `
-apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: t }
-central: { replicas: [{ name: a, zone: z1 }, { name: b, zone: z2 }] }
-alertmanager: { replicas: [{ name: am, zone: z1 }] }
-bigRegions:
+${TOPOLOGY_HEAD}bigRegions:
   - name: br
     cascade: { endpoint: c:9090 }
     regions:

@@ -7,13 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateTopology } from '../../render/validate.ts';
 import { formatError } from '../../topology/errors.ts';
+import { TOPOLOGY_HEAD } from './topology-head.ts';
 
-const BASE = `apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: t }
-central: { replicas: [{ name: a, zone: z1 }, { name: b, zone: z2 }] }
-alertmanager: { replicas: [{ name: am, zone: z1 }] }
-bigRegions:
+const BASE = `${TOPOLOGY_HEAD}bigRegions:
   - name: china
     cascade: { endpoint: c:9090 }
     regions:

@@ -16,14 +16,10 @@ import { normalizeRule, type Guard, type Rule } from '../../topology/relabel.ts'
 import { compilePlacedRule, compileRelabel } from '../../topology/relabel-compile.ts';
 import { applyRelabel, type Labels } from '../../topology/relabel-eval.ts';
 import { parseSelector, selectorMatches } from '../../topology/selector.ts';
+import { TOPOLOGY_HEAD } from './topology-head.ts';
 
 const BASE = `
-apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: t }
-central: { replicas: [{ name: a, zone: z1 }, { name: b, zone: z2 }] }
-alertmanager: { replicas: [{ name: am, zone: z1 }] }
-bigRegions:
+${TOPOLOGY_HEAD}bigRegions:
   - name: china
     cascade: { endpoint: c:9090 }
     regions:

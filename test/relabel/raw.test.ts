@@ -8,14 +8,10 @@ import assert from 'node:assert/strict';
 import { validateTopology } from '../../render/validate.ts';
 import { formatError } from '../../topology/errors.ts';
 import { checkPrometheusConfig } from '../support/promcheck.ts';
+import { TOPOLOGY_HEAD } from './topology-head.ts';
 
 const TOPOLOGY = (raw: string) => `
-apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: t }
-central: { replicas: [{ name: a, zone: z1 }, { name: b, zone: z2 }] }
-alertmanager: { replicas: [{ name: am, zone: z1 }] }
-bigRegions:
+${TOPOLOGY_HEAD}bigRegions:
   - name: china
     cascade: { endpoint: c:9090 }
     regions: [{ name: r, metaClusters: [{ name: m, endpoint: e:9090 }] }]
