@@ -1,12 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultTopologyText } from '../../examples/index.ts';
 import { Secret } from '../../common/secret.ts';
 import { watchTopologyFile } from '../../server/topology-watch.ts';
 import { startServer } from '../../server/main.ts';
+import { projectedVolume } from '../support/configmap.ts';
 import { capturingLogger, waitFor } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedstack-watch-'));
@@ -16,28 +17,43 @@ const moved = good.replace('10.50.1.10:9090', '10.50.9.99:9090');
 const broken = good.replace('name: eu-west-1', 'name: EU_WEST');
 
 test('a valid edit swaps the revision, an invalid one is refused and the last good one keeps serving', () => {
-  const file = join(dir, 'a.yaml');
-  writeFileSync(file, good);
+  // A mounted ConfigMap: kubelet swaps the `..data` symlink, it never rewrites the file in place.
+  const volume = projectedVolume(join(dir, 'a'), { 'topology.yaml': good });
+  const file = volume.path('topology.yaml');
+  assert.ok(lstatSync(file).isSymbolicLink());
   const w = watchTopologyFile({ file, pollIntervalMs: 60_000 });
   try {
     assert.equal(w.current().revision, 1);
     assert.equal(w.reload(), false, 'an unchanged file is not a new revision');
-    writeFileSync(file, moved);
+    volume.update({ 'topology.yaml': moved });
     assert.equal(w.reload(), true);
     assert.equal(w.current().revision, 2);
     const served = w.current().topology;
-    writeFileSync(file, broken);
+    volume.update({ 'topology.yaml': broken });
     assert.equal(w.reload(), false);
     assert.equal(w.current().topology, served, 'the last good topology object is kept');
     assert.match(
       w.lastError()!,
-      /a\.yaml:\d+:\d+: bigRegions\[1\]\.regions\[1\]\.name: invalid name "EU_WEST"/,
+      /topology\.yaml:\d+:\d+: bigRegions\[1\]\.regions\[1\]\.name: invalid name "EU_WEST"/,
     );
     w.reload();
     assert.equal(w.reloadFailures(), 1, 'the same bad content counts once');
-    writeFileSync(file, moved);
+    volume.update({ 'topology.yaml': moved });
     assert.equal(w.reload(), false, 'back to the served content: no new revision');
     assert.equal(w.lastError(), undefined);
+  } finally {
+    w.close();
+  }
+});
+
+test('a file rewritten in place (a plain file on disk, not a mount) is followed too', () => {
+  const file = join(dir, 'inplace.yaml');
+  writeFileSync(file, good);
+  const w = watchTopologyFile({ file, pollIntervalMs: 60_000 });
+  try {
+    writeFileSync(file, moved);
+    assert.equal(w.reload(), true);
+    assert.equal(w.current().revision, 2);
   } finally {
     w.close();
   }
@@ -49,9 +65,9 @@ test('a first load of an invalid file throws with every error', () => {
   assert.throws(() => watchTopologyFile({ file }), /invalid name "EU_WEST"/);
 });
 
-test('the running server picks up an edit of the watched file on its own and reports a bad one on readyz', async () => {
-  const file = join(dir, 'c.yaml');
-  writeFileSync(file, good);
+test('the running server picks up a ConfigMap update (symlink swap) on its own and reports a bad one on readyz', async () => {
+  const volume = projectedVolume(join(dir, 'c'), { 'topology.yaml': good });
+  const file = volume.path('topology.yaml');
   const { logger } = capturingLogger();
   const srv = await startServer({
     topologyFile: file,
@@ -64,13 +80,11 @@ test('the running server picks up an edit of the watched file on its own and rep
     const sd = async () =>
       (await (await fetch(`${srv.url}/v1/sd/cascade/europe`)).json()) as { targets: string[] }[];
     assert.equal((await sd())[2]!.targets[0], '10.50.1.10:9090');
-    // Bump the mtime past the file system's resolution so the poller sees the change.
-    await new Promise((r) => setTimeout(r, 20));
-    writeFileSync(file, moved);
+    volume.update({ 'topology.yaml': moved });
     await waitFor('the new endpoint', async () =>
       (await sd())[2]!.targets[0] === '10.50.9.99:9090' ? true : undefined,
     );
-    writeFileSync(file, broken);
+    volume.update({ 'topology.yaml': broken });
     const ready = await waitFor('readyz to fail', async () => {
       const r = await fetch(`${srv.url}/readyz`);
       return r.status === 503 ? ((await r.json()) as { reason: string }) : undefined;
