@@ -3,21 +3,16 @@
  * `sidecar`, `up` (the local stack) and `simulate`. Each runs until SIGINT/SIGTERM and then
  * stops what it started before returning its exit code.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { Registry } from 'prom-client';
-import { fetchHttpClient } from '../alerting/bridge/http.ts';
-import { createBridgeRouter, type BridgeHandle } from '../alerting/bridge/router.ts';
-import { fileSecretResolver } from '../alerting/bridge/secrets.ts';
+import type { AlertBridgeConfig } from '../alerting/bridge/wiring.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import { runSimulateUntilSignal, runUp } from '../deploy/local/up.ts';
 import { parseServeArgs } from '../common/flags.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
 import { parseSidecarCommand } from '../sidecar/args.ts';
 import { runSidecar } from '../sidecar/sidecar.ts';
-import type { Topology } from '../topology/model.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
 
@@ -36,28 +31,6 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export interface BridgeSetup {
-  readonly topology: Topology;
-  readonly outboxDir: string;
-  readonly secretsDir: string;
-  readonly registry: Registry;
-  readonly logger: pino.Logger;
-}
-
-/** The alert bridge, to mount at BRIDGE_BASE_PATH of the service. */
-export function startBridge(b: BridgeSetup): BridgeHandle {
-  mkdirSync(b.outboxDir, { recursive: true });
-  return createBridgeRouter({
-    topology: b.topology,
-    outboxDir: b.outboxDir,
-    now: Date.now,
-    http: fetchHttpClient,
-    secrets: fileSecretResolver(b.secretsDir),
-    logger: b.logger.child({ component: 'bridge' }),
-    registry: b.registry,
-  });
-}
-
 export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): void {
   root
     .command('serve')
@@ -65,13 +38,13 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
       'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
     )
     .usage(
-      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR]',
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
     )
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(
       '-h, --help',
-      'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge',
+      "display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge; --dingtalk-window-ms shrinks DingTalk's 60 s rate window, for tests against a stand-in",
     )
     .action(async (_opts: unknown, cmd: Command) => {
       let flags;
@@ -81,10 +54,12 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
         io.err(`fedstack serve: ${(e as Error).message}\n`);
         return setCode(EXIT.invalid);
       }
-      const { outboxDir, secretsDir, ...opts } = flags;
-      setCode(
-        await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io),
-      );
+      const { outboxDir, secretsDir, dingtalkWindowMs, ...opts } = flags;
+      const bridge: AlertBridgeConfig | undefined =
+        outboxDir && secretsDir
+          ? { outboxDir, secretsDir, options: { dingtalk: { windowMs: dingtalkWindowMs } } }
+          : undefined;
+      setCode(await serveUntilSignal({ ...opts, bridge }, io));
     });
 
   root
@@ -147,30 +122,17 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
             simulate: { maxGuestClusters },
             log,
             startService: async (ctx) => {
-              const logger = pino({ level: 'warn' });
-              const registry = new Registry();
-              const bridge = startBridge({
-                topology: ctx.topology,
-                outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
-                secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
-                registry,
-                logger,
-              });
               const server = await startServer({
                 topologyFile: ctx.topologyFile,
                 port: ctx.port,
                 profile: 'local',
-                logger,
-                registry,
-                extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
-              });
-              return {
-                url: server.url,
-                stop: async () => {
-                  await server.close();
-                  await bridge.close();
+                logger: pino({ level: 'warn' }),
+                bridge: {
+                  outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
+                  secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
                 },
-              };
+              });
+              return { url: server.url, stop: () => server.close() };
             },
           }),
         );
@@ -202,37 +164,19 @@ export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): 
     });
 }
 
-async function serveUntilSignal(
-  opts: ServerOptions,
-  bridgeDirs: { outboxDir: string; secretsDir: string } | undefined,
-  io: CliIo,
-): Promise<number> {
+async function serveUntilSignal(opts: ServerOptions, io: CliIo): Promise<number> {
   const logger = pino({ name: 'fedstack', redact: ['req.headers.authorization', 'token'] });
-  const registry = new Registry();
-  let bridge: BridgeHandle | undefined;
-  if (bridgeDirs) {
-    const loaded = loadTopologyArg(opts.topologyFile, io);
-    if (!loaded.ok) return loaded.code;
-    bridge = startBridge({ topology: loaded.topology, ...bridgeDirs, registry, logger });
-  }
   let server;
   try {
-    server = await startServer({
-      ...opts,
-      logger,
-      registry,
-      extraRouters: bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : [],
-    });
+    server = await startServer({ ...opts, logger });
   } catch (e) {
     io.err(`fedstack serve: ${(e as Error).message}\n`);
-    await bridge?.close();
     return EXIT.failure;
   }
   io.out(
-    `fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+    `fedstack service at ${server.url}${server.bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
   );
   await untilSignal();
   await server.close();
-  await bridge?.close();
   return EXIT.ok;
 }

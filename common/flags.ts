@@ -38,6 +38,8 @@ export interface ServeFlags {
   readonly outboxDir?: string;
   /** Receivers' Secrets, mounted as <dir>/<secret name>/<key>. */
   readonly secretsDir?: string;
+  /** DingTalk's rate window (default 60000): tests shrink it together with their DingTalk stand-in. */
+  readonly dingtalkWindowMs?: number;
 }
 
 const SERVE: Spec = {
@@ -50,6 +52,7 @@ const SERVE: Spec = {
   profile: { type: 'enum', values: ['kubernetes', 'local'] },
   outboxDir: STRING,
   secretsDir: STRING,
+  dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
 };
 
 export const DEFAULT_SERVE_PORT = 8080;

@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { BridgeHandle } from '../alerting/bridge/router.ts';
+import { startAlertBridge, type AlertBridgeConfig } from '../alerting/bridge/wiring.ts';
+import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
 import { Secret } from '../common/secret.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
@@ -31,14 +34,17 @@ export interface ServerOptions {
   readonly logger?: Logger;
   readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
   readonly now?: () => number;
-  /** Share a registry with routers mounted beside the app (the alert bridge's metrics). */
+  /** Share a registry with routers mounted beside the app. */
   readonly registry?: Registry;
+  /** The DingTalk/SMS alert bridge, mounted at BRIDGE_BASE_PATH, following this server's topology watcher. */
+  readonly bridge?: AlertBridgeConfig;
 }
 
 export interface RunningServer {
   /** http://host:port, no trailing slash. */
   readonly url: string;
   readonly registry: Registry;
+  readonly bridge?: BridgeHandle;
   close(): Promise<void>;
 }
 
@@ -54,6 +60,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     : opts.heartbeatToken;
   if (heartbeatToken === undefined)
     logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
+  const bridge = opts.bridge
+    ? startAlertBridge(opts.bridge, {
+        topology: watcher,
+        registry,
+        logger: logger.child({ component: 'bridge' }),
+      })
+    : undefined;
 
   const app = createApp({
     topologySource: watcher,
@@ -63,7 +76,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     registry,
     now: opts.now ?? Date.now,
     profile: opts.profile,
-    extraRouters: opts.extraRouters,
+    extraRouters: [
+      ...(bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : []),
+      ...(opts.extraRouters ?? []),
+    ],
   });
 
   const server = app.listen(opts.port, host);
@@ -71,6 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.once('listening', resolve);
     server.once('error', (e) => {
       watcher.close();
+      void bridge?.close();
       reject(e);
     });
   });
@@ -84,11 +101,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     url,
     registry,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        watcher.close();
+    bridge,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((e) => (e ? reject(e) : resolve()));
-      }),
+      });
+      // In-flight sends finish and are recorded; what is still queued stays in the outbox.
+      await bridge?.close();
+      watcher.close();
+    },
   };
 }

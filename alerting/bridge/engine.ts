@@ -9,11 +9,22 @@
  *   parts with the same msgUuid instead of re-merging differently.
  * - SMS: per number, the provider's frequency limits are kept locally; notifications queued
  *   while a number waits are summarised in one SMS.
+ * - Every send is framed by the send journal (journal.ts): "about to send" before the request,
+ *   "answered" the moment the answer is in. A restart resumes each robot's and number's rate
+ *   window from it and never re-sends what it confirms; only a send in doubt (begun, never
+ *   answered) goes out again. That is the whole crash window for a duplicate.
  * - Failures retry with exponential backoff; throttling answers pause the robot/number without
  *   using the retry budget; after the budget the units become dead letters (file + metric).
+ * - Routing follows the topology source: each accept and each scheduling pass looks at its
+ *   revision. Queued units are bound to a receiver name and re-resolved against the newest
+ *   revision that has it (a new robot, URL or on-call applies to the backlog too); a batch
+ *   already built keeps its text and msgUuids. A lane whose receiver a reload removed keeps the
+ *   last definition it had until its queue is empty, so a reload neither drops nor repeats a
+ *   page. (After a restart a removed receiver's units become dead letters: the definition is gone.)
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { SecretRef } from '../../common/secret.ts';
+import type { Topology } from '../../topology/model.ts';
 import type { Receiver, Routing, Team } from '../../topology/routing.ts';
 import { receiversOf } from '../../topology/routing.ts';
 import { resolveOnCall } from '../oncall.ts';
@@ -25,15 +36,16 @@ import {
   sendDingTalk,
   type DingTalkMessage,
   type Mentions,
+  type SendOutcome,
 } from './dingtalk.ts';
 import type { HttpClient } from './http.ts';
+import { SendJournal } from './journal.ts';
 import { SlidingWindowLimiter, type WindowLimit } from './limiter.ts';
 import type { BridgeMetrics } from './metrics.ts';
 import type { Channel, Outbox, OutboxBatch, OutboxUnit } from './outbox.ts';
 import type { SecretResolver } from './secrets.ts';
-import { smsTemplateParams, type SmsProvider } from './sms.ts';
+import { smsTemplateParams, type SmsProvider, type SmsResult } from './sms.ts';
 import { dedupKey, type WebhookPayload } from './webhook.ts';
-import { createHash } from 'node:crypto';
 
 export interface BridgeLogger {
   info(obj: object, msg: string): void;
@@ -47,7 +59,7 @@ export interface BridgeOptions {
     readonly limit: number;
     readonly windowMs: number;
     readonly maxBodyBytes: number;
-    /** Pause of a robot after a throttling answer (DingTalk throttles ~10 minutes). */
+    /** Pause of a robot after a throttling answer (DingTalk throttles ~10 minutes: default 10 windows). */
     readonly throttleCooldownMs: number;
     readonly timeoutMs: number;
   };
@@ -90,12 +102,20 @@ export type BridgeOptionsInput = {
   readonly dedupWindowMs?: number;
 };
 
-/** Defaults filled in; an explicitly undefined field keeps its default. */
+/**
+ * Defaults filled in; an explicitly undefined field keeps its default. A shrunk DingTalk window
+ * (tests) shrinks the throttle pause with it (10 windows); the request timeout stays.
+ */
 export function bridgeOptions(input: BridgeOptionsInput = {}): BridgeOptions {
   const defined = <T extends object>(o: T | undefined): Partial<T> =>
     Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const windowMs = input.dingtalk?.windowMs ?? DEFAULT_BRIDGE_OPTIONS.dingtalk.windowMs;
   return {
-    dingtalk: { ...DEFAULT_BRIDGE_OPTIONS.dingtalk, ...defined(input.dingtalk) },
+    dingtalk: {
+      ...DEFAULT_BRIDGE_OPTIONS.dingtalk,
+      throttleCooldownMs: 10 * windowMs,
+      ...defined(input.dingtalk),
+    },
     sms: { ...DEFAULT_BRIDGE_OPTIONS.sms, ...defined(input.sms) },
     retry: { ...DEFAULT_BRIDGE_OPTIONS.retry, ...defined(input.retry) },
     dedupWindowMs: input.dedupWindowMs ?? DEFAULT_BRIDGE_OPTIONS.dedupWindowMs,
@@ -110,18 +130,45 @@ export type AcceptOutcome = 'accepted' | 'duplicate' | 'skipped';
 /** The receiver does not exist (or lacks the channel): the bridge cannot accept, answer 5xx. */
 export class UnknownReceiverError extends Error {}
 
+/**
+ * Where the bridge reads its routing: the service's watched topology (server/topology-watch.ts'
+ * TopologySource has this shape), polled by revision. It always holds the last good revision.
+ */
+export interface RoutingSource {
+  current(): { readonly topology: Pick<Topology, 'routing'>; readonly revision: number };
+}
+
+/**
+ * Accepts writing to the outbox at a time. Each fsyncs twice through libuv's small thread pool;
+ * more at once would queue the delivery path's journal writes behind them and slow every send
+ * during a burst. Those waiting get their 2xx a little later, which Alertmanager does not mind.
+ */
+const ACCEPT_CONCURRENCY = 2;
+/** A request that got no answer can still reach the provider this long after its timeout fired. */
+const REQUEST_MARGIN_MS = 1_000;
+/** Upper bound of one SendSms call (the SDK's connect + read timeouts are 10 s each). */
+const SMS_REQUEST_BOUND_MS = 30_000;
+
+type DingRobot = NonNullable<Receiver['dingtalk']>['robots'][number];
+
+interface LaneBatch extends OutboxBatch {
+  readonly parts: readonly DingTalkMessage[];
+  /** On disk (saved before its first part is sent). */
+  durable: boolean;
+}
+
 interface DingLane {
-  readonly receiver: Receiver;
-  readonly team: Team;
+  receiver: Receiver;
+  team: Team;
   pending: OutboxUnit[];
-  batch: (OutboxBatch & { parts: readonly DingTalkMessage[] }) | undefined;
+  batch: LaneBatch | undefined;
   nextAt: number;
   busy: boolean;
   rr: number;
 }
 
 interface SmsLane {
-  readonly receiver: Receiver;
+  receiver: Receiver;
   readonly number: string;
   pending: OutboxUnit[];
   nextAt: number;
@@ -129,13 +176,19 @@ interface SmsLane {
   busy: boolean;
 }
 
-interface RobotState {
+interface RateState {
+  /** Send-journal key: `dingtalk:<secret>/<key>` of the robot's token, or `sms:<number>`. */
+  readonly key: string;
   readonly limiter: SlidingWindowLimiter;
   cooldownUntil: number;
 }
 
+const robotKey = (ref: SecretRef) => `dingtalk:${ref.name}/${ref.key}`;
+const numberKey = (n: string) => `sms:${n}`;
+const partId = (batchId: string, part: number) => `${batchId}:${part}`;
+
 export interface EngineDeps {
-  readonly routing: Routing | undefined;
+  readonly routing: RoutingSource;
   readonly outbox: Outbox;
   readonly now: () => number;
   readonly http: HttpClient;
@@ -148,47 +201,138 @@ export interface EngineDeps {
 
 export class DeliveryEngine {
   private readonly d: EngineDeps;
+  private readonly journal: SendJournal;
   private readonly receivers = new Map<string, { team: Team; receiver: Receiver }>();
+  private revision: number | undefined;
   private readonly dingLanes = new Map<string, DingLane>();
   private readonly smsLanes = new Map<string, SmsLane>();
-  private readonly robots = new Map<string, RobotState>();
-  private readonly numbers = new Map<string, { limiter: SlidingWindowLimiter; cooldownUntil: number }>();
+  private readonly robots = new Map<string, RateState>();
+  private readonly numbers = new Map<string, RateState>();
   private readonly providers = new Map<string, Promise<SmsProvider>>();
   private readonly accepting = new Map<string, Promise<AcceptOutcome>>();
+  private acceptSlots = ACCEPT_CONCURRENCY;
+  private readonly acceptQueue: (() => void)[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   /** Every accepted unit not yet delivered or dead, by id. */
   private readonly units = new Map<string, OutboxUnit>();
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private started = false;
   private closed = false;
 
   constructor(deps: EngineDeps) {
     this.d = deps;
-    if (deps.routing)
-      for (const { team, receiver } of receiversOf(deps.routing))
-        this.receivers.set(receiver.name, { team, receiver });
+    const smsWindow = Math.max(...deps.options.sms.limits.map((l) => l.windowMs));
+    this.journal = new SendJournal(deps.outbox.dir, {
+      now: deps.now,
+      retainMs: (key) => (key.startsWith('sms:') ? smsWindow : deps.options.dingtalk.windowMs),
+    });
+    this.refreshRouting();
   }
 
-  /** Loads the outbox and resumes every pending unit and open batch. */
-  async start(): Promise<void> {
+  /**
+   * Follows the routing source: a new revision replaces the receiver definitions, and every
+   * lane whose receiver is still there takes the new one (see the header for removed ones).
+   */
+  private refreshRouting(): void {
+    const snap = this.d.routing.current();
+    if (snap.revision === this.revision) return;
+    const first = this.revision === undefined;
+    this.revision = snap.revision;
+    this.receivers.clear();
+    const routing = snap.topology.routing as Routing | undefined;
+    if (routing)
+      for (const { team, receiver } of receiversOf(routing))
+        this.receivers.set(receiver.name, { team, receiver });
+    for (const [name, lane] of this.dingLanes) {
+      const r = this.receivers.get(name);
+      if (r?.receiver.dingtalk) {
+        lane.receiver = r.receiver;
+        lane.team = r.team;
+      }
+    }
+    for (const lane of this.smsLanes.values()) {
+      const r = this.receivers.get(lane.receiver.name);
+      if (r?.receiver.sms) lane.receiver = r.receiver;
+    }
+    // Provider clients are built from a receiver's settings and secrets: build them afresh.
+    this.providers.clear();
+    if (!first)
+      this.d.logger.info(
+        { revision: snap.revision, receivers: this.receivers.size },
+        'alert bridge: routing reloaded',
+      );
+  }
+
+  private starting: Promise<void> | undefined;
+
+  /** Loads the outbox and the send journal and resumes every pending unit and open batch. */
+  start(): Promise<void> {
+    this.starting ??= this.resume();
+    return this.starting;
+  }
+
+  private async resume(): Promise<void> {
     const { units, batches } = await this.d.outbox.open();
+    const { inDoubt } = await this.journal.open();
+    if (inDoubt.length > 0) {
+      this.d.metrics.inDoubt.inc(inDoubt.length);
+      this.d.logger.warn(
+        { sends: inDoubt.length },
+        'alert bridge: sends left unanswered by the last stop are sent again (each may show twice)',
+      );
+    }
+    const now = this.d.now();
     const byId = new Map(units.map((u) => [u.id, u]));
     const inBatch = new Set<string>();
+    const keepSent = new Set<string>();
     for (const b of batches) {
       const lane = b.channel === 'dingtalk' ? this.dingLaneOf(b.receiver) : undefined;
       const batchUnits = b.unitIds.filter((id) => byId.has(id));
+      let sent = b.sent;
+      while (sent < b.parts.length && this.journal.sentRecord(partId(b.id, sent))) sent++;
+      if (batchUnits.length > 0 && sent >= b.parts.length) {
+        // Every part was confirmed before the stop; only the bookkeeping was left to do.
+        await this.d.outbox.markDelivered(batchUnits, b.id, now);
+        for (const id of batchUnits) byId.delete(id);
+        continue;
+      }
       if (!lane || batchUnits.length === 0) {
         // Its units were delivered, or its receiver is gone (its units then become dead letters below).
         await this.d.outbox.dropBatch(b.id);
         continue;
       }
+      for (let i = 0; i < sent; i++) keepSent.add(partId(b.id, i));
       batchUnits.forEach((id) => inBatch.add(id));
-      lane.batch = { ...b, unitIds: batchUnits, parts: b.parts as DingTalkMessage[] };
+      lane.batch = { ...b, unitIds: batchUnits, parts: b.parts as DingTalkMessage[], sent, durable: true };
     }
-    for (const u of units) this.units.set(u.id, u);
-    for (const u of units) if (!inBatch.has(u.id)) this.enqueue(u);
-    if (units.length > 0)
-      this.d.logger.info({ pending: units.length, batches: batches.length }, 'alert bridge: resuming outbox');
+    // SMS confirmed before the stop: the journal lists their units (a unit accepted after that
+    // send is a later notification with the same id, and is sent).
+    const smsSentAt = new Map<string, number>();
+    for (const id of this.journal.sentIds())
+      for (const unit of this.journal.sentRecord(id)?.units ?? [])
+        smsSentAt.set(unit, Math.max(smsSentAt.get(unit) ?? -Infinity, this.journal.sentRecord(id)!.at));
+    const confirmed = [...byId.values()].filter(
+      (u) => u.channel === 'sms' && (smsSentAt.get(u.id) ?? -Infinity) >= u.acceptedAt,
+    );
+    if (confirmed.length > 0) {
+      await this.d.outbox.markDelivered(
+        confirmed.map((u) => u.id),
+        undefined,
+        now,
+      );
+      for (const u of confirmed) byId.delete(u.id);
+    }
+    this.journal.forget((id) => !keepSent.has(id));
+    await this.journal.compact();
+    const pending = [...byId.values()];
+    for (const u of pending) this.units.set(u.id, u);
+    for (const u of pending) if (!inBatch.has(u.id)) this.enqueue(u);
+    if (pending.length > 0)
+      this.d.logger.info(
+        { pending: pending.length, batches: batches.length },
+        'alert bridge: resuming outbox',
+      );
     await this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs);
     // Dedup markers expire so that Alertmanager's repeat_interval reminders get through again.
     this.pruneTimer = setInterval(() => {
@@ -199,6 +343,7 @@ export class DeliveryEngine {
         );
     }, 60_000);
     this.pruneTimer.unref?.();
+    this.started = true;
     this.schedule();
   }
 
@@ -251,6 +396,7 @@ export class DeliveryEngine {
   /** Persists a notification (fsync'd) and queues it. Throws when it cannot: the caller answers 5xx. */
   async accept(channel: Channel, receiverName: string, payload: WebhookPayload): Promise<AcceptOutcome> {
     if (this.closed) throw new Error('bridge is shutting down');
+    this.refreshRouting();
     const r = this.receivers.get(receiverName);
     if (!r || (channel === 'dingtalk' && !r.receiver.dingtalk) || (channel === 'sms' && !r.receiver.sms)) {
       throw new UnknownReceiverError(
@@ -261,9 +407,23 @@ export class DeliveryEngine {
     if (this.d.outbox.isAccepted(key)) return 'duplicate';
     const running = this.accepting.get(key);
     if (running) return running.then(() => 'duplicate' as const);
-    const p = this.doAccept(channel, r, key, payload).finally(() => this.accepting.delete(key));
+    const p = this.withAcceptSlot(() => this.doAccept(channel, r, key, payload)).finally(() =>
+      this.accepting.delete(key),
+    );
     this.accepting.set(key, p);
     return p;
+  }
+
+  private async withAcceptSlot<T>(f: () => Promise<T>): Promise<T> {
+    if (this.acceptSlots > 0) this.acceptSlots--;
+    else await new Promise<void>((resolve) => this.acceptQueue.push(resolve));
+    try {
+      return await f();
+    } finally {
+      const next = this.acceptQueue.shift();
+      if (next) next();
+      else this.acceptSlots++;
+    }
   }
 
   private async doAccept(
@@ -312,7 +472,8 @@ export class DeliveryEngine {
 
   /** Runs every lane that can make progress now and arms one timer for the earliest next one. */
   schedule(): void {
-    if (this.closed) return;
+    if (this.closed || !this.started) return;
+    this.refreshRouting();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     let wake = Infinity;
@@ -337,19 +498,20 @@ export class DeliveryEngine {
     this.inFlight.add(wrapped);
   }
 
-  private robotOf(ref: SecretRef): RobotState {
-    const k = `${ref.name}/${ref.key}`;
-    let r = this.robots.get(k);
+  /** A rate-limited key's state, resumed from the send journal the first time it is used. */
+  private rateState(map: Map<string, RateState>, key: string, limits: readonly WindowLimit[]): RateState {
+    let r = map.get(key);
     if (!r) {
-      r = {
-        limiter: new SlidingWindowLimiter([
-          { limit: this.d.options.dingtalk.limit, windowMs: this.d.options.dingtalk.windowMs },
-        ]),
-        cooldownUntil: 0,
-      };
-      this.robots.set(k, r);
+      r = { key, limiter: new SlidingWindowLimiter(limits), cooldownUntil: this.journal.cooldownOf(key) };
+      r.limiter.restore(this.journal.slotsOf(key));
+      map.set(key, r);
     }
     return r;
+  }
+
+  private robotOf(ref: SecretRef): RateState {
+    const { limit, windowMs } = this.d.options.dingtalk;
+    return this.rateState(this.robots, robotKey(ref), [{ limit, windowMs }]);
   }
 
   /** The next robot (round-robin) free now, or the time one will be. */
@@ -389,76 +551,138 @@ export class DeliveryEngine {
     if (lane.batch && lane.nextAt > now) return lane.nextAt;
     const pick = this.pickRobot(lane, now, lane.batch?.robot);
     if ('wake' in pick) return pick.wake;
+    const robot = lane.receiver.dingtalk!.robots[pick.index]!;
+    const state = this.robotOf(robot.tokenSecret);
+    // The slot is taken now, before any await, so that no other lane can take it too.
+    state.limiter.begin();
     lane.busy = true;
-    this.track(this.sendDing(lane, pick.index));
+    this.track(this.sendDing(lane, pick.index, robot, state));
     return Infinity;
   }
 
-  private async sendDing(lane: DingLane, robotIndex: number): Promise<void> {
+  private newBatch(lane: DingLane, robotIndex: number): LaneBatch {
+    const now = this.d.now();
+    // Only the head of a backlog can fit in one message: render no more of it than that.
+    const inputs = [];
+    let bytes = 0;
+    for (const u of lane.pending) {
+      const lines = notificationLines(u.payload);
+      inputs.push({ id: u.id, lines, firing: u.payload.status === 'firing' });
+      bytes += lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
+      if (bytes > this.d.options.dingtalk.maxBodyBytes) break;
+    }
+    const mentions = this.mentions(lane, now);
+    const { parts, taken } = packMessages(inputs, mentions, this.d.options.dingtalk.maxBodyBytes);
+    const id = randomUUID();
+    const batch: LaneBatch = {
+      id,
+      channel: 'dingtalk',
+      receiver: lane.receiver.name,
+      unitIds: lane.pending.slice(0, taken).map((u) => u.id),
+      parts: parts.map((p, i) => buildMessage(p, mentions, `${id}-${i}`)),
+      sent: 0,
+      attempts: 0,
+      robot: robotIndex,
+      createdAt: now,
+      durable: false,
+    };
+    lane.pending = lane.pending.slice(taken);
+    return batch;
+  }
+
+  private saved(b: LaneBatch): OutboxBatch {
+    return {
+      id: b.id,
+      channel: b.channel,
+      receiver: b.receiver,
+      unitIds: b.unitIds,
+      parts: b.parts,
+      sent: b.sent,
+      attempts: b.attempts,
+      robot: b.robot,
+      createdAt: b.createdAt,
+    };
+  }
+
+  private async sendDing(
+    lane: DingLane,
+    robotIndex: number,
+    robot: DingRobot,
+    state: RateState,
+  ): Promise<void> {
     const o = this.d.options;
+    let held = true;
+    /** Gives the slot back (no request left) or stamps it with the answer's time. */
+    const release = (answeredAt?: number) => {
+      if (!held) return;
+      held = false;
+      if (answeredAt === undefined) state.limiter.cancel();
+      else state.limiter.end(answeredAt);
+    };
     try {
-      if (!lane.batch) {
-        const now = this.d.now();
-        const inputs = lane.pending.map((u) => ({
-          id: u.id,
-          lines: notificationLines(u.payload),
-          firing: u.payload.status === 'firing',
-        }));
-        const { parts, taken } = packMessages(inputs, this.mentions(lane, now), o.dingtalk.maxBodyBytes);
-        const id = randomUUID();
-        const mentions = this.mentions(lane, now);
-        lane.batch = {
-          id,
-          channel: 'dingtalk',
-          receiver: lane.receiver.name,
-          unitIds: lane.pending.slice(0, taken).map((u) => u.id),
-          parts: parts.map((p, i) => buildMessage(p, mentions, `${id}-${i}`)),
-          sent: 0,
-          attempts: 0,
-          robot: robotIndex,
-          createdAt: now,
-        };
-        lane.pending = lane.pending.slice(taken);
-      }
-      const batch = { ...lane.batch, robot: robotIndex };
+      if (!lane.batch) lane.batch = this.newBatch(lane, robotIndex);
+      const batch: LaneBatch = { ...lane.batch, robot: robotIndex };
       lane.batch = batch;
-      // Saved before sending: after a crash the same parts go out with the same msgUuid.
-      await this.d.outbox.saveBatch(batch);
-      const robot = lane.receiver.dingtalk!.robots[robotIndex]!;
-      const state = this.robotOf(robot.tokenSecret);
-      state.limiter.begin();
-      let outcome;
+      if (!batch.durable) {
+        // Saved before anything is sent: after a crash the same parts go out with the same msgUuid.
+        await this.d.outbox.saveBatch(this.saved(batch));
+        batch.durable = true;
+      }
+      let credentials;
       try {
-        const [token, secret] = await Promise.all([
+        credentials = await Promise.all([
           this.d.secrets(robot.tokenSecret),
           this.d.secrets(robot.signSecret),
         ]);
+      } catch (e) {
+        release();
+        return await this.dingFailed(lane, batch, robotIndex, (e as Error).message);
+      }
+      const id = partId(batch.id, batch.sent);
+      const startedAt = this.d.now();
+      await this.journal.begin(
+        state.key,
+        id,
+        startedAt,
+        startedAt + o.dingtalk.timeoutMs + REQUEST_MARGIN_MS,
+      );
+      let outcome: SendOutcome;
+      try {
         outcome = await sendDingTalk({
           http: this.d.http,
           url: robot.url,
-          token,
-          secret,
+          token: credentials[0],
+          secret: credentials[1],
           timestampMs: this.d.now(),
           message: batch.parts[batch.sent]!,
           timeoutMs: o.dingtalk.timeoutMs,
         });
       } catch (e) {
-        outcome = { ok: false as const, throttled: false, reason: (e as Error).message };
-      } finally {
-        state.limiter.end(this.d.now());
+        outcome = { ok: false, throttled: false, reason: (e as Error).message };
       }
       const now = this.d.now();
+      release(now);
+      // DingTalk counts every request it received; the answer is recorded before anything else
+      // happens, which closes the window in which a crash would send this part again.
+      await this.journal
+        .end(state.key, id, now, { sent: outcome.ok, slot: true })
+        .catch((e: unknown) =>
+          this.d.logger.error(
+            { err: (e as Error).message, receiver: lane.receiver.name },
+            'alert bridge: cannot record a DingTalk answer (a restart would send this part again)',
+          ),
+        );
       if (outcome.ok) {
         this.d.metrics.messages.inc({ channel: 'dingtalk' });
-        const next = { ...batch, sent: batch.sent + 1 };
-        if (next.sent < next.parts.length) {
-          lane.batch = next;
-          await this.d.outbox.saveBatch(next);
-        } else {
-          await this.d.outbox.markDelivered(next.unitIds, next.id, now);
-          this.delivered(next.unitIds, 'dingtalk', now);
-          lane.batch = undefined;
+        const sent = batch.sent + 1;
+        if (sent < batch.parts.length) {
+          lane.batch = { ...batch, sent };
+          return;
         }
+        lane.batch = undefined;
+        this.delivered(batch.unitIds, 'dingtalk', now);
+        // The journal already says "sent": the outbox's own bookkeeping can trail the next send.
+        this.track(this.closeBatch(batch, now));
         return;
       }
       this.d.metrics.retried.inc({ channel: 'dingtalk' });
@@ -468,28 +692,48 @@ export class DeliveryEngine {
           { receiver: lane.receiver.name, robot: robotIndex, reason: outcome.reason },
           'alert bridge: DingTalk robot throttled, pausing it',
         );
+        await this.journal.cooldown(state.key, state.cooldownUntil);
         return;
       }
-      const attempts = batch.attempts + 1;
-      this.d.logger.warn(
-        { receiver: lane.receiver.name, robot: robotIndex, attempts, reason: outcome.reason },
-        'alert bridge: DingTalk delivery failed',
-      );
-      if (attempts >= o.retry.maxAttempts) {
-        await this.dead(
-          batch.unitIds.map((id) => this.units.get(id)!).filter(Boolean),
-          `after ${attempts} attempts: ${outcome.reason}`,
-          batch.id,
-        );
-        lane.batch = undefined;
-        return;
-      }
-      lane.batch = { ...batch, attempts };
-      lane.nextAt = now + this.backoff(attempts);
-      await this.d.outbox.saveBatch(lane.batch);
+      await this.dingFailed(lane, batch, robotIndex, outcome.reason);
+    } catch (e) {
+      // Outbox or journal not writable: nothing was sent; try again a little later.
+      release();
+      lane.nextAt = this.d.now() + o.retry.baseMs;
+      throw e;
     } finally {
       lane.busy = false;
     }
+  }
+
+  private async dingFailed(
+    lane: DingLane,
+    batch: LaneBatch,
+    robotIndex: number,
+    reason: string,
+  ): Promise<void> {
+    const attempts = batch.attempts + 1;
+    this.d.logger.warn(
+      { receiver: lane.receiver.name, robot: robotIndex, attempts, reason },
+      'alert bridge: DingTalk delivery failed',
+    );
+    if (attempts >= this.d.options.retry.maxAttempts) {
+      lane.batch = undefined;
+      await this.dead(
+        batch.unitIds.map((id) => this.units.get(id)!).filter(Boolean),
+        `after ${attempts} attempts: ${reason}`,
+        batch.id,
+      );
+      return;
+    }
+    lane.batch = { ...batch, attempts };
+    lane.nextAt = this.d.now() + this.backoff(attempts);
+    await this.d.outbox.saveBatch(this.saved(lane.batch));
+  }
+
+  private async closeBatch(batch: LaneBatch, now: number): Promise<void> {
+    await this.d.outbox.markDelivered(batch.unitIds, batch.id, now);
+    this.journal.forget((id) => id.startsWith(`${batch.id}:`));
   }
 
   private backoff(attempts: number): number {
@@ -498,13 +742,8 @@ export class DeliveryEngine {
     return Math.round(raw * (0.75 + Math.random() * 0.25));
   }
 
-  private numberOf(n: string): { limiter: SlidingWindowLimiter; cooldownUntil: number } {
-    let s = this.numbers.get(n);
-    if (!s) {
-      s = { limiter: new SlidingWindowLimiter(this.d.options.sms.limits), cooldownUntil: 0 };
-      this.numbers.set(n, s);
-    }
-    return s;
+  private numberOf(n: string): RateState {
+    return this.rateState(this.numbers, numberKey(n), this.d.options.sms.limits);
   }
 
   private pumpSms(lane: SmsLane): number {
@@ -513,8 +752,9 @@ export class DeliveryEngine {
     const st = this.numberOf(lane.number);
     const at = Math.max(lane.nextAt, st.cooldownUntil, st.limiter.nextFree(now));
     if (at > now) return at;
+    st.limiter.begin();
     lane.busy = true;
-    this.track(this.sendSms(lane));
+    this.track(this.sendSms(lane, st));
     return Infinity;
   }
 
@@ -529,17 +769,22 @@ export class DeliveryEngine {
     return p;
   }
 
-  private async sendSms(lane: SmsLane): Promise<void> {
+  private async sendSms(lane: SmsLane, st: RateState): Promise<void> {
     const o = this.d.options;
     // A copy: units accepted while this SMS is in flight wait for the next one.
     const units = lane.pending.slice();
-    const st = this.numberOf(lane.number);
+    const ids = units.map((u) => u.id);
+    let held = true;
     try {
       const sms = lane.receiver.sms!;
-      st.limiter.begin();
-      let result;
+      let result: SmsResult;
+      const id = `sms-${randomUUID()}`;
+      let begun = false;
       try {
         const provider = await this.provider(lane.receiver);
+        const startedAt = this.d.now();
+        await this.journal.begin(st.key, id, startedAt, startedAt + SMS_REQUEST_BOUND_MS, ids);
+        begun = true;
         result = await provider.send({
           phoneNumbers: [lane.number],
           signName: sms.signName,
@@ -548,24 +793,34 @@ export class DeliveryEngine {
         });
       } catch (e) {
         result = {
-          ok: false as const,
+          ok: false,
           code: 'ERROR',
           message: (e as Error).message,
           rateLimited: false,
           permanent: false,
         };
       }
-      // Only a sent SMS counts against the number's frequency limits.
-      if (result.ok) st.limiter.end(this.d.now());
-      else st.limiter.cancel();
       const now = this.d.now();
-      const ids = units.map((u) => u.id);
+      // Only a sent SMS counts against the number's frequency limits.
+      held = false;
+      if (result.ok) st.limiter.end(now);
+      else st.limiter.cancel();
+      if (begun)
+        await this.journal
+          .end(st.key, id, now, { sent: result.ok, slot: result.ok })
+          .catch((e: unknown) =>
+            this.d.logger.error(
+              { err: (e as Error).message, receiver: lane.receiver.name },
+              'alert bridge: cannot record an SMS answer (a restart would send it again)',
+            ),
+          );
       if (result.ok) {
         this.d.metrics.messages.inc({ channel: 'sms' });
-        await this.d.outbox.markDelivered(ids, undefined, now);
         this.delivered(ids, 'sms', now);
         lane.pending = lane.pending.slice(units.length);
         lane.attempts = 0;
+        await this.d.outbox.markDelivered(ids, undefined, now);
+        this.journal.forget((x) => x === id);
         return;
       }
       const reason = `${result.code}: ${result.message}`;
@@ -578,6 +833,7 @@ export class DeliveryEngine {
           { receiver: lane.receiver.name, reason },
           'alert bridge: SMS number rate limited by the provider, waiting',
         );
+        await this.journal.cooldown(st.key, st.cooldownUntil);
         return;
       }
       lane.attempts++;
@@ -598,6 +854,7 @@ export class DeliveryEngine {
       );
       lane.nextAt = now + this.backoff(lane.attempts);
     } finally {
+      if (held) st.limiter.cancel();
       lane.busy = false;
     }
   }
@@ -628,6 +885,7 @@ export class DeliveryEngine {
       );
     }
     for (const u of units) this.units.delete(u.id);
+    if (batchId !== undefined) this.journal.forget((id) => id.startsWith(`${batchId}:`));
     this.d.logger.error(
       { units: units.map((u) => u.id), receiver: units[0]?.receiver, reason },
       'alert bridge: dead letter',
@@ -637,9 +895,11 @@ export class DeliveryEngine {
   /** Waits for in-flight sends; nothing new starts. Pending units stay in the outbox for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.starting?.catch(() => undefined);
     if (this.timer) clearTimeout(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.journal.close();
   }
 
   /** Test/ops hook: re-run the scheduler now (e.g. after advancing an injected clock). */

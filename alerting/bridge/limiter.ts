@@ -51,6 +51,12 @@ export class SlidingWindowLimiter {
     this.inFlight--;
   }
 
+  /** Send times from before a restart (the send journal), so the window survives it. */
+  restore(times: readonly number[]): void {
+    this.done.push(...times);
+    this.done.sort((a, b) => a - b);
+  }
+
   end(at: number): void {
     this.inFlight--;
     this.done.push(at);

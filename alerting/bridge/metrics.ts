@@ -4,6 +4,25 @@ import type { Channel } from './outbox.ts';
 
 export const CHANNELS: readonly Channel[] = ['dingtalk', 'sms'];
 
+/**
+ * Outcomes of `received_total`: 2xx accepted / duplicate / skipped; 400 and 413 invalid; 401
+ * unauthorized; 404 invalid_receiver (a name that can never be a receiver); 415
+ * unsupported_media_type; 503 unknown_receiver (a well-formed name the loaded routing lacks:
+ * Alertmanager retries) and unavailable (outbox, token, shutdown).
+ */
+export const RECEIVED_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'skipped',
+  'invalid',
+  'unauthorized',
+  'invalid_receiver',
+  'unsupported_media_type',
+  'unknown_receiver',
+  'unavailable',
+] as const;
+export type ReceivedOutcome = (typeof RECEIVED_OUTCOMES)[number];
+
 export interface BridgeMetrics {
   readonly received: Counter<'channel' | 'outcome'>;
   readonly delivered: Counter<'channel'>;
@@ -11,6 +30,7 @@ export interface BridgeMetrics {
   readonly retried: Counter<'channel'>;
   readonly dropped: Counter<'channel'>;
   readonly deadLetters: Counter<'channel'>;
+  readonly inDoubt: Counter;
   readonly queueDepth: Gauge<'channel'>;
   readonly latency: Histogram<'channel'>;
 }
@@ -23,7 +43,7 @@ export function createBridgeMetrics(
   const m: BridgeMetrics = {
     received: new Counter({
       name: 'fedstack_alert_bridge_received_total',
-      help: 'Webhook notifications received, by outcome (accepted, duplicate, skipped, invalid, unauthorized, unavailable).',
+      help: 'Webhook notifications received, by outcome (accepted, duplicate, skipped, invalid, unauthorized, invalid_receiver, unsupported_media_type, unknown_receiver, unavailable).',
       labelNames: ['channel', 'outcome'],
       registers,
     }),
@@ -57,6 +77,11 @@ export function createBridgeMetrics(
       labelNames: ['channel'],
       registers,
     }),
+    inDoubt: new Counter({
+      name: 'fedstack_alert_bridge_sends_in_doubt_total',
+      help: 'Messages left unanswered by a crash and sent again at the restart: each may have been shown twice.',
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'fedstack_alert_bridge_queue_depth',
       help: 'Accepted notification units not yet delivered.',
@@ -76,6 +101,7 @@ export function createBridgeMetrics(
   };
   // Present from the start, so "dropped must stay 0" and rate() queries see a series.
   for (const c of CHANNELS) {
+    for (const outcome of RECEIVED_OUTCOMES) m.received.inc({ channel: c, outcome }, 0);
     m.dropped.inc({ channel: c }, 0);
     m.deadLetters.inc({ channel: c }, 0);
     m.delivered.inc({ channel: c }, 0);
@@ -102,6 +128,42 @@ export const BRIDGE_ALERT_RULES = [
     annotations: {
       summary: 'The alert bridge lost {{ $labels.channel }} notifications',
       description: 'dropped must stay 0: a bug.',
+    },
+  },
+  {
+    // A 404 is final: Alertmanager drops the notification. The name can never be a receiver.
+    alert: 'AlertBridgeInvalidReceiver',
+    expr: 'sum by (channel) (increase(fedstack_alert_bridge_received_total{outcome="invalid_receiver"}[15m])) > 0',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary:
+        'The alert bridge refused {{ $value }} {{ $labels.channel }} notification(s) for a name that can never be a receiver',
+      description:
+        'A webhook_config posts to a path whose receiver name is not a DNS label (answered 404, dropped by Alertmanager). Fix the URL in alertmanager.yml.',
+    },
+  },
+  {
+    // A 503 makes Alertmanager retry: these pages are stuck, not lost, until the routings agree.
+    alert: 'AlertBridgeUnknownReceiver',
+    expr: 'sum by (channel) (increase(fedstack_alert_bridge_received_total{outcome="unknown_receiver"}[10m])) > 0',
+    for: '5m',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary:
+        'Alertmanager keeps posting {{ $labels.channel }} notifications for a receiver the alert bridge does not know',
+      description:
+        "Answered 503 and retried: alertmanager.yml names a receiver that the service's topology lacks (an edit not loaded yet, or refused: see /readyz).",
+    },
+  },
+  {
+    alert: 'AlertBridgeRejectedPayloads',
+    expr: 'sum by (channel, outcome) (increase(fedstack_alert_bridge_received_total{outcome=~"invalid|unsupported_media_type"}[15m])) > 0',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary:
+        'The alert bridge refused {{ $value }} {{ $labels.channel }} notification(s): {{ $labels.outcome }}',
+      description:
+        'Alertmanager always sends application/json in UTF-8: a 4xx means a client that is not Alertmanager, or a proxy that rewrites the body. Refused notifications are not retried.',
     },
   },
   {

@@ -3,34 +3,33 @@
  * - email: Alertmanager's own email_configs, the rendered templates and the SMTP password read
  *   from auth_password_file reach a real SMTP server (smtp-server);
  * - webhooks: Alertmanager posts its real v4 payload, with the bearer token from
- *   credentials_file, to the bridge, which signs and sends to the DingTalk contract server.
- * The topology's serviceUrl is set to the test bridge's port before rendering. Adaptations to
- * the rendered config, and only these: the smarthost is the test's SMTP port without STARTTLS,
- * and group_wait is 1s instead of 30s. The default topology has no robot URL override, so the
- * bridge's HttpClient (a parameter for this reason) redirects oapi.dingtalk.com to the contract server.
+ *   credentials_file, to the fedstack service itself (startServer with the bridge, exactly as
+ *   `fedstack serve --outbox-dir --secrets-dir` runs it, following the same topology file),
+ *   which signs and sends to the DingTalk contract server and texts through the Aliyun SMS
+ *   contract server with the official SDK.
+ * Adaptations to the default topology, all through its own fields: serviceUrl is the test
+ * service's port, each DingTalk robot has a `url` (the contract server), the SMS receiver an
+ * `endpoint` + `protocol: http` (the SMS contract server), and the SMS route has no mute
+ * interval (the test must not depend on the hour in Shanghai). Adaptations to the rendered
+ * config, and only these: the smarthost is the test's SMTP port without STARTTLS, and
+ * group_wait is 1s instead of 30s.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import express from 'express';
-import { Registry } from 'prom-client';
+import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
-import { fetchHttpClient, type HttpClient } from '../../alerting/bridge/http.ts';
-import { createBridgeRouter, type BridgeHandle } from '../../alerting/bridge/router.ts';
-import { fileSecretResolver } from '../../alerting/bridge/secrets.ts';
-import { aliyunSmsProvider } from '../../alerting/bridge/sms.ts';
-import { DINGTALK_SEND_URL } from '../../alerting/bridge/dingtalk.ts';
 import { renderAlertingFiles, renderAlertmanager } from '../../alerting/render.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { defaultTopologyText } from '../../examples/index.ts';
+import { startServer, type RunningServer } from '../../server/main.ts';
 import { parseTopology } from '../../topology/load.ts';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
 import { startSmsContract, type SmsContract } from './support/aliyun-sms-contract.ts';
-import { removeTempDirs, silentLogger, tempDir, waitFor } from './support/fixtures.ts';
+import { removeTempDirs, tempDir, waitFor } from './support/fixtures.ts';
 
 const SMTP_PASSWORD = 'smtp-test-password';
 const WEBHOOK_TOKEN = 'e2e-webhook-token';
@@ -40,8 +39,7 @@ let am: ChildProcess | undefined;
 let smtp: SMTPServer | undefined;
 let ding: DingTalkContract | undefined;
 let sms: SmsContract | undefined;
-let bridge: BridgeHandle | undefined;
-let bridgeServer: Server | undefined;
+let service: RunningServer | undefined;
 let amBase = '';
 let amLog = '';
 const mails: { from: string; to: string[]; raw: string; user: string | undefined }[] = [];
@@ -106,36 +104,28 @@ before(async () => {
     signNames: ['Fedstack'],
     templates: { SMS_000000001: ['status', 'alert', 'where', 'count'] },
   });
-  const bridgePort = await freePort();
-  const parsed = parseTopology(
-    defaultTopologyText().replace(
+  const servicePort = await freePort();
+  const topologyText = defaultTopologyText()
+    .replace(
       'serviceUrl: http://fedstack.fedstack-system.svc:8080',
-      `serviceUrl: http://127.0.0.1:${bridgePort}`,
-    ),
-    'default-topology.yaml',
-  );
-  assert.ok(parsed.ok);
-  const redirect: HttpClient = (req) =>
-    fetchHttpClient({ ...req, url: req.url.replace(DINGTALK_SEND_URL, ding!.url) });
-  bridge = createBridgeRouter({
-    topology: parsed.topology,
-    outboxDir: path.join(dir, 'outbox'),
-    now: Date.now,
-    http: redirect,
-    secrets: fileSecretResolver(secrets),
-    logger: silentLogger,
-    registry: new Registry(),
-    smsProvider: async (receiver, resolve) =>
-      aliyunSmsProvider({
-        accessKeyId: await resolve(receiver.sms!.accessKeyId),
-        accessKeySecret: await resolve(receiver.sms!.accessKeySecret),
-        endpoint: sms!.endpoint,
-        protocol: 'http',
-      }),
+      `serviceUrl: http://127.0.0.1:${servicePort}`,
+    )
+    .replace(/^( +)signSecret: (.*)$/gm, `$1signSecret: $2\n$1url: '${ding.url}'`)
+    .replace(/^( +)templateCode: SMS_000000001$/m, `$&\n$1endpoint: '${sms.endpoint}'\n$1protocol: http`)
+    .replace('muteTimeIntervals: [china-office-hours], ', '');
+  const topologyFile = path.join(dir, 'topology.yaml');
+  writeFileSync(topologyFile, topologyText);
+  const parsed = parseTopology(topologyText, topologyFile);
+  assert.ok(parsed.ok, parsed.ok ? '' : JSON.stringify(parsed.errors));
+  assert.match(topologyText, /url: 'http:\/\/127\.0\.0\.1:\d+\/robot\/send'/);
+  assert.match(topologyText, /protocol: http/);
+  service = await startServer({
+    topologyFile,
+    port: servicePort,
+    profile: 'local',
+    logger: pino({ level: 'silent' }),
+    bridge: { outboxDir: path.join(dir, 'outbox'), secretsDir: secrets },
   });
-  const app = express();
-  app.use('/v1/alerts', bridge.router);
-  await new Promise<void>((r) => (bridgeServer = app.listen(bridgePort, '127.0.0.1', () => r())));
 
   for (const [rel, text] of renderAlertingFiles(parsed.topology, 'local')) {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -185,8 +175,7 @@ after(async () => {
     am.kill('SIGTERM');
     await new Promise((r) => am!.once('exit', r));
   }
-  await bridge?.close();
-  if (bridgeServer) await new Promise((r) => bridgeServer!.close(r));
+  await service?.close();
   if (smtp) await new Promise<void>((r) => smtp!.close(() => r()));
   await ding?.close();
   await sms?.close();
@@ -255,6 +244,44 @@ it("Alertmanager's webhook reaches the bridge with its bearer token, and the Din
   assert.ok(msgs[0]!.token.startsWith('china-token-'));
   assert.deepEqual(ding!.errors, []);
   assert.doesNotMatch(amLog, /status code 4\d\d/);
+});
+
+it("a critical China alert reaches the on-call by SMS through the service's bridge, and the DingTalk group too", async () => {
+  await postAlert(
+    {
+      alertname: 'KubeletDown',
+      severity: 'critical',
+      big_region: 'china',
+      region: 'cn-hangzhou',
+      meta_cluster: 'mc-hz-01',
+    },
+    'kubelet down in mc-hz-01',
+  );
+  await waitFor(
+    () => sms!.sent.some((s) => s.params.alert?.includes('KubeletDown')),
+    30_000,
+    `the SMS (alertmanager log: ${amLog}; SMS answers: ${JSON.stringify(sms!.answers)})`,
+  );
+  const texts = sms!.sent.filter((s) => s.params.alert?.includes('KubeletDown'));
+  assert.equal(texts.length, 1);
+  const [text] = texts;
+  assert.equal(text!.signName, 'Fedstack');
+  assert.equal(text!.templateCode, 'SMS_000000001');
+  assert.ok(['13800000001', '13800000002', '13800000003'].includes(text!.phone), text!.phone);
+  assert.match(text!.params.status!, /FIRING/i);
+  assert.match(text!.params.where!, /mc-hz-01|cn-hangzhou/);
+  assert.deepEqual(
+    sms!.answers.filter((a) => a.code !== 'OK'),
+    [],
+    'the SDK signed, the template and sign were accepted',
+  );
+  await waitFor(
+    () => ding!.messages.some((m) => m.body.markdown!.text.includes('KubeletDown')),
+    30_000,
+    'the DingTalk message of the same alert (the SMS route continues)',
+  );
+  const metrics = await (await fetch(`${service!.url}/metrics`)).text();
+  assert.match(metrics, /fedstack_alert_bridge_delivered_total\{channel="sms"\} 1/);
 });
 
 it('the rendered inhibition works in Alertmanager: EdgeDown silences its meta-cluster, critical silences warning', async () => {

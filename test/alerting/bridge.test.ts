@@ -6,9 +6,9 @@ import express from 'express';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { fetchHttpClient } from '../../alerting/bridge/http.ts';
-import { createBridgeRouter, type BridgeDeps, type BridgeHandle } from '../../alerting/bridge/router.ts';
-import { fileSecretResolver } from '../../alerting/bridge/secrets.ts';
+import type { BridgeHandle } from '../../alerting/bridge/router.ts';
+import { startAlertBridge, type AlertBridgeConfig } from '../../alerting/bridge/wiring.ts';
+import { staticTopologySource } from '../../server/topology-watch.ts';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
 import { startSmsContract, type SmsContract } from './support/aliyun-sms-contract.ts';
 import {
@@ -40,23 +40,22 @@ async function startBridge(opts: {
   dingtalkUrl: string;
   smsEndpoint?: string;
   robots?: 1 | 2;
-  options?: BridgeDeps['options'];
+  options?: AlertBridgeConfig['options'];
   now?: () => number;
 }): Promise<Harness> {
   const secrets = tempDir('secrets');
   writeSecrets(secrets);
   const outbox = tempDir('outbox');
   const registry = new Registry();
-  const bridge = createBridgeRouter({
-    topology: loadTestTopology(topologyText(opts)),
-    outboxDir: outbox,
-    now: opts.now ?? Date.now,
-    http: fetchHttpClient,
-    secrets: fileSecretResolver(secrets),
-    logger: silentLogger,
-    registry,
-    options: opts.options ?? { retry: { baseMs: 20, maxMs: 100 } },
-  });
+  const bridge = startAlertBridge(
+    {
+      outboxDir: outbox,
+      secretsDir: secrets,
+      now: opts.now,
+      options: opts.options ?? { retry: { baseMs: 20, maxMs: 100 } },
+    },
+    { topology: staticTopologySource(loadTestTopology(topologyText(opts))), registry, logger: silentLogger },
+  );
   handles.push(bridge);
   await bridge.ready;
   const app = express();
@@ -149,7 +148,7 @@ describe('bad payloads get a 4xx with a reason, and the bridge keeps serving', (
     const res = await request(h.app).post('/v1/alerts/dingtalk/sre-dingtalk').send(good);
     assert.equal(res.status, 401);
   });
-  it('an unknown receiver is answered 503 so that Alertmanager retries after a config fix', async () => {
+  it('a well-formed receiver name the routing lacks is answered 503 so that Alertmanager retries after a config fix', async () => {
     const res = await request(h.app).post('/v1/alerts/dingtalk/nobody').set(auth).send(good);
     assert.equal(res.status, 503);
     assert.match(res.body.reason, /no dingtalk receiver "nobody"/);
@@ -179,10 +178,11 @@ describe('bad payloads get a 4xx with a reason, and the bridge keeps serving', (
       (await h.metric('fedstack_alert_bridge_received_total', { outcome: 'invalid' })) >= cases.length + 1,
     );
     assert.equal(
-      await h.metric('fedstack_alert_bridge_received_total', { outcome: 'unavailable' }),
+      await h.metric('fedstack_alert_bridge_received_total', { outcome: 'unknown_receiver' }),
       1,
       'only the unknown receiver',
     );
+    assert.equal(await h.metric('fedstack_alert_bridge_received_total', { outcome: 'unavailable' }), 0);
     const res = await request(h.app).post('/v1/alerts/dingtalk/sre-dingtalk').set(auth).send(payload(9001));
     assert.equal(res.status, 202);
   });

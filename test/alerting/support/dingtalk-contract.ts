@@ -1,9 +1,12 @@
 /**
  * A local DingTalk custom-robot server that enforces the contract the real one does (FACTS.md):
  * signature (HMAC-SHA256 over `timestamp\nsecret`, base64, URL-encoded once) and a timestamp
- * within one hour, 20 messages per window per robot (then throttled), bodies of at most
- * 20,000 bytes, and the real errcodes in HTTP-200 answers. msgUuid is honoured as an
- * idempotency key (a repeated one is acknowledged, not shown twice).
+ * within one hour, 20 messages per window per robot, counted by arrival (then errcode 130101
+ * and a penalty of 10 windows, DingTalk's ~10 minutes, during which every request is refused),
+ * bodies of at most 20,000 bytes, and the real errcodes in HTTP-200
+ * answers. msgUuid is NOT an idempotency key by default (DingTalk does not document one): a
+ * repeated msgUuid is shown again and counted in `repeatedUuids`; `honourMsgUuid` turns the
+ * deduplication on.
  *
  * The window is configurable (`windowMs`) so a test of the 20/minute limit need not take
  * minutes: the bridge under test is given the same window.
@@ -17,8 +20,10 @@ export interface DingTalkContractOptions {
   readonly robots: Readonly<Record<string, string>>;
   readonly limit?: number;
   readonly windowMs?: number;
-  /** How long a robot stays throttled after going over the limit (DingTalk: ~10 minutes). */
+  /** How long a robot stays throttled after going over the limit (default 10 windows: DingTalk's ~10 minutes). */
   readonly throttleMs?: number;
+  /** Acknowledge a repeated msgUuid without showing it (default false: nothing documents that DingTalk does). */
+  readonly honourMsgUuid?: boolean;
   readonly maxBodyBytes?: number;
   /** Delay before answering (to have sends in flight when a test kills the bridge). */
   readonly delayMs?: number;
@@ -51,7 +56,8 @@ export interface DingTalkContract {
   readonly errors: { token: string; errcode: number; errmsg: string }[];
   /** Arrival times of authenticated requests per token. */
   readonly arrivals: Map<string, number[]>;
-  readonly duplicatesSuppressed: { count: number };
+  /** Messages whose msgUuid was seen before (shown again unless honourMsgUuid). */
+  readonly repeatedUuids: { count: number };
   /** The next requests get these answers instead of being processed (after the signature check). */
   script(...answers: ScriptedAnswer[]): void;
   /** Largest number of arrivals for one token inside any window. */
@@ -67,14 +73,14 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
   const now = opts.now ?? Date.now;
   const limit = opts.limit ?? 20;
   const windowMs = opts.windowMs ?? 60_000;
-  const throttleMs = opts.throttleMs ?? windowMs;
+  const throttleMs = opts.throttleMs ?? 10 * windowMs;
   const maxBody = opts.maxBodyBytes ?? 20_000;
   const messages: ReceivedMessage[] = [];
   const errors: { token: string; errcode: number; errmsg: string }[] = [];
   const arrivals = new Map<string, number[]>();
   const throttledUntil = new Map<string, number>();
   const seenUuid = new Set<string>();
-  const duplicatesSuppressed = { count: 0 };
+  const repeatedUuids = { count: 0 };
   const scripted: ScriptedAnswer[] = [];
 
   const server = http.createServer((req, res) => {
@@ -138,8 +144,8 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
       if (body.msgUuid !== undefined) {
         const k = `${token}/${body.msgUuid}`;
         if (seenUuid.has(k)) {
-          duplicatesSuppressed.count++;
-          return answer(200, 0, 'ok', token);
+          repeatedUuids.count++;
+          if (opts.honourMsgUuid) return answer(200, 0, 'ok', token);
         }
         seenUuid.add(k);
       }
@@ -154,7 +160,7 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
     messages,
     errors,
     arrivals,
-    duplicatesSuppressed,
+    repeatedUuids,
     script: (...answers) => scripted.push(...answers),
     maxInWindow(token) {
       const list = [...(arrivals.get(token) ?? [])].sort((a, b) => a - b);
