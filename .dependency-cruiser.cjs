@@ -76,7 +76,6 @@ module.exports = {
           '\\.d\\.ts$',
           '(^|/)\\.[^/]+\\.(c|m)?js$',
           '^eslint\\.config\\.js$',
-          '^alerting/bridge/process\\.ts$',
         ],
       },
       to: {},

@@ -1,105 +1,60 @@
 /**
- * Bench: alert bridge throughput (alerting/, issue 4). The bridge router with its durable
- * outbox (fsync'd before each 202) on loopback in front of the DingTalk contract server
- * (test/alerting/support/), one robot at DingTalk's 20 messages per window:
+ * Bench: alert bridge throughput. The fedstack service with the bridge mounted exactly as
+ * `fedstack serve --outbox-dir --secrets-dir` starts it (startServer → startAlertBridge, the one
+ * wiring), its durable outbox fsync'd before each 202 and its send journal fsync'd around each
+ * send, on loopback in front of the DingTalk contract server (test/alerting/support/), one robot
+ * at DingTalk's 20 messages per window:
  *   intake  N distinct Alertmanager webhook groups POSTed 32 at a time → accepted per second;
  *   drain   time until every group is delivered, with the DingTalk window scaled to 1 s on both
  *           sides (the bridge's and the contract server's `windowMs`), and the same message
  *           count converted to DingTalk's real 60 s window.
- * The load generator shares the process with the bridge (bodies must differ per request, so a
+ * The load generator shares the process with the service (bodies must differ per request, so a
  * fixed-body tool like wrk would only measure deduplication).
- *
- * alerting/ and its test support are loaded with dynamic imports so this compiles before issue 4
- * is merged; until then the rows are NOT RUN.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { notRun, type Bench, type Row } from './types.ts';
-
-const at = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
-const MODULES = {
-  router: at('alerting/bridge/router.ts'),
-  secrets: at('alerting/bridge/secrets.ts'),
-  http: at('alerting/bridge/http.ts'),
-  contract: at('test/alerting/support/dingtalk-contract.ts'),
-  fixtures: at('test/alerting/support/fixtures.ts'),
-};
-
-/** The parts of alerting/ and its test support this bench uses. */
-interface Bridge {
-  router: unknown;
-  ready: Promise<void>;
-  engine: { idle(): boolean };
-  close(): Promise<void>;
-}
-interface Modules {
-  createBridgeRouter(deps: Record<string, unknown>): Bridge;
-  fileSecretResolver(dir: string): unknown;
-  fetchHttpClient: unknown;
-  startDingTalkContract(o: { robots: Record<string, string>; windowMs: number; limit: number }): Promise<{
-    url: string;
-    messages: { bytes: number }[];
-    errors: unknown[];
-    maxInWindow(token: string): number;
-    close(): Promise<void>;
-  }>;
-  topologyText(o: { dingtalkUrl: string; robots: 1 }): string;
-  loadTestTopology(text: string): unknown;
-  writeSecrets(dir: string): void;
-  payload(n: number): unknown;
-  ROBOTS: Record<string, string>;
-  WEBHOOK_TOKEN: string;
-  silentLogger: unknown;
-}
+import pino from 'pino';
+import { startServer, type RunningServer } from '../server/main.ts';
+import { startDingTalkContract } from '../test/alerting/support/dingtalk-contract.ts';
+import {
+  ROBOTS,
+  WEBHOOK_TOKEN,
+  payload,
+  topologyText,
+  writeSecrets,
+} from '../test/alerting/support/fixtures.ts';
+import type { Bench, Row } from './types.ts';
 
 const DINGTALK_LIMIT = 20;
 
 export const bridgeThroughputBench: Bench = {
   name: 'bridge-throughput',
-  description: 'webhook intake with the durable outbox; drain of a notification backlog (needs alerting/)',
+  description: 'webhook intake with the durable outbox; drain of a notification backlog',
   async run({ smoke, log }) {
     const bench = 'bridge-throughput';
     const N = smoke ? 200 : 10_000;
-    if (!Object.values(MODULES).every((p) => existsSync(p))) {
-      const reason = 'alerting/ (issue 4) not on main yet';
-      return [
-        notRun(bench, 'webhook intake rate, durable outbox on', reason),
-        notRun(bench, `drain ${N.toLocaleString('en-US')} notifications within DingTalk limits`, reason),
-      ];
-    }
-    const m = Object.assign(
-      {},
-      ...(await Promise.all(Object.values(MODULES).map((p) => import(p) as Promise<object>))),
-    ) as Modules;
-    const { default: express } = await import('express');
-    const { Registry } = await import('prom-client');
     const dir = mkdtempSync(join(tmpdir(), 'fedstack-bench-bridge-'));
-    const ding = await m.startDingTalkContract({ robots: m.ROBOTS, windowMs: 1_000, limit: DINGTALK_LIMIT });
-    let bridge: Bridge | undefined;
-    let server: import('node:http').Server | undefined;
+    const ding = await startDingTalkContract({ robots: ROBOTS, windowMs: 1_000, limit: DINGTALK_LIMIT });
+    let service: RunningServer | undefined;
     try {
-      m.writeSecrets(join(dir, 'secrets'));
-      bridge = m.createBridgeRouter({
-        topology: m.loadTestTopology(m.topologyText({ dingtalkUrl: ding.url, robots: 1 })),
-        outboxDir: join(dir, 'outbox'),
-        now: Date.now,
-        http: m.fetchHttpClient,
-        secrets: m.fileSecretResolver(join(dir, 'secrets')),
-        logger: m.silentLogger,
-        registry: new Registry(),
-        options: { dingtalk: { windowMs: 1_000 } },
+      writeSecrets(join(dir, 'secrets'));
+      writeFileSync(join(dir, 'topology.yaml'), topologyText({ dingtalkUrl: ding.url, robots: 1 }));
+      service = await startServer({
+        topologyFile: join(dir, 'topology.yaml'),
+        port: 0,
+        logger: pino({ level: 'silent' }),
+        bridge: {
+          outboxDir: join(dir, 'outbox'),
+          secretsDir: join(dir, 'secrets'),
+          options: { dingtalk: { windowMs: 1_000 } },
+        },
       });
+      const bridge = service.bridge!;
       await bridge.ready;
-      const app = express();
-      app.use('/v1/alerts', bridge.router as import('express').Router);
-      server = app.listen(0, '127.0.0.1');
-      await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/alerts/dingtalk/sre-dingtalk`;
-      const headers = { authorization: `Bearer ${m.WEBHOOK_TOKEN}`, 'content-type': 'application/json' };
+      const url = `${service.url}/v1/alerts/dingtalk/sre-dingtalk`;
+      const headers = { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' };
 
       log(`bridge-throughput: ${N} groups, 32 in flight`);
       const t0 = performance.now();
@@ -109,7 +64,7 @@ export const bridgeThroughputBench: Bench = {
         Array.from({ length: 32 }, async () => {
           while (next < N) {
             const i = next++;
-            const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(m.payload(i)) });
+            const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(payload(i)) });
             await res.arrayBuffer();
             if (res.status !== 202) refused++;
           }
@@ -130,7 +85,7 @@ export const bridgeThroughputBench: Bench = {
           metric: 'webhook intake rate, durable outbox on',
           value: N / intakeSeconds,
           unit: 'req/s',
-          note: `${N} distinct groups, each fsync'd before its 202, 32 in flight`,
+          note: `${N} distinct groups, each fsync'd before its 202, 32 in flight, through the service`,
         },
         {
           bench,
@@ -153,8 +108,7 @@ export const bridgeThroughputBench: Bench = {
         );
       return rows;
     } finally {
-      await bridge?.close();
-      if (server) await new Promise((r) => server!.close(r));
+      await service?.close();
       await ding.close();
       rmSync(dir, { recursive: true, force: true });
     }

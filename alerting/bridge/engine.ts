@@ -138,12 +138,6 @@ export interface RoutingSource {
   current(): { readonly topology: Pick<Topology, 'routing'>; readonly revision: number };
 }
 
-/**
- * Accepts writing to the outbox at a time. Each fsyncs twice through libuv's small thread pool;
- * more at once would queue the delivery path's journal writes behind them and slow every send
- * during a burst. Those waiting get their 2xx a little later, which Alertmanager does not mind.
- */
-const ACCEPT_CONCURRENCY = 2;
 /** A request that got no answer can still reach the provider this long after its timeout fired. */
 const REQUEST_MARGIN_MS = 1_000;
 /** Upper bound of one SendSms call (the SDK's connect + read timeouts are 10 s each). */
@@ -210,8 +204,6 @@ export class DeliveryEngine {
   private readonly numbers = new Map<string, RateState>();
   private readonly providers = new Map<string, Promise<SmsProvider>>();
   private readonly accepting = new Map<string, Promise<AcceptOutcome>>();
-  private acceptSlots = ACCEPT_CONCURRENCY;
-  private readonly acceptQueue: (() => void)[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   /** Every accepted unit not yet delivered or dead, by id. */
   private readonly units = new Map<string, OutboxUnit>();
@@ -407,23 +399,9 @@ export class DeliveryEngine {
     if (this.d.outbox.isAccepted(key)) return 'duplicate';
     const running = this.accepting.get(key);
     if (running) return running.then(() => 'duplicate' as const);
-    const p = this.withAcceptSlot(() => this.doAccept(channel, r, key, payload)).finally(() =>
-      this.accepting.delete(key),
-    );
+    const p = this.doAccept(channel, r, key, payload).finally(() => this.accepting.delete(key));
     this.accepting.set(key, p);
     return p;
-  }
-
-  private async withAcceptSlot<T>(f: () => Promise<T>): Promise<T> {
-    if (this.acceptSlots > 0) this.acceptSlots--;
-    else await new Promise<void>((resolve) => this.acceptQueue.push(resolve));
-    try {
-      return await f();
-    } finally {
-      const next = this.acceptQueue.shift();
-      if (next) next();
-      else this.acceptSlots++;
-    }
   }
 
   private async doAccept(

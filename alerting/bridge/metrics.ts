@@ -137,7 +137,7 @@ export const BRIDGE_ALERT_RULES = [
     labels: { severity: 'critical' },
     annotations: {
       summary:
-        'The alert bridge refused {{ $value }} {{ $labels.channel }} notification(s) for a name that can never be a receiver',
+        'The alert bridge refused {{ printf "%.0f" $value }} {{ $labels.channel }} notification(s) for a name that can never be a receiver',
       description:
         'A webhook_config posts to a path whose receiver name is not a DNS label (answered 404, dropped by Alertmanager). Fix the URL in alertmanager.yml.',
     },
@@ -161,7 +161,7 @@ export const BRIDGE_ALERT_RULES = [
     labels: { severity: 'warning' },
     annotations: {
       summary:
-        'The alert bridge refused {{ $value }} {{ $labels.channel }} notification(s): {{ $labels.outcome }}',
+        'The alert bridge refused {{ printf "%.0f" $value }} {{ $labels.channel }} notification(s): {{ $labels.outcome }}',
       description:
         'Alertmanager always sends application/json in UTF-8: a 4xx means a client that is not Alertmanager, or a proxy that rewrites the body. Refused notifications are not retried.',
     },

@@ -27,3 +27,15 @@ it('refuses names that climb out of the directory, and never echoes a value in i
     /secret missing\/token: cannot read \(ENOENT\)/,
   );
 });
+
+it('keeps a value a few seconds at most: a rotated Secret is read again', async () => {
+  const dir = tempDir('secret-volume');
+  mkdirSync(path.join(dir, 'dingtalk'));
+  writeFileSync(path.join(dir, 'dingtalk', 'token'), 'old');
+  const resolve = fileSecretResolver(dir, 50);
+  assert.equal((await resolve({ name: 'dingtalk', key: 'token' })).reveal(), 'old');
+  writeFileSync(path.join(dir, 'dingtalk', 'token'), 'rotated');
+  assert.equal((await resolve({ name: 'dingtalk', key: 'token' })).reveal(), 'old', 'reused within its age');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal((await resolve({ name: 'dingtalk', key: 'token' })).reveal(), 'rotated');
+});
