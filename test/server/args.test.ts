@@ -16,6 +16,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     profile: 'local' as const,
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',
+    dingtalkWindowMs: 60000,
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
   assert.deepEqual(parseServeArgs([]), { port: 8080 });
@@ -27,6 +28,7 @@ const badServe: [string, string[], RegExp][] = [
   ['an unknown profile', ['--profile=docker'], /--profile: must be one of kubernetes, local, got "docker"/],
   ['an unknown flag', ['--prot=1'], /Unknown option '--prot'/],
   ['an outbox without secrets', ['--outbox-dir=/o'], /--outbox-dir and --secrets-dir go together/],
+  ['a DingTalk window under 100 ms', ['--dingtalk-window-ms=5'], /--dingtalk-window-ms: invalid value "5"/],
 ];
 for (const [what, argv, error] of badServe) {
   test(`serve refuses ${what}`, () => assert.throws(() => parseServeArgs(argv), error));
