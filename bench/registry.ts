@@ -2,6 +2,7 @@
 import { federationCostBench } from './federation-cost.ts';
 import { alertLatencyBench } from './alert-latency.ts';
 import { capacityBench } from './capacity.ts';
+import { bridgeCrashBench } from './bridge-crash.ts';
 import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
@@ -14,4 +15,5 @@ export const BENCHES: readonly Bench[] = [
   alertLatencyBench,
   serviceThroughputBench,
   bridgeThroughputBench,
+  bridgeCrashBench,
 ];

@@ -320,11 +320,6 @@ export class DeliveryEngine {
     const pending = [...byId.values()];
     for (const u of pending) this.units.set(u.id, u);
     for (const u of pending) if (!inBatch.has(u.id)) this.enqueue(u);
-    if (pending.length > 0)
-      this.d.logger.info(
-        { pending: pending.length, batches: batches.length },
-        'alert bridge: resuming outbox',
-      );
     await this.d.outbox.prune(this.d.now() - this.d.options.dedupWindowMs);
     // Dedup markers expire so that Alertmanager's repeat_interval reminders get through again.
     this.pruneTimer = setInterval(() => {
@@ -337,6 +332,10 @@ export class DeliveryEngine {
     this.pruneTimer.unref?.();
     this.started = true;
     this.schedule();
+    this.d.logger.info(
+      { pending: pending.length, batches: batches.length, inDoubt: inDoubt.length },
+      'alert bridge: outbox resumed, delivering',
+    );
   }
 
   private dingLaneOf(name: string): DingLane | undefined {
