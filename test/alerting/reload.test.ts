@@ -13,7 +13,14 @@ import pino from 'pino';
 import { startServer, type RunningServer } from '../../server/main.ts';
 import { projectedVolume } from '../support/configmap.ts';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
-import { WEBHOOK_TOKEN, payload, removeTempDirs, tempDir, waitFor } from './support/fixtures.ts';
+import {
+  WEBHOOK_TOKEN,
+  payload,
+  removeTempDirs,
+  tempDir,
+  topologyHead,
+  waitFor,
+} from './support/fixtures.ts';
 
 const SIGN = (c: string) => `SEC${c.repeat(64)}`;
 const ROBOTS = {
@@ -38,19 +45,7 @@ function topology(url: string, receivers: Record<string, keyof typeof ROBOTS>): 
             mentionOnCall: false
             robots: [{ tokenSecret: { name: dingtalk, key: ${robot}-token }, signSecret: { name: dingtalk, key: ${robot}-sign }, url: '${url}' }]`,
   );
-  return `apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: reload-test }
-global: { serviceUrl: 'http://127.0.0.1:1' }
-central: { replicas: [{ name: central-a, zone: z1 }] }
-alertmanager: { replicas: [{ name: am-0, zone: z1 }] }
-bigRegions:
-  - name: china
-    cascade: { endpoint: 127.0.0.1:19090 }
-    regions:
-      - name: cn-hangzhou
-        metaClusters: [{ name: mc-hz-01, endpoint: 127.0.0.1:19091 }]
-routing:
+  return `${topologyHead('reload-test')}routing:
   teams:
     - name: sre
       members: [{ name: Li Lei, mobile: '13800000001' }]

@@ -14,6 +14,23 @@ export const ROBOTS = {
 export const ACCESS_KEY = { id: 'LTAI-test-id', secret: 'test-access-key-secret' } as const;
 export const SMS_TEMPLATE = { code: 'SMS_4242', vars: ['status', 'alert', 'where', 'count'] } as const;
 
+/** Everything of a minimal one-meta-cluster topology but its `routing:` section. */
+export function topologyHead(name: string): string {
+  return `apiVersion: fedstack/v1
+kind: Topology
+metadata: { name: ${name} }
+global: { serviceUrl: 'http://127.0.0.1:1', grafanaUrl: 'https://grafana.test' }
+central: { replicas: [{ name: central-a, zone: z1 }] }
+alertmanager: { replicas: [{ name: am-0, zone: z1 }] }
+bigRegions:
+  - name: china
+    cascade: { endpoint: 127.0.0.1:19090 }
+    regions:
+      - name: cn-hangzhou
+        metaClusters: [{ name: mc-hz-01, endpoint: 127.0.0.1:19091 }]
+`;
+}
+
 /** A minimal topology whose routing points DingTalk robots and the SMS SDK at local servers. */
 export function topologyText(opts: {
   dingtalkUrl: string;
@@ -27,19 +44,7 @@ export function topologyText(opts: {
       (i) =>
         `              - { tokenSecret: { name: dingtalk, key: token-${i} }, signSecret: { name: dingtalk, key: sign-${i} }, url: '${opts.dingtalkUrl}' }`,
     );
-  return `apiVersion: fedstack/v1
-kind: Topology
-metadata: { name: bridge-test }
-global: { serviceUrl: 'http://127.0.0.1:1', grafanaUrl: 'https://grafana.test' }
-central: { replicas: [{ name: central-a, zone: z1 }] }
-alertmanager: { replicas: [{ name: am-0, zone: z1 }] }
-bigRegions:
-  - name: china
-    cascade: { endpoint: 127.0.0.1:19090 }
-    regions:
-      - name: cn-hangzhou
-        metaClusters: [{ name: mc-hz-01, endpoint: 127.0.0.1:19091 }]
-routing:
+  return `${topologyHead('bridge-test')}routing:
   teams:
     - name: sre
       members:
