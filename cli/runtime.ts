@@ -1,40 +1,27 @@
 /**
  * The long-running commands: `serve` (the fedstack service, with the alert bridge mounted),
- * `sidecar`, `up` (the local stack) and `simulate`. Each runs until SIGINT/SIGTERM and then
+ * `sidecar`, `up` (the local stack) and `simulate`. cli/main.ts parses their flags and loads
+ * this module only when one of them runs; each runs until SIGINT/SIGTERM (cli/signals.ts) and
  * stops what it started before returning its exit code.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { fetchHttpClient } from '../alerting/bridge/http.ts';
 import { createBridgeRouter, type BridgeHandle } from '../alerting/bridge/router.ts';
 import { fileSecretResolver } from '../alerting/bridge/secrets.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
-import { runSimulateUntilSignal, runUp } from '../deploy/local/up.ts';
+import { startLocalStack, type ServiceContext } from '../deploy/local/stack.ts';
 import { parseServeArgs } from '../common/flags.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
 import { parseSidecarCommand } from '../sidecar/args.ts';
-import { runSidecar } from '../sidecar/sidecar.ts';
+import { runSidecar, type SidecarOptions } from '../sidecar/sidecar.ts';
+import { runSimulate } from '../simulator/cli.ts';
 import type { Topology } from '../topology/model.ts';
 import { EXIT, type CliIo } from './io.ts';
+import { runUntilSignal } from './signals.ts';
 import { loadTopologyArg } from './topology-arg.ts';
-
-type SetCode = (code: number) => void;
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(s);
-    };
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-  });
-}
 
 export interface BridgeSetup {
   readonly topology: Topology;
@@ -58,181 +45,199 @@ export function startBridge(b: BridgeSetup): BridgeHandle {
   });
 }
 
-export function addRuntimeCommands(root: Command, io: CliIo, setCode: SetCode): void {
-  root
-    .command('serve')
-    .description(
-      'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
-    )
-    .usage(
-      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR]',
-    )
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .helpOption(
-      '-h, --help',
-      'display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge',
-    )
-    .action(async (_opts: unknown, cmd: Command) => {
-      let flags;
-      try {
-        flags = parseServeArgs(cmd.args);
-      } catch (e) {
-        io.err(`fedstack serve: ${(e as Error).message}\n`);
-        return setCode(EXIT.invalid);
-      }
-      const { outboxDir, secretsDir, ...opts } = flags;
-      setCode(
-        await serveUntilSignal(opts, outboxDir && secretsDir ? { outboxDir, secretsDir } : undefined, io),
-      );
-    });
-
-  root
-    .command('sidecar')
-    .description(
-      'edge sidecar: heartbeat the LoadBalancer address, apply configs only after promtool passes, reload',
-    )
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(async (_opts: unknown, cmd: Command) => {
-      let sidecar;
-      try {
-        sidecar = await runSidecar(parseSidecarCommand(cmd.args));
-      } catch (e) {
-        io.err(`fedstack sidecar: ${(e as Error).message}\n`);
-        return setCode(EXIT.invalid);
-      }
-      await untilSignal();
-      await sidecar.close();
-      setCode(EXIT.ok);
-    });
-
-  root
-    .command('up')
-    .description(
-      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C',
-    )
-    .option('-t, --topology <file>', 'topology file (default: the embedded example topology)')
-    .option(
-      '--interval <duration>',
-      'scrape and evaluation interval for every tier (default 5s; "topology" keeps the file\'s)',
-      '5s',
-    )
-    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster', '3')
-    .option('--keep', 'keep the data directory after stopping')
-    .action(
-      async (opts: { topology?: string; interval: string; maxGuestClusters: string; keep?: boolean }) => {
-        const loaded = loadTopologyArg(opts.topology, io);
-        if (!loaded.ok) return setCode(loaded.code);
-        const maxGuestClusters = Number(opts.maxGuestClusters);
-        if (!Number.isInteger(maxGuestClusters) || maxGuestClusters < 0) {
-          io.err(
-            `fedstack up: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`,
-          );
-          return setCode(EXIT.invalid);
-        }
-        if (opts.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(opts.interval)) {
-          io.err(
-            `fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(opts.interval)}\n`,
-          );
-          return setCode(EXIT.invalid);
-        }
-        const log = (line: string) => io.out(`${line}\n`);
-        setCode(
-          await runUp({
-            topology: loaded.topology,
-            keep: opts.keep,
-            intervals:
-              opts.interval === 'topology' ? undefined : { scrape: opts.interval, evaluation: opts.interval },
-            simulate: { maxGuestClusters },
-            log,
-            startService: async (ctx) => {
-              const logger = pino({ level: 'warn' });
-              const registry = new Registry();
-              const bridge = startBridge({
-                topology: ctx.topology,
-                outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
-                secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
-                registry,
-                logger,
-              });
-              const server = await startServer({
-                topologyFile: ctx.topologyFile,
-                port: ctx.port,
-                profile: 'local',
-                logger,
-                registry,
-                extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
-              });
-              return {
-                url: server.url,
-                stop: async () => {
-                  await server.close();
-                  await bridge.close();
-                },
-              };
-            },
-          }),
-        );
-      },
-    );
-
-  root
-    .command('simulate')
-    .description('serve a fleet simulator (one exporter per meta-cluster, with fault knobs) until Ctrl-C')
-    .option('-t, --topology <file>', 'topology file (default: the embedded example topology)')
-    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster')
-    .action(async (opts: { topology?: string; maxGuestClusters?: string }) => {
-      const loaded = loadTopologyArg(opts.topology, io);
-      if (!loaded.ok) return setCode(loaded.code);
-      const max = opts.maxGuestClusters === undefined ? undefined : Number(opts.maxGuestClusters);
-      if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-        io.err(
-          `fedstack simulate: --max-guest-clusters: want a whole number, got ${JSON.stringify(opts.maxGuestClusters)}\n`,
-        );
-        return setCode(EXIT.invalid);
-      }
-      setCode(
-        await runSimulateUntilSignal({
-          topology: loaded.topology,
-          maxGuestClusters: max,
-          log: (l) => io.out(`${l}\n`),
-        }),
-      );
-    });
+export interface UpFlags {
+  readonly topology?: string;
+  readonly interval: string;
+  readonly maxGuestClusters: string;
+  readonly keep?: boolean;
 }
 
-async function serveUntilSignal(
-  opts: ServerOptions,
-  bridgeDirs: { outboxDir: string; secretsDir: string } | undefined,
-  io: CliIo,
-): Promise<number> {
-  const logger = pino({ name: 'fedstack', redact: ['req.headers.authorization', 'token'] });
-  const registry = new Registry();
-  let bridge: BridgeHandle | undefined;
-  if (bridgeDirs) {
-    const loaded = loadTopologyArg(opts.topologyFile, io);
-    if (!loaded.ok) return loaded.code;
-    bridge = startBridge({ topology: loaded.topology, ...bridgeDirs, registry, logger });
-  }
-  let server;
+export interface SimulateFlags {
+  readonly topology?: string;
+  readonly maxGuestClusters?: string;
+}
+
+/** A whole number from a flag, or undefined when the flag is absent; throws `--flag: problem`. */
+function wholeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`--${flag}: want a whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** `fedstack serve [flags]` (common/flags.ts; --outbox-dir with --secrets-dir mounts the bridge). */
+export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
+  let opts: ServerOptions;
+  let outboxDir: string | undefined;
+  let secretsDir: string | undefined;
   try {
-    server = await startServer({
-      ...opts,
-      logger,
-      registry,
-      extraRouters: bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : [],
-    });
+    ({ outboxDir, secretsDir, ...opts } = parseServeArgs(args));
   } catch (e) {
     io.err(`fedstack serve: ${(e as Error).message}\n`);
-    await bridge?.close();
-    return EXIT.failure;
+    return EXIT.invalid;
   }
-  io.out(
-    `fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+  let bridgeTopology: Topology | undefined;
+  if (outboxDir !== undefined) {
+    const loaded = loadTopologyArg(opts.topologyFile, io);
+    if (!loaded.ok) return loaded.code;
+    bridgeTopology = loaded.topology;
+  }
+  const logger = pino({ name: 'fedstack', redact: ['req.headers.authorization', 'token'] });
+  return runUntilSignal(
+    async () => {
+      const registry = new Registry();
+      const bridge =
+        bridgeTopology && outboxDir && secretsDir
+          ? startBridge({ topology: bridgeTopology, outboxDir, secretsDir, registry, logger })
+          : undefined;
+      try {
+        const server = await startServer({
+          ...opts,
+          logger,
+          registry,
+          extraRouters: bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : [],
+        });
+        io.out(
+          `fedstack service at ${server.url}${bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+        );
+        return {
+          stop: async () => {
+            await server.close();
+            await bridge?.close();
+          },
+        };
+      } catch (e) {
+        await bridge?.close();
+        throw e;
+      }
+    },
+    {
+      failed: (e) => {
+        io.err(`fedstack serve: ${e.message}\n`);
+        return EXIT.failure;
+      },
+    },
   );
-  await untilSignal();
-  await server.close();
-  await bridge?.close();
-  return EXIT.ok;
+}
+
+/** `fedstack sidecar [flags]` (common/flags.ts); with --once, one sync and exit (the init container). */
+export async function sidecarCommand(args: readonly string[], io: CliIo): Promise<number> {
+  let opts: SidecarOptions;
+  try {
+    opts = parseSidecarCommand(args);
+  } catch (e) {
+    io.err(`fedstack sidecar: ${(e as Error).message}\n`);
+    return EXIT.invalid;
+  }
+  return runUntilSignal(
+    async (signal) => {
+      const sidecar = await runSidecar({ ...opts, signal });
+      return opts.once === true ? { stop: sidecar.close, stopped: Promise.resolve() } : { stop: sidecar.close };
+    },
+    {
+      failed: (e) => {
+        io.err(`fedstack sidecar: ${e.message}\n`);
+        return EXIT.invalid;
+      },
+    },
+  );
+}
+
+/** `fedstack up`: the local stack, with the service and its alert bridge in this process. */
+export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
+  let maxGuestClusters: number;
+  try {
+    maxGuestClusters = wholeNumber('max-guest-clusters', flags.maxGuestClusters)!;
+  } catch (e) {
+    io.err(`fedstack up: ${(e as Error).message}\n`);
+    return EXIT.invalid;
+  }
+  if (flags.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(flags.interval)) {
+    io.err(`fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(flags.interval)}\n`);
+    return EXIT.invalid;
+  }
+  const loaded = loadTopologyArg(flags.topology, io);
+  if (!loaded.ok) return loaded.code;
+  const log = (line: string) => io.out(`${line}\n`);
+  return runUntilSignal(
+    (signal) =>
+      startLocalStack({
+        topology: loaded.topology,
+        keep: flags.keep,
+        intervals:
+          flags.interval === 'topology' ? undefined : { scrape: flags.interval, evaluation: flags.interval },
+        simulate: { maxGuestClusters },
+        log,
+        signal,
+        startService: startLocalService,
+      }),
+    {
+      failed: (e) => {
+        log(`error: ${e.message}`);
+        return EXIT.failure;
+      },
+    },
+  );
+}
+
+/**
+ * The service and bridge of `fedstack up`. Their JSON logs go to a file in the stack's dir, not
+ * between the human lines of `up` (whose summary says where the file is).
+ */
+async function startLocalService(ctx: ServiceContext): Promise<{ url: string; stop(): Promise<void> }> {
+  const logFile = join(ctx.bundleDir, '..', 'data', 'service.log');
+  const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
+  const logger = pino({ level: 'info' }, destination);
+  const registry = new Registry();
+  const bridge = startBridge({
+    topology: ctx.topology,
+    outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
+    secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
+    registry,
+    logger,
+  });
+  const server = await startServer({
+    topologyFile: ctx.topologyFile,
+    port: ctx.port,
+    profile: 'local',
+    logger,
+    registry,
+    extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
+  }).catch(async (e: unknown) => {
+    await bridge.close();
+    throw e;
+  });
+  ctx.log(`fedstack up: the service and its alert bridge log to ${logFile}`);
+  return {
+    url: server.url,
+    stop: async () => {
+      await server.close();
+      await bridge.close();
+      destination.end();
+    },
+  };
+}
+
+/** `fedstack simulate`: the fleet simulators alone. */
+export async function simulateCommand(flags: SimulateFlags, io: CliIo): Promise<number> {
+  let maxGuestClusters: number | undefined;
+  try {
+    maxGuestClusters = wholeNumber('max-guest-clusters', flags.maxGuestClusters);
+  } catch (e) {
+    io.err(`fedstack simulate: ${(e as Error).message}\n`);
+    return EXIT.invalid;
+  }
+  const loaded = loadTopologyArg(flags.topology, io);
+  if (!loaded.ok) return loaded.code;
+  const log = (line: string) => io.out(`${line}\n`);
+  return runUntilSignal(
+    (signal) => runSimulate({ topology: loaded.topology, maxGuestClusters, log, signal }),
+    {
+      failed: (e) => {
+        log(`error: ${e.message}`);
+        return EXIT.failure;
+      },
+    },
+  );
 }

@@ -1,7 +1,7 @@
 /** Loads the topology a command was given with -t, or the embedded default, and plans it. */
 import { readFileSync } from 'node:fs';
 import type { Profile } from '../common/conventions.ts';
-import { DEFAULT_TOPOLOGY_PATH, defaultTopologyText } from '../examples/index.ts';
+import { DEFAULT_TOPOLOGY_NAME, defaultTopologyText } from '../examples/index.ts';
 import type { RenderPlan } from '../render/plan.ts';
 import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
@@ -17,18 +17,14 @@ export type Loaded =
  */
 export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: Profile): Loaded {
   let text: string;
-  const name = file ?? DEFAULT_TOPOLOGY_PATH;
+  const name = file ?? DEFAULT_TOPOLOGY_NAME;
   try {
     text = file === undefined ? defaultTopologyText() : readFileSync(file, 'utf8');
   } catch (e) {
     io.err(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return { ok: false, code: EXIT.invalid };
   }
-  const result = validateTopology(
-    text,
-    file ?? 'examples/default-topology.yaml',
-    profile === undefined ? {} : { profile },
-  );
+  const result = validateTopology(text, name, profile === undefined ? {} : { profile });
   if (!result.ok) {
     for (const e of result.errors) io.err(`${formatError(e)}\n`);
     io.err(`${result.errors.length} error(s) in ${name}\n`);
