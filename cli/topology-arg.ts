@@ -6,6 +6,7 @@ import type { RenderPlan } from '../render/plan.ts';
 import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
 import type { Topology } from '../topology/model.ts';
+import { LOCAL_PROFILE_NEEDS } from '../topology/validate.ts';
 import { EXIT, type CliIo } from './io.ts';
 
 export type Loaded =
@@ -28,7 +29,17 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
   if (!result.ok) {
     for (const e of result.errors) io.err(`${formatError(e)}\n`);
     io.err(`${result.errors.length} error(s) in ${name}\n`);
+    if (result.errors.some((e) => e.message === LOCAL_PROFILE_NEEDS)) io.err(localProfileHint(file));
     return { ok: false, code: EXIT.invalid };
   }
   return { ok: true, topology: result.topology, plan: result.plan, file: name };
+}
+
+/** What to do when the local profile lacks addresses: the embedded example has none. */
+function localProfileHint(file: string | undefined): string {
+  const edit =
+    file === undefined
+      ? `copy ${DEFAULT_TOPOLOGY_NAME}, give each central replica an endpoint and each Alertmanager replica an endpoint and a clusterEndpoint (host:port, e.g. 127.0.0.1:9090), and pass the copy with -t`
+      : `give each replica named above the address it runs on (host:port, e.g. 127.0.0.1:9090)`;
+  return `to run it on this machine, \`fedstack up\` picks free loopback ports and renders the local bundle itself (--keep keeps it); to render the local profile yourself, ${edit}\n`;
 }

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { run } from '../cli/main.ts';
+import YAML from 'yaml';
+import { defaultTopologyText } from '../examples/index.ts';
 import { BAD_DIR } from './bad-fixtures.ts';
 
 function capture() {
@@ -105,6 +107,45 @@ describe('fedstack render', () => {
     const c = capture();
     assert.equal(await run(['render', '-o', join(work, 'x'), '--profile', 'docker'], c.io), 2);
     assert.match(c.err, /Allowed choices are kubernetes, local/);
+  });
+});
+
+describe('the embedded example with the local profile', () => {
+  it('names the example in one form on every error line and in the summary, then says what to do', async () => {
+    const out = join(work, 'local-embedded');
+    const c = capture();
+    assert.equal(await run(['render', '-o', out, '--profile', 'local'], c.io), 2);
+    const lines = c.err.trimEnd().split('\n');
+    const hint = lines.pop()!;
+    const summary = lines.pop()!;
+    assert.ok(lines.length > 0);
+    for (const l of lines)
+      assert.match(l, /^examples\/default-topology\.yaml:\d+:\d+: \S+: is required by the local profile/);
+    assert.equal(summary, `${lines.length} error(s) in examples/default-topology.yaml`);
+    assert.match(hint, /`fedstack up` picks free loopback ports/);
+    assert.match(hint, /copy examples\/default-topology\.yaml, give each central replica an endpoint and each Alertmanager replica an endpoint and a clusterEndpoint/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('renders once the advice is followed: a copy with an address for every replica', async () => {
+    const doc = YAML.parseDocument(defaultTopologyText());
+    const replicas = (section: string) => (doc.getIn([section, 'replicas']) as YAML.YAMLSeq).items.length;
+    for (let i = 0; i < replicas('central'); i++) doc.setIn(['central', 'replicas', i, 'endpoint'], `127.0.0.1:${19100 + i}`);
+    for (let i = 0; i < replicas('alertmanager'); i++) {
+      doc.setIn(['alertmanager', 'replicas', i, 'endpoint'], `127.0.0.1:${19300 + i}`);
+      doc.setIn(['alertmanager', 'replicas', i, 'clusterEndpoint'], `127.0.0.1:${19310 + i}`);
+    }
+    const file = join(work, 'example-local.yaml');
+    writeFileSync(file, doc.toString());
+    const c = capture();
+    assert.equal(await run(['render', '-t', file, '-o', join(work, 'local-copy'), '--profile', 'local'], c.io), 0, c.err);
+    assert.ok(existsSync(join(work, 'local-copy', 'central', 'central-a', 'prometheus.yml')));
+  });
+
+  it('says valid with the same name', async () => {
+    const c = capture();
+    assert.equal(await run(['validate'], c.io), 0);
+    assert.equal(c.out, 'examples/default-topology.yaml: valid\n');
   });
 });
 
