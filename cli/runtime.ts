@@ -13,6 +13,7 @@ import { createBridgeRouter, type BridgeHandle } from '../alerting/bridge/router
 import { fileSecretResolver } from '../alerting/bridge/secrets.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import { startLocalStack, type ServiceContext } from '../deploy/local/stack.ts';
+import { parseDuration } from '../common/duration.ts';
 import { parseServeArgs } from '../common/flags.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
 import { parseSidecarCommand } from '../sidecar/args.ts';
@@ -153,8 +154,13 @@ export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
     io.err(`fedstack up: ${(e as Error).message}\n`);
     return EXIT.invalid;
   }
-  if (flags.interval !== 'topology' && !/^\d+(ms|s|m)$/.test(flags.interval)) {
-    io.err(`fedstack up: --interval: want a duration such as 5s, got ${JSON.stringify(flags.interval)}\n`);
+  // Every tier scrapes and evaluates at this interval: below 100ms nothing keeps up, and an
+  // hour is already no local stack.
+  const interval = /^\d+(ms|s|m)$/.test(flags.interval) ? parseDuration(flags.interval) : undefined;
+  if (flags.interval !== 'topology' && (interval === undefined || interval < 100 || interval > 3_600_000)) {
+    io.err(
+      `fedstack up: --interval: want a duration from 100ms to 60m such as 5s, got ${JSON.stringify(flags.interval)}\n`,
+    );
     return EXIT.invalid;
   }
   const loaded = loadTopologyArg(flags.topology, io);

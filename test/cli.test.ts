@@ -149,6 +149,24 @@ describe('the embedded example with the local profile', () => {
   });
 });
 
+describe('numeric flags of the long-running commands', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['up --interval 0s (every tier would scrape in a loop)', ['up', '--interval', '0s'], /--interval: want a duration from 100ms to 60m/],
+    ['up --interval past an hour', ['up', '--interval', '99999999999m'], /--interval: want a duration from 100ms to 60m/],
+    ['up --max-guest-clusters 1e309', ['up', '--max-guest-clusters', '1e309'], /--max-guest-clusters: want a whole number, got "1e309"/],
+    ['simulate --max-guest-clusters 1e20 (past exact integers)', ['simulate', '--max-guest-clusters', '1e20'], /--max-guest-clusters: want a whole number, got "1e20"/],
+    ['simulate --max-guest-clusters -1', ['simulate', '--max-guest-clusters', '-1'], /--max-guest-clusters: want a whole number, got "-1"/],
+  ];
+  for (const [what, argv, message] of cases) {
+    it(`refuses ${what} with exit 2 before starting anything`, async () => {
+      const c = capture();
+      assert.equal(await run(argv, c.io), 2);
+      assert.match(c.err, message);
+      assert.equal(c.out, '');
+    });
+  }
+});
+
 describe('fedstack --help', () => {
   for (const argv of [['--help'], ['validate', '--help'], ['render', '--help']]) {
     it(`${argv.join(' ')} prints usage and exits 0`, async () => {
