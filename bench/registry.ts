@@ -3,12 +3,14 @@ import { federationCostBench } from './federation-cost.ts';
 import { alertLatencyBench } from './alert-latency.ts';
 import { capacityBench } from './capacity.ts';
 import { bridgeCrashBench } from './bridge-crash.ts';
+import { cliStartBench } from './cli-start.ts';
 import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
 import type { Bench } from './types.ts';
 
 export const BENCHES: readonly Bench[] = [
+  cliStartBench,
   renderScaleBench,
   federationCostBench,
   capacityBench,

@@ -14,10 +14,31 @@ export interface FleetSize {
   /** Guest clusters per meta-cluster (ACK hosts ~100 control planes per meta-cluster). */
   readonly guestClusters?: number;
   readonly nodes?: number;
+  /**
+   * Exporters each meta-cluster federates besides fedstack's own jobs (0, 1 or 2: a GPU
+   * exporter on two hosts, a storage exporter), with labels, as a real fleet's file has them.
+   */
+  readonly extraScrapeTargets?: 0 | 1 | 2;
 }
 
 /** 20 big regions, 200 regions, 10,000 meta-clusters: the issue's ACK scale. */
 export const ACK_SCALE: FleetSize = { bigRegions: 20, regionsPerBigRegion: 10, metaClustersPerRegion: 50 };
+
+type ExtraTargetInput = NonNullable<
+  TopologyInput['bigRegions'][number]['regions'][number]['metaClusters'][number]['extraScrapeTargets']
+>;
+
+const EXTRA_TARGETS = (i: number): ExtraTargetInput => {
+  const host = `${(i >> 8) & 255}.${i & 255}`;
+  return [
+    {
+      job: 'gpu-exporter',
+      targets: [`10.200.${host}:9400`, `10.201.${host}:9400`],
+      labels: { team: 'ml', accelerator: 'nvidia-a100' },
+    },
+    { job: 'storage-exporter', targets: [`10.202.${host}:9100`], labels: { team: 'storage' } },
+  ];
+};
 
 const octets = (i: number) => `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
@@ -51,6 +72,9 @@ export function generateFleetInput(size: FleetSize): TopologyInput {
             endpoint: `10.${octets(i)}:9090`,
             guestClusters: size.guestClusters ?? 100,
             nodes: size.nodes ?? 10,
+            ...(size.extraScrapeTargets
+              ? { extraScrapeTargets: EXTRA_TARGETS(i).slice(0, size.extraScrapeTargets) }
+              : {}),
           };
         }),
       })),

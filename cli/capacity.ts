@@ -12,9 +12,9 @@ import { toJson } from '../common/serialize.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
 
-export const CALIBRATED_FACTORS_PATH = fileURLToPath(
-  new URL('../bench/results/capacity-factors.json', import.meta.url),
-);
+/** The bench's calibration, as messages name it (it is read from next to this module, in dist/ too). */
+export const CALIBRATED_FACTORS_NAME = 'bench/results/capacity-factors.json';
+export const CALIBRATED_FACTORS_PATH = fileURLToPath(new URL(`../${CALIBRATED_FACTORS_NAME}`, import.meta.url));
 
 export interface CapacityOptions {
   readonly topology?: string | undefined;
@@ -23,17 +23,19 @@ export interface CapacityOptions {
 }
 
 function loadFactors(file: string | undefined): CapacityFactors {
-  const path = file ?? (existsSync(CALIBRATED_FACTORS_PATH) ? CALIBRATED_FACTORS_PATH : undefined);
-  if (path === undefined) return DEFAULT_FACTORS;
+  const calibrated = file === undefined && existsSync(CALIBRATED_FACTORS_PATH);
+  if (file === undefined && !calibrated) return DEFAULT_FACTORS;
+  const path = file ?? CALIBRATED_FACTORS_PATH;
+  const name = file ?? CALIBRATED_FACTORS_NAME;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new Error(
-      `${path}: cannot read factors: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `${name}: cannot read factors: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  return factorsFrom(json, path);
+  return factorsFrom(json, name);
 }
 
 /** Runs the command; returns the exit code (2 for a bad topology or factors file). */

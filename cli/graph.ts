@@ -4,7 +4,6 @@
  * Both are deterministic (topology order, no ids from counters or clocks) so they can be
  * committed and diffed.
  */
-import { Option, type Command } from 'commander';
 import { SYSTEM_SELECTORS } from '../common/conventions.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { loadTopologyArg } from './topology-arg.ts';
@@ -117,17 +116,13 @@ export function renderGraphSvg(topo: Topology): string {
   ].join('\n');
 }
 
-/** Registers `graph -t FILE [--format mermaid|svg]` (stdout) on the CLI root; cli/main.ts calls it. */
-export function addGraphCommand(root: Command, io: CliIo, setCode: (code: number) => void): Command {
-  return root
-    .command('graph')
-    .description('draw the federation tree (central pair ← cascades ← edges, with allow-list sizes)')
-    .addOption(new Option('-t, --topology <file>', 'topology file (default: the embedded example topology)'))
-    .addOption(new Option('-f, --format <format>', 'mermaid or svg').choices(['mermaid', 'svg']).default('mermaid'))
-    .action((opts: { topology?: string; format: 'mermaid' | 'svg' }) => {
-      const loaded = loadTopologyArg(opts.topology, io);
-      if (!loaded.ok) return setCode(loaded.code);
-      io.out(opts.format === 'svg' ? renderGraphSvg(loaded.topology) : renderGraphMermaid(loaded.topology));
-      setCode(EXIT.ok);
-    });
+/** `fedstack graph`: cli/main.ts parses the flags, this draws (stdout). Returns the exit code. */
+export function graphCommand(
+  opts: { readonly topology?: string; readonly format: 'mermaid' | 'svg' },
+  io: CliIo,
+): number {
+  const loaded = loadTopologyArg(opts.topology, io);
+  if (!loaded.ok) return loaded.code;
+  io.out(opts.format === 'svg' ? renderGraphSvg(loaded.topology) : renderGraphMermaid(loaded.topology));
+  return EXIT.ok;
 }

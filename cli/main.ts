@@ -1,17 +1,15 @@
 /**
  * fedstack's command line. Thin: each command parses its flags, calls the library, and maps
  * the outcome to an exit code (0 ok, 1 runtime failure, 2 bad input: see cli/io.ts).
+ *
+ * This module is the command table only. Each action imports what it runs when it runs, so
+ * `fedstack --help` loads commander and nothing else, and `validate` never loads the service,
+ * the manifests (kubernetes-models) or the SMS SDK (bench: cli-start).
  */
 import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
-import { treeFiles } from '../render/emit.ts';
-import { writeTreeAtomically } from '../render/write.ts';
-import { capacityCommand } from './capacity.ts';
-import { addExplainCommand } from './explain.ts';
-import { addGraphCommand } from './graph.ts';
-import { addRuntimeCommands } from './runtime.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
-import { loadTopologyArg } from './topology-arg.ts';
+import type { SimulateFlags, UpFlags } from './runtime.ts';
 
 const topologyOption = () =>
   new Option('-t, --topology <file>', 'topology file (default: the embedded example topology)');
@@ -36,7 +34,8 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
         PROFILES as string[],
       ),
     )
-    .action((opts: { topology?: string; profile?: Profile }) => {
+    .action(async (opts: { topology?: string; profile?: Profile }) => {
+      const { loadTopologyArg } = await import('./topology-arg.ts');
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);
       io.out(`${loaded.file}: valid\n`);
@@ -50,6 +49,11 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .requiredOption('-o, --out <dir>', 'output directory')
     .addOption(profileOption())
     .action(async (opts: { topology?: string; out: string; profile: Profile }) => {
+      const [{ loadTopologyArg }, { treeFiles }, { writeTreeAtomically }] = await Promise.all([
+        import('./topology-arg.ts'),
+        import('../render/emit.ts'),
+        import('../render/write.ts'),
+      ]);
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);
       let written;
@@ -72,14 +76,94 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
       '--factors <file>',
       'JSON capacity factors (default: bench calibration if present, else built-in)',
     )
-    .action((opts: { topology?: string; json?: boolean; factors?: string }) =>
-      setCode(capacityCommand(opts, io)),
+    .action(async (opts: { topology?: string; json?: boolean; factors?: string }) =>
+      setCode((await import('./capacity.ts')).capacityCommand(opts, io)),
     );
 
-  addExplainCommand(root, io, setCode);
-  addGraphCommand(root, io, setCode);
+  root
+    .command('explain')
+    .description(
+      'follow one series edge → cascade → central: scraped, kept, relabelled or dropped, and by which entry',
+    )
+    .addOption(topologyOption())
+    .option('--json', 'print the answer as JSON')
+    .argument('<metric>', 'metric name, e.g. cluster:etcd_server_has_leader:min')
+    .argument('[labels...]', 'labels of the series as name=value')
+    .action(async (metric: string, labels: string[], opts: { topology?: string; json?: boolean }) =>
+      setCode((await import('./explain.ts')).explainCommand(metric, labels, opts, io)),
+    );
+
+  root
+    .command('graph')
+    .description('draw the federation tree (central pair ← cascades ← edges, with allow-list sizes)')
+    .addOption(topologyOption())
+    .addOption(
+      new Option('-f, --format <format>', 'mermaid or svg').choices(['mermaid', 'svg']).default('mermaid'),
+    )
+    .action(async (opts: { topology?: string; format: 'mermaid' | 'svg' }) =>
+      setCode((await import('./graph.ts')).graphCommand(opts, io)),
+    );
+
   addRuntimeCommands(root, io, setCode);
   return root;
+}
+
+/**
+ * The long-running commands (cli/runtime.ts runs them): `serve` and `sidecar` take the flags
+ * of their own parsers (server/args.ts, sidecar/args.ts), so commander passes them through.
+ */
+function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) => void): void {
+  const runtime = () => import('./runtime.ts');
+  root
+    .command('serve')
+    .description(
+      'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
+    )
+    .usage(
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
+    )
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption(
+      '-h, --help',
+      "display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge; --dingtalk-window-ms shrinks DingTalk's 60 s rate window, for tests against a stand-in",
+    )
+    .action(async (_opts: unknown, cmd: Command) =>
+      setCode(await (await runtime()).serveCommand(cmd.args, io)),
+    );
+
+  root
+    .command('sidecar')
+    .description(
+      'edge sidecar: heartbeat the LoadBalancer address, apply configs only after promtool passes, reload',
+    )
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_opts: unknown, cmd: Command) =>
+      setCode(await (await runtime()).sidecarCommand(cmd.args, io)),
+    );
+
+  root
+    .command('up')
+    .description(
+      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C',
+    )
+    .addOption(topologyOption())
+    .option(
+      '--interval <duration>',
+      'scrape and evaluation interval for every tier (default 5s; "topology" keeps the file\'s)',
+      '5s',
+    )
+    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster', '3')
+    .option('--keep', 'keep the data directory after stopping')
+    .action(async (opts: UpFlags) => setCode(await (await runtime()).upCommand(opts, io)));
+
+  root
+    .command('simulate')
+    .description('serve a fleet simulator (one exporter per meta-cluster, with fault knobs) until Ctrl-C')
+    .addOption(topologyOption())
+    .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster')
+    .action(async (opts: SimulateFlags) => setCode(await (await runtime()).simulateCommand(opts, io)));
 }
 
 /** Runs the CLI with arguments (without node and script) and returns the exit code. */

@@ -149,6 +149,8 @@ function fromArgs(spec: Spec, argv: readonly string[]): Record<string, unknown> 
   return out;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function convert(flag: string, s: string, kind: Kind): unknown {
   switch (kind.type) {
     case 'string':
@@ -172,7 +174,11 @@ function convert(flag: string, s: string, kind: Kind): unknown {
       const m = /^(\d+)(ms|s|m)?$/.exec(s);
       if (!m) throw new Error(`${flag}: invalid duration ${JSON.stringify(s)} (e.g. 30s, 2m, 500ms)`);
       const n = Number(m[1]);
-      return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+      const ms = m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+      // A timer takes at most 2^31-1 ms; past that (or at 0) Node fires it every millisecond.
+      if (ms < 1 || ms > MAX_TIMER_MS)
+        throw new Error(`${flag}: duration ${JSON.stringify(s)} out of range (want 1ms to 596h)`);
+      return ms;
     }
     case 'enum':
       if (!kind.values.includes(s))

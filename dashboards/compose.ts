@@ -4,26 +4,10 @@
  * the panels they are given, so sharing one between dashboards would leak panels and grid
  * positions from one into the other.
  */
-import {
-  DashboardBuilder,
-  DashboardLinkBuilder,
-  DashboardLinkType,
-  DatasourceVariableBuilder,
-  QueryVariableBuilder,
-  RowBuilder,
-  ThresholdsConfigBuilder,
-  ThresholdsMode,
-  VariableRefresh,
-  VariableSort,
-  type Dashboard,
-} from '@grafana/grafana-foundation-sdk/dashboard';
-import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { ReduceDataOptionsBuilder, VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement } from '@grafana/grafana-foundation-sdk/common';
-import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
-import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { LABEL } from '../common/conventions.ts';
 import { ALL, ALL_VALUE, VARIABLE_SOURCE, withFilter, type PanelQuery } from './queries.ts';
+import { grafanaSdk } from './sdk.ts';
 
 export interface TargetSpec {
   readonly expr: string;
@@ -88,8 +72,61 @@ export function variableSelector(i: number): string {
   return filter === '' ? VARIABLE_SOURCE : withFilter(VARIABLE_SOURCE, filter);
 }
 
+/**
+ * Every query of a dashboard, in dashboard order: its template variables, then each panel's
+ * targets. From the spec alone (no SDK), so the closure check can read them cheaply.
+ */
+export function specQueries(spec: DashboardSpec): PanelQuery[] {
+  const queries: PanelQuery[] = CHAIN.map((label, i) => {
+    const selector = variableSelector(i);
+    return {
+      dashboard: spec.uid,
+      dashboardTitle: spec.title,
+      panel: `variable $${label}`,
+      kind: 'variable',
+      refId: label,
+      expr: `group by (${label}) (${selector})`,
+      grafanaQuery: variableQuery(i),
+      instant: true,
+      mayBeEmpty: undefined,
+    };
+  });
+  for (const row of spec.rows) {
+    for (const p of row.panels) {
+      p.targets.forEach((t, i) => {
+        queries.push({
+          dashboard: spec.uid,
+          dashboardTitle: spec.title,
+          panel: p.title,
+          kind: 'panel',
+          refId: refId(i),
+          expr: t.expr,
+          grafanaQuery: undefined,
+          instant: p.viz !== 'timeseries',
+          mayBeEmpty: t.mayBeEmpty,
+        });
+      });
+    }
+  }
+  return queries;
+}
+
+/** Grafana's own query of the i-th chained variable. */
+function variableQuery(i: number): string {
+  return `label_values(${variableSelector(i)}, ${CHAIN[i]})`;
+}
+
 export function buildDashboard(spec: DashboardSpec, ctx: BuildContext): BuiltDashboard {
-  const queries: PanelQuery[] = [];
+  const {
+    DashboardBuilder,
+    DashboardLinkBuilder,
+    DashboardLinkType,
+    DatasourceVariableBuilder,
+    QueryVariableBuilder,
+    RowBuilder,
+    VariableRefresh,
+    VariableSort,
+  } = grafanaSdk().dashboard;
   const b = new DashboardBuilder(spec.title)
     .uid(spec.uid)
     .description(spec.description)
@@ -117,8 +154,7 @@ export function buildDashboard(spec: DashboardSpec, ctx: BuildContext): BuiltDas
       .current({ selected: true, text: ctx.defaultDatasource.name, value: ctx.defaultDatasource.uid }),
   );
   CHAIN.forEach((label, i) => {
-    const selector = variableSelector(i);
-    const grafanaQuery = `label_values(${selector}, ${label})`;
+    const grafanaQuery = variableQuery(i);
     b.withVariable(
       new QueryVariableBuilder(label)
         .label(label)
@@ -132,40 +168,14 @@ export function buildDashboard(spec: DashboardSpec, ctx: BuildContext): BuiltDas
         .allValue(ALL_VALUE)
         .current({ selected: true, text: 'All', value: ALL }),
     );
-    queries.push({
-      dashboard: spec.uid,
-      dashboardTitle: spec.title,
-      panel: `variable $${label}`,
-      kind: 'variable',
-      refId: label,
-      expr: `group by (${label}) (${selector})`,
-      grafanaQuery,
-      instant: true,
-      mayBeEmpty: undefined,
-    });
   });
 
   let id = 1;
   for (const row of spec.rows) {
     b.withRow(new RowBuilder(row.title).id(id++));
-    for (const p of row.panels) {
-      b.withPanel(buildPanel(p, id++));
-      p.targets.forEach((t, i) => {
-        queries.push({
-          dashboard: spec.uid,
-          dashboardTitle: spec.title,
-          panel: p.title,
-          kind: 'panel',
-          refId: refId(i),
-          expr: t.expr,
-          grafanaQuery: undefined,
-          instant: p.viz !== 'timeseries',
-          mayBeEmpty: t.mayBeEmpty,
-        });
-      });
-    }
+    for (const p of row.panels) b.withPanel(buildPanel(p, id++));
   }
-  return { json: b.build(), queries };
+  return { json: b.build(), queries: specQueries(spec) };
 }
 
 function refId(i: number): string {
@@ -173,6 +183,13 @@ function refId(i: number): string {
 }
 
 function buildPanel(p: PanelSpec, id: number) {
+  const sdk = grafanaSdk();
+  const { DataqueryBuilder, PromQueryFormat } = sdk.prometheus;
+  const { ReduceDataOptionsBuilder, VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement } = sdk.common;
+  const { DashboardLinkBuilder, ThresholdsConfigBuilder, ThresholdsMode } = sdk.dashboard;
+  const TimeseriesPanel = sdk.timeseries.PanelBuilder;
+  const StatPanel = sdk.stat.PanelBuilder;
+  const TablePanel = sdk.table.PanelBuilder;
   const instant = p.viz !== 'timeseries';
   const targets = p.targets.map((t, i) => {
     const q = new DataqueryBuilder().refId(refId(i)).datasource(DS).expr(t.expr).legendFormat(t.legend ?? '__auto');

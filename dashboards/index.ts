@@ -6,7 +6,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { toJson, toYaml } from '../common/serialize.ts';
 import type { Topology } from '../topology/model.ts';
-import { buildDashboard, type BuildContext } from './compose.ts';
+import { buildDashboard, specQueries, type BuildContext } from './compose.ts';
 import { dashboardsFile, datasources, datasourcesFile, DATASOURCE_PREFIX } from './provisioning.ts';
 import type { PanelQuery } from './queries.ts';
 import { dashboardSpecs } from './specs.ts';
@@ -59,7 +59,7 @@ export function renderDashboardFiles(topo: Topology): Map<string, string> {
  * and run it against a central replica's /api/v1/query.
  */
 export function panelQueries(topo: Topology): PanelQuery[] {
-  return built(topo).flatMap((d) => d.queries);
+  return dashboardSpecs(topo).flatMap(specQueries);
 }
 
 export { interpolate, exampleVariableValues, ALL_VALUES, type PanelQuery } from './queries.ts';

@@ -75,6 +75,8 @@ export interface SidecarOptions {
   readonly once?: boolean;
   /** Every address of a host name (tests inject it); default: DNS, all A/AAAA records. */
   readonly resolveAll?: (host: string) => Promise<string[]>;
+  /** Aborting is close(): the promtool check or heartbeat in flight is cancelled (SIGTERM, SIGINT). */
+  readonly signal?: AbortSignal;
 }
 
 async function defaultResolveAll(host: string): Promise<string[]> {
@@ -109,6 +111,10 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   const m = sidecarMetrics(registry);
   const http = promHttp(opts);
   mkdirSync(opts.liveDir, { recursive: true });
+  // Cancels what is in flight on close, so a stop never waits out a promtool run or an HTTP
+  // timeout, and no promtool outlives the sidecar.
+  const halt = new AbortController();
+  opts.signal?.addEventListener('abort', () => halt.abort(), { once: true });
 
   // What is live now: on restart, whatever the live dir holds passed a check before.
   let applied = existsSync(join(opts.liveDir, FILE.prometheus)) ? hashFiles(readLive(opts.liveDir)) : 'none';
@@ -157,7 +163,9 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     try {
       mkdirSync(staging, { mode: 0o700 });
       for (const [name, text] of files) writeFileSync(join(staging, name), text, { mode: 0o600 });
-      const problem = await check(promtool, staging, files);
+      const problem = await check(promtool, staging, files, halt.signal);
+      // Stopped mid-check: the config was not judged, so it is neither applied nor rejected.
+      if (halt.signal.aborted) return 'unchanged';
       if (problem !== undefined) {
         rejected = hash;
         m.syncs.inc({ outcome: 'rejected' });
@@ -231,7 +239,11 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
             target.toString(),
             { endpoint, version, configHash: applied },
             // The original Host, for virtual hosting and TLS names in front of the service.
-            { headers: { Authorization: `Bearer ${token}`, Host: url.host }, timeout: 10_000 },
+            {
+              headers: { Authorization: `Bearer ${token}`, Host: url.host },
+              timeout: 10_000,
+              signal: halt.signal,
+            },
           );
           m.heartbeats.inc({ outcome: 'ok' });
           return true;
@@ -296,8 +308,11 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     registry,
     close: async () => {
       stopped = true;
+      halt.abort();
       if (timer) clearTimeout(timer);
       await busy?.catch(() => undefined);
+      // Idle keep-alive connections (Prometheus scraping /metrics) would hold close() for seconds.
+      server?.closeAllConnections();
       if (server) await new Promise<void>((r) => server!.close(() => r()));
     },
   };
@@ -340,12 +355,13 @@ async function check(
   promtool: string,
   staging: string,
   files: ReadonlyMap<string, string>,
+  signal: AbortSignal,
 ): Promise<string | undefined> {
   const runs: string[][] = [['check', 'config', join(staging, FILE.prometheus)]];
   if (files.has(FILE.webConfig)) runs.push(['check', 'web-config', join(staging, FILE.webConfig)]);
   for (const args of runs) {
     try {
-      await run(promtool, args, { timeout: 60_000 });
+      await run(promtool, args, { timeout: 60_000, signal });
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
       const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || err.message;

@@ -18,6 +18,16 @@ export interface TopologyError {
   readonly message: string;
 }
 
+/** A value as an error message quotes it: `string "x"`, `number 1.5`, `a list`, `a mapping`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const seg of path) {
@@ -49,10 +59,3 @@ export function sortErrors(errors: readonly TopologyError[]): TopologyError[] {
   return out;
 }
 
-/** Thrown by loadTopology when the file is not a valid topology; carries every error. */
-export class TopologyInvalidError extends Error {
-  constructor(readonly errors: readonly TopologyError[]) {
-    super(errors.map(formatError).join('\n'));
-    this.name = 'TopologyInvalidError';
-  }
-}

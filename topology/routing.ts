@@ -10,11 +10,11 @@ import { z } from 'zod';
 import { secretRefSchema } from './secret-ref.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { editDistance } from './suggest.ts';
+// Alertmanager parses durations as Prometheus does (model.ParseDuration).
+import { durationSchema } from './fields.ts';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const ROUTING_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** Alertmanager's own duration syntax (model.ParseDuration). */
-const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** An override's bounds: local wall time in the rotation's time zone. */
@@ -26,10 +26,6 @@ const nameSchema = z
   .refine((s) => ROUTING_NAME.test(s), {
     error: (iss) => `invalid name ${JSON.stringify(iss.input)} (lower-case letters, digits and '-')`,
   });
-const durationSchema = z.string().refine((s) => s !== '' && s !== '0' && DURATION.test(s), {
-  error: (iss) =>
-    `invalid duration ${JSON.stringify(iss.input)} (use a Prometheus duration such as 30s, 5m, 4h)`,
-});
 const hhmmSchema = z.string().refine((s) => HHMM.test(s) || s === '24:00', {
   error: (iss) => `invalid time ${JSON.stringify(iss.input)} (want HH:MM, 24-hour clock)`,
 });

@@ -9,20 +9,25 @@ import { securitySchema } from './security.ts';
 import { promqlSyntaxMessage } from './promql-syntax.ts';
 import { LABEL_NAME_RE } from './names.ts';
 import { relabelSectionSchema } from './relabel-schema.ts';
+import { durationSchema, intSchema } from './fields.ts';
 
 export { LABEL_NAME_RE };
-
-/** Prometheus duration: one or more number+unit pairs, largest unit first (2.42's model.ParseDuration). */
-export const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Names become directory names, Kubernetes object names and label values: DNS-1123 labels. */
 export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export const durationSchema = z
-  .string()
-  .refine((s) => s !== '' && DURATION_RE.test(s) && s !== '0', {
-    error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use a Prometheus duration such as 30s, 5m, 1h)`,
-  });
+/**
+ * Ranges of the whole-number fields: wide enough for any real fleet, narrow enough that a typo
+ * (an extra zero run, 1e309) is caught here rather than by a pod that never fits.
+ */
+export const INT_RANGES = {
+  /** Per-target samples of a federation scrape; 0 = no limit. A billion is far past one Prometheus. */
+  sampleLimit: { min: 0, max: 1_000_000_000 },
+  /** ACK meta-clusters host ~100 guest control planes; a thousand times that is no real fleet. */
+  guestClusters: { min: 0, max: 100_000 },
+  /** Kubernetes supports 5,000 nodes per cluster (ACK up to 15,000). */
+  nodes: { min: 0, max: 100_000 },
+} as const;
 
 export const nameSchema = z
   .string()
@@ -82,7 +87,7 @@ export const tierSettingsSchema = (d: {
     scrapeTimeout: durationSchema.optional(),
     retention: durationSchema.default(d.retention),
     /** Per-target sample limit of this tier's federation job (all-or-nothing: over it, up=0). */
-    sampleLimit: z.number().int().min(0).default(d.sampleLimit),
+    sampleLimit: intSchema(INT_RANGES.sampleLimit).default(d.sampleLimit),
     /**
      * honor_timestamps of this tier's federation job. true (default): the source's timestamps are
      * kept, so rate() is exact, but a dead source's series linger ~5m upstream (no staleness
@@ -110,9 +115,9 @@ const metaClusterSchema = z.strictObject({
   /** The LoadBalancer address (host:port) its edge Prometheus is federated through. */
   endpoint: hostPortSchema,
   /** Guest clusters whose control planes this meta-cluster hosts (capacity planning, dashboards). */
-  guestClusters: z.number().int().min(0).default(0),
+  guestClusters: intSchema(INT_RANGES.guestClusters).default(0),
   /** Worker nodes of the meta-cluster (capacity planning). */
-  nodes: z.number().int().min(0).default(3),
+  nodes: intSchema(INT_RANGES.nodes).default(3),
   extraScrapeTargets: z.array(extraScrapeTargetSchema).default([]),
   /** Label rewrites for this meta-cluster's series, after the region's. */
   relabel: relabelSectionSchema.optional(),

@@ -16,17 +16,21 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * ` (did you mean "x"?)` for the known word closest to `word`, when it is close enough to be a
- * typo (at most a third of the word's length, and at least `slack` edits), else ''.
+ * The known word closest to `word`, when it is close enough to be a typo (at most a third of
+ * the word's length, and at least `slack` edits), else undefined.
  */
-export function didYouMean(word: string, known: Iterable<string>, slack = 1): string {
+export function closest(word: string, known: Iterable<string>, slack = 1): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
     const d = editDistance(word.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return best !== undefined && bestDistance <= Math.max(slack, Math.floor(word.length / 3))
-    ? ` (did you mean ${JSON.stringify(best)}?)`
-    : '';
+  return best !== undefined && bestDistance <= Math.max(slack, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** ` (did you mean "x"?)` for closest(word, known, slack), else ''. */
+export function didYouMean(word: string, known: Iterable<string>, slack = 1): string {
+  const best = closest(word, known, slack);
+  return best === undefined ? '' : ` (did you mean ${JSON.stringify(best)}?)`;
 }

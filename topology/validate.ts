@@ -340,10 +340,14 @@ function allowLists(topo: Topology): TopologyIssue[] {
   return issues;
 }
 
+/** The message of each address the local profile misses (the CLI adds what to do about it). */
+export const LOCAL_PROFILE_NEEDS =
+  'is required by the local profile (it runs every component on the address the topology gives)';
+
 function profileEndpoints(topo: Topology, opts: CrossCheckOptions): TopologyIssue[] {
   if (opts.profile !== 'local') return [];
   const issues: TopologyIssue[] = [];
-  const need = 'is required by the local profile (it runs every component on the address the topology gives)';
+  const need = LOCAL_PROFILE_NEEDS;
   topo.central.replicas.forEach(
     (r, i) =>
       r.endpoint === undefined &&

@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command, CommanderError } from 'commander';
-import { addExplainCommand } from '../../cli/explain.ts';
-import { addGraphCommand } from '../../cli/graph.ts';
+import { run } from '../../cli/main.ts';
 import { fixturePath } from './helpers.ts';
 
-/** The two commands on a root built like cli/main.ts builds its own. */
+/** The real command table of cli/main.ts, with captured output. */
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  let code = 0;
-  const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
-  const root = new Command('fedstack').configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride();
-  addExplainCommand(root, io, (c) => (code = c));
-  addGraphCommand(root, io, (c) => (code = c));
-  try {
-    await root.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = e.exitCode === 0 ? 0 : 2;
-  }
+  const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t) };
+  const code = await run(argv, io);
   return { code, out, err };
 }
 
