@@ -304,7 +304,14 @@ function compileFilter(
   const exempt = systems.filter((s) => (kind === 'drop' ? overlaps(matchers, s) : !covers(matchers, s)));
   const named = matchers.filter((m) => m.name === '__name__');
   const others = matchers.filter((m) => m.name !== '__name__');
-  const simple = matchers.every(positive) && named.length <= 1 && others.length <= 1;
+  // One config tests "name;value" against "re1;re2" — unambiguous only when the first part
+  // cannot swallow the separator: a single matcher, or an exact metric name (names have no ';')
+  // in front. `{__name__=~"up.*", a="y"}` would otherwise drop a="x;y" ("up;x;y").
+  const simple =
+    matchers.every(positive) &&
+    named.length <= 1 &&
+    others.length <= 1 &&
+    (matchers.length === 1 || named[0]?.op === '=');
   if (simple && exempt.length === 0 && (kind === 'drop' || guard === undefined)) {
     const order = [...named, ...others];
     return [

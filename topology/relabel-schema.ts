@@ -62,7 +62,9 @@ const mapSchema = z.strictObject({
   label: readLabel,
   /** Where the mapped value goes (default: `label` itself, in place). */
   to: writtenLabel.optional(),
-  values: z.record(z.string(), z.string().min(1)),
+  values: z
+    .record(z.string(), z.string().min(1))
+    .refine((v) => Object.keys(v).length > 0, { error: 'must map at least one value' }),
   /** The value of every other non-empty `label` value. */
   default: z.string().min(1).optional(),
   /** Every other value passes through unchanged (copied to `to`). */

@@ -281,7 +281,10 @@ const ruleArb: fc.Arbitrary<Rule> = fc.oneof(
     .record({
       label: fc.constantFrom('a', 'b'),
       to: fc.option(written, { nil: undefined }),
-      values: fc.dictionary(fc.constantFrom('x', 'y', 'x;y', '1'), fc.constantFrom('x', 'y', 'z', '1')),
+      // The schema refuses an empty map (it would do nothing).
+      values: fc.dictionary(fc.constantFrom('x', 'y', 'x;y', '1'), fc.constantFrom('x', 'y', 'z', '1'), {
+        minKeys: 1,
+      }),
       other: fc.constantFrom('default', 'keep', 'none'),
       onConflict: conflict,
     })
@@ -393,5 +396,24 @@ describe('compiled rules mean what the rules say', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('a series filter on several labels', () => {
+  it('does not let a regex on the name swallow the separator into the next label', () => {
+    const placed = {
+      rule: { kind: 'dropSeries', selector: '{__name__=~"up.*", a="y"}' } as Rule,
+      tier: 'cascade' as const,
+      scope: { kind: 'fleet' as const },
+      guard: undefined,
+      path: [],
+    };
+    const c = compilePlacedRule(placed);
+    // "up;x;y" =~ "(?:up.*);y": one config over both labels would drop a series with a="x;y".
+    assert.deepEqual(applyRelabel({ __name__: 'up', a: 'x;y' }, [...c.target, ...c.metric]), {
+      __name__: 'up',
+      a: 'x;y',
+    });
+    assert.equal(applyRelabel({ __name__: 'upper', a: 'y' }, [...c.target, ...c.metric]), undefined);
   });
 });
