@@ -12,6 +12,7 @@ import {
   matchParams,
   recordingGroup,
   selfScrapeJob,
+  sidecarScrapeJob,
 } from '../common/scrape.ts';
 import { edgeTargetGroups } from '../topology/facts.ts';
 import type { BigRegion, Topology } from '../topology/model.ts';
@@ -56,6 +57,8 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
           profile === 'local' ? bigRegion.cascade.endpoint : `localhost:${PORT.prometheus}`,
           selfScrapeClientConfig(topo.security, profile),
         ),
+        // Its config sidecar, in the same pod: its config_valid reaches central like the edges'.
+        ...(profile === 'kubernetes' ? [sidecarScrapeJob()] : []),
         federate,
       ],
     },

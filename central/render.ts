@@ -11,21 +11,27 @@ import {
   matchParams,
   recordingGroup,
   selfScrapeJob,
+  sidecarScrapeJob,
 } from '../common/scrape.ts';
 import { cascadeTargetGroups } from '../topology/facts.ts';
 import type { AlertRule, CentralReplica, Topology } from '../topology/model.ts';
 import { federationClientConfig } from '../topology/security.ts';
 import { compileRelabel } from '../topology/relabel-compile.ts';
 
-/**
- * One central replica. `metaAlerts` are central/alerts.ts `metaAlertRules`, computed once per
- * topology by the render plan (the closure check reads the same list).
- */
+/** The alert rules central evaluates besides the topology's own, each list computed once per plan. */
+export interface CentralAlerts {
+  /** central/alerts.ts `metaAlertRules` (the closure check reads the same list). */
+  readonly meta: readonly AlertRule[];
+  /** fedstack's own parts: the service, the sidecars, the alert bridge. */
+  readonly selfMonitoring: readonly AlertRule[];
+}
+
+/** One central replica. */
 export function renderCentral(
   topo: Topology,
   replica: CentralReplica,
   profile: Profile,
-  metaAlerts: readonly AlertRule[],
+  alerts: CentralAlerts,
 ): PrometheusBundle {
   const tier = topo.global.central;
   const relabel = compileRelabel(topo, 'central');
@@ -69,7 +75,14 @@ export function renderCentral(
         // Every replica sends to every Alertmanager, never through a load balancer (HA contract).
         alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: alertmanagers }] }],
       },
-      scrape_configs: [selfScrapeJob(self), federate],
+      scrape_configs: [
+        selfScrapeJob(self),
+        federate,
+        serviceScrapeJob(topo, profile),
+        // Its own config sidecar (cascades' and edges' arrive by federation); `central` tells
+        // the replicas' apart once the alert drops `replica`.
+        ...(profile === 'kubernetes' ? [sidecarScrapeJob({ central: replica.name })] : []),
+      ],
     },
     rules: {
       groups: [
@@ -82,7 +95,12 @@ export function renderCentral(
         {
           name: 'fedstack-meta-alerts',
           interval: tier.evaluationInterval,
-          rules: metaAlerts.map(alertSpec),
+          rules: alerts.meta.map(alertSpec),
+        },
+        {
+          name: 'fedstack-self-monitoring',
+          interval: tier.evaluationInterval,
+          rules: alerts.selfMonitoring.map(alertSpec),
         },
       ],
     },
@@ -96,6 +114,25 @@ function alertSpec(r: AlertRule): AlertingRuleSpec {
     for: r.for,
     labels: Object.keys(r.labels).length > 0 ? { ...r.labels } : undefined,
     annotations: Object.keys(r.annotations).length > 0 ? { ...r.annotations } : undefined,
+  };
+}
+
+/**
+ * The fedstack service (and the alert bridge in it): every replica, by the headless Service's
+ * A records in a cluster; the topology's serviceUrl on loopback.
+ */
+function serviceScrapeJob(topo: Topology, profile: Profile): ScrapeConfig {
+  if (profile === 'kubernetes') {
+    return {
+      job_name: JOB.fedstack,
+      dns_sd_configs: [{ names: [SERVICE.fedstack(topo.global.namespace)], type: 'A', port: PORT.fedstack }],
+    };
+  }
+  const url = new URL(topo.global.serviceUrl);
+  return {
+    job_name: JOB.fedstack,
+    scheme: url.protocol === 'https:' ? 'https' : 'http',
+    static_configs: [{ targets: [url.host] }],
   };
 }
 

@@ -43,7 +43,17 @@ export const JOB = {
   scheduler: 'kube-scheduler',
   /** Control-plane pods of guest clusters, hosted on the meta-cluster. */
   guestControlPlane: 'guest-control-plane',
+  /** Central's scrape of the fedstack service (and the alert bridge in it). */
+  fedstack: 'fedstack',
+  /** Each Prometheus' scrape of its config sidecar, in the same pod (kubernetes profile). */
+  sidecar: 'fedstack-sidecar',
 } as const;
+
+/**
+ * The sidecar series that reach central from every Prometheus (as the heartbeat does), so a
+ * config the sidecar refuses anywhere in the fleet pages someone.
+ */
+export const SIDECAR_CONFIG_VALID = 'fedstack_sidecar_config_valid';
 
 /**
  * A series the edge records every evaluation: its value is the edge's clock. Upstream,
@@ -58,10 +68,11 @@ export const HEARTBEAT_METRIC = 'fedstack:heartbeat:timestamp_seconds';
  */
 export const SYSTEM_SELECTORS = {
   /** What a cascade always pulls from its edges. */
-  cascade: [HEARTBEAT_METRIC],
+  cascade: [HEARTBEAT_METRIC, SIDECAR_CONFIG_VALID],
   /** What a central replica always pulls from each cascade. */
   central: [
     HEARTBEAT_METRIC,
+    SIDECAR_CONFIG_VALID,
     `{__name__=~"up|scrape_duration_seconds|scrape_samples_scraped|scrape_samples_post_metric_relabeling|scrape_series_added",job="${JOB.federateEdge}"}`,
   ],
 } as const;
@@ -122,6 +133,8 @@ export const POD_LABEL_CLUSTER_ID = 'fedstack.io/cluster-id';
 export const SERVICE = {
   /** One Service per central replica. */
   centralPrometheus: (replica: string, namespace: string) => `prometheus-${replica}.${namespace}.svc`,
+  /** The fedstack service: headless, so the name resolves to every replica. */
+  fedstack: (namespace: string) => `fedstack.${namespace}.svc`,
   /** One Service per Alertmanager replica (so each is addressed on its own, never via a load balancer). */
   alertmanager: (replica: string, namespace: string) => `alertmanager-${replica}.${namespace}.svc`,
 } as const;

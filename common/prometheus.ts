@@ -101,8 +101,17 @@ export interface ScrapeConfig {
   file_sd_configs?: FileSdConfig[];
   http_sd_configs?: HttpSdConfig[];
   kubernetes_sd_configs?: KubernetesSdConfig[];
+  dns_sd_configs?: DnsSdConfig[];
   relabel_configs?: RelabelConfig[];
   metric_relabel_configs?: RelabelConfig[];
+}
+
+/** DNS service discovery: every A record of each name, at `port`. */
+export interface DnsSdConfig {
+  names: string[];
+  type?: 'A' | 'AAAA' | 'SRV';
+  port?: number;
+  refresh_interval?: string;
 }
 
 export interface RuleFile {

@@ -2,13 +2,21 @@
  * Scrape-job pieces every tier builds the same way: the self-scrape job, extra static targets,
  * the rule group of a tier, and the match[] list of a federation job.
  */
-import { JOB, RESERVED_LABELS } from './conventions.ts';
+import { JOB, PORT, RESERVED_LABELS } from './conventions.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import type { RecordingRuleSpec, RelabelConfig, RuleGroup, ScrapeConfig } from './prometheus.ts';
 
 /** The self-scrape job; `client` carries TLS/basic auth when the Prometheus serves behind them. */
 export function selfScrapeJob(target: string, client: Partial<ScrapeConfig> = {}): ScrapeConfig {
   return { job_name: JOB.self, ...client, static_configs: [{ targets: [target] }] };
+}
+
+/**
+ * The config sidecar next to every Prometheus of the kubernetes profile (same pod, plain HTTP
+ * on localhost): whether it refused the mounted config, when it last reloaded Prometheus.
+ */
+export function sidecarScrapeJob(labels?: Readonly<Record<string, string>>): ScrapeConfig {
+  return { job_name: JOB.sidecar, static_configs: [{ targets: [`localhost:${PORT.sidecar}`], labels }] };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type Profile,
 } from '../common/conventions.ts';
 import type { PrometheusBundle, RelabelConfig, RuleFile, ScrapeConfig } from '../common/prometheus.ts';
-import { protectReservedLabels, recordingGroup, selfScrapeJob } from '../common/scrape.ts';
+import { protectReservedLabels, recordingGroup, selfScrapeJob, sidecarScrapeJob } from '../common/scrape.ts';
 import type { PlacedMetaCluster, Topology } from '../topology/model.ts';
 import { selfScrapeClientConfig } from '../topology/security.ts';
 
@@ -24,7 +24,7 @@ export function renderEdge(topo: Topology, placed: PlacedMetaCluster, profile: P
   const selfTarget = profile === 'local' ? metaCluster.endpoint : `localhost:${PORT.prometheus}`;
   const jobs: ScrapeConfig[] = [
     selfScrapeJob(selfTarget, selfScrapeClientConfig(topo.security, profile)),
-    ...(profile === 'kubernetes' ? kubernetesJobs(metaCluster.name) : []),
+    ...(profile === 'kubernetes' ? [sidecarScrapeJob(), ...kubernetesJobs(metaCluster.name)] : []),
     ...metaCluster.extraScrapeTargets.map((t): ScrapeConfig => ({
       job_name: t.job,
       metrics_path: t.metricsPath,
@@ -250,4 +250,4 @@ function podPort(port: number): RelabelConfig {
  * The jobs every edge runs besides a meta-cluster's extraScrapeTargets (the kubernetes profile's
  * set; the local profile runs the self-scrape only). `explain` names them as a series' sources.
  */
-export const EDGE_JOBS: readonly string[] = [JOB.self, ...kubernetesJobs('').map((j) => j.job_name)];
+export const EDGE_JOBS: readonly string[] = [JOB.self, JOB.sidecar, ...kubernetesJobs('').map((j) => j.job_name)];

@@ -20,6 +20,8 @@ import type { PrometheusBundle } from '../common/prometheus.ts';
 import { renderAlertmanager, type RenderedAlertmanager } from '../alerting/render.ts';
 import { renderCascade } from '../cascade/render.ts';
 import { metaAlertRules } from '../central/alerts.ts';
+import { SELF_MONITORING_RULES } from '../central/self-monitoring.ts';
+import { BRIDGE_ALERT_RULES } from '../alerting/rules.ts';
 import { renderCentral } from '../central/render.ts';
 import {
   panelQueries,
@@ -63,6 +65,11 @@ export interface PlanFacts {
   readonly lag: FederationLag;
   /** Central's meta-alerts (EdgeDown, CascadeDown, FederationStale, ...). */
   readonly metaAlertRules: readonly AlertRule[];
+  /**
+   * Central's rules on fedstack's own parts (the service, the config sidecars, the alert
+   * bridge), read from central's own scrapes rather than federated.
+   */
+  readonly selfMonitoringRules: readonly AlertRule[];
   /** Jobs every edge runs besides its extraScrapeTargets. */
   readonly edgeJobs: readonly string[];
   /** Every dashboard query (panels and variables), for the closure check and live tests. */
@@ -128,6 +135,7 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
     get metaAlertRules() {
       return metaAlerts();
     },
+    selfMonitoringRules: [...SELF_MONITORING_RULES, ...BRIDGE_ALERT_RULES],
     edgeJobs: EDGE_JOBS,
     get panelQueries() {
       return queries();
@@ -188,7 +196,10 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
       return entries.get(`central/${name}`, () => ({
         tier: 'central',
         name,
-        bundle: renderCentral(topology, r, profile, metaAlerts()),
+        bundle: renderCentral(topology, r, profile, {
+          meta: metaAlerts(),
+          selfMonitoring: facts.selfMonitoringRules,
+        }),
       }));
     },
     prometheus: (tier, name) => plan[tier](name),

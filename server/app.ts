@@ -367,6 +367,16 @@ function createMetrics(deps: AppDeps) {
     },
   });
   new Gauge({
+    name: 'fedstack_topology_meta_clusters',
+    help: 'Meta-clusters of the topology being served: how many edges should heartbeat.',
+    registers,
+    collect() {
+      let n = 0;
+      for (const b of topologySource.current().topology.bigRegions) for (const r of b.regions) n += r.metaClusters.length;
+      this.set(n);
+    },
+  });
+  new Gauge({
     name: 'fedstack_topology_revision',
     help: 'Revision of the topology being served (1 at start, +1 per accepted change).',
     registers,

@@ -30,7 +30,7 @@ import { promisify } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { FILE } from '../common/conventions.ts';
+import { FILE, SIDECAR_CONFIG_VALID } from '../common/conventions.ts';
 import { fillWebConfig } from './web-config.ts';
 
 const run = promisify(execFile);
@@ -413,7 +413,8 @@ function sidecarMetrics(registry: Registry) {
       registers,
     }),
     valid: new Gauge({
-      name: 'fedstack_sidecar_config_valid',
+      // Federated to central (SYSTEM_SELECTORS): FedstackSidecarConfigRefused reads it there.
+      name: SIDECAR_CONFIG_VALID,
       help: '1 when the mounted config is the one live, 0 when it was rejected.',
       registers,
     }),

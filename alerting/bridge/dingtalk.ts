@@ -222,7 +222,14 @@ export function packMessages(
 }
 
 export type SendOutcome =
-  { readonly ok: true } | { readonly ok: false; readonly throttled: boolean; readonly reason: string };
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly throttled: boolean;
+      readonly reason: string;
+      /** What went wrong, bounded for a metric label: errcode:<n>, http:<status>, invalid_answer, network. */
+      readonly code: string;
+    };
 
 /** POSTs one message to a robot; an unknown non-zero errcode is a failure, never a success. */
 export async function sendDingTalk(opts: {
@@ -255,14 +262,16 @@ export async function sendDingTalk(opts: {
       ok: false,
       throttled: false,
       reason: `request failed: ${(e as Error).name}: ${(e as Error).message.replace(/access_token=[^&\s]*/g, 'access_token=<secret>')}`,
+      code: 'network',
     };
   }
-  if (res.status !== 200) return { ok: false, throttled: res.status === 429, reason: `HTTP ${res.status}` };
+  if (res.status !== 200)
+    return { ok: false, throttled: res.status === 429, reason: `HTTP ${res.status}`, code: `http:${res.status}` };
   let answer: { errcode?: unknown; errmsg?: unknown };
   try {
     answer = JSON.parse(res.body) as { errcode?: unknown; errmsg?: unknown };
   } catch {
-    return { ok: false, throttled: false, reason: 'answer is not JSON' };
+    return { ok: false, throttled: false, reason: 'answer is not JSON', code: 'invalid_answer' };
   }
   if (answer.errcode === DINGTALK_ERRCODE.ok) return { ok: true };
   const code = typeof answer.errcode === 'number' ? answer.errcode : NaN;
@@ -270,5 +279,6 @@ export async function sendDingTalk(opts: {
     ok: false,
     throttled: code === DINGTALK_ERRCODE.tooFast || code === DINGTALK_ERRCODE.overLimit,
     reason: `errcode ${String(answer.errcode)}: ${String(answer.errmsg ?? '')}`,
+    code: Number.isInteger(code) ? `errcode:${code}` : 'invalid_answer',
   };
 }

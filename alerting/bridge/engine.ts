@@ -384,6 +384,13 @@ export class DeliveryEngine {
     return n;
   }
 
+  /** Seconds the oldest undelivered notification of `channel` has waited (0 when none). */
+  oldestPendingSeconds(channel: Channel): number {
+    let oldest = Infinity;
+    for (const u of this.units.values()) if (u.channel === channel && u.acceptedAt < oldest) oldest = u.acceptedAt;
+    return oldest === Infinity ? 0 : Math.max(0, this.d.now() - oldest) / 1000;
+  }
+
   /** Persists a notification (fsync'd) and queues it. Throws when it cannot: the caller answers 5xx. */
   async accept(channel: Channel, receiverName: string, payload: WebhookPayload): Promise<AcceptOutcome> {
     if (this.closed) throw new Error('bridge is shutting down');
@@ -635,7 +642,7 @@ export class DeliveryEngine {
           timeoutMs: o.dingtalk.timeoutMs,
         });
       } catch (e) {
-        outcome = { ok: false, throttled: false, reason: (e as Error).message };
+        outcome = { ok: false, throttled: false, reason: (e as Error).message, code: 'network' };
       }
       const now = this.d.now();
       release(now);
@@ -663,6 +670,7 @@ export class DeliveryEngine {
         return;
       }
       this.d.metrics.retried.inc({ channel: 'dingtalk' });
+      this.d.metrics.providerErrors.inc({ channel: 'dingtalk', code: outcome.code });
       if (outcome.throttled) {
         state.cooldownUntil = now + o.dingtalk.throttleCooldownMs;
         this.d.logger.warn(
@@ -801,6 +809,7 @@ export class DeliveryEngine {
         return;
       }
       const reason = `${result.code}: ${result.message}`;
+      this.d.metrics.providerErrors.inc({ channel: 'sms', code: smsErrorCode(result.code) });
       // Credentials may have been rotated in the Secret volume: build the client afresh next time.
       if (/AccessKey|Signature/i.test(result.code)) this.providers.delete(lane.receiver.name);
       if (result.rateLimited) {
@@ -888,4 +897,9 @@ export class DeliveryEngine {
   idle(): boolean {
     return this.units.size === 0 && this.inFlight.size === 0;
   }
+}
+
+/** An Aliyun SMS error code as a metric label: its own codes (isv.*, SignatureDoesNotMatch, ...) are a small fixed set; anything else is 'other'. */
+function smsErrorCode(code: string): string {
+  return /^[A-Za-z][\w.-]{0,63}$/.test(code) ? code : 'other';
 }

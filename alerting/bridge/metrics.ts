@@ -32,12 +32,17 @@ export interface BridgeMetrics {
   readonly deadLetters: Counter<'channel'>;
   readonly inDoubt: Counter;
   readonly queueDepth: Gauge<'channel'>;
+  readonly oldestPending: Gauge<'channel'>;
+  /** Failed sends by what the provider (or the network) said: `errcode:130101`, `http:503`, an SMS code. */
+  readonly providerErrors: Counter<'channel' | 'code'>;
   readonly latency: Histogram<'channel'>;
 }
 
 export function createBridgeMetrics(
   registry: Registry,
   queueDepth: (channel: Channel) => number,
+  /** Seconds since the oldest undelivered notification was accepted (0 when none). */
+  oldestPendingSeconds: (channel: Channel) => number,
 ): BridgeMetrics {
   const registers = [registry];
   const m: BridgeMetrics = {
@@ -91,6 +96,21 @@ export function createBridgeMetrics(
         for (const c of CHANNELS) this.set({ channel: c }, queueDepth(c));
       },
     }),
+    oldestPending: new Gauge({
+      name: 'fedstack_alert_bridge_oldest_pending_seconds',
+      help: 'Age of the oldest accepted notification not yet delivered (0 when the outbox is empty).',
+      labelNames: ['channel'],
+      registers,
+      collect() {
+        for (const c of CHANNELS) this.set({ channel: c }, oldestPendingSeconds(c));
+      },
+    }),
+    providerErrors: new Counter({
+      name: 'fedstack_alert_bridge_provider_errors_total',
+      help: 'Failed sends by the answer: errcode:<DingTalk errcode>, http:<status>, an Aliyun SMS code, or network.',
+      labelNames: ['channel', 'code'],
+      registers,
+    }),
     latency: new Histogram({
       name: 'fedstack_alert_bridge_delivery_latency_seconds',
       help: 'From acceptance to confirmed delivery.',
@@ -109,71 +129,3 @@ export function createBridgeMetrics(
   }
   return m;
 }
-
-/** Alert rules for the central tier: the bridge's failures page someone by the other channels. */
-export const BRIDGE_ALERT_RULES = [
-  {
-    alert: 'AlertBridgeDeadLetters',
-    expr: 'increase(fedstack_alert_bridge_dead_letters_total[15m]) > 0',
-    labels: { severity: 'critical' },
-    annotations: {
-      summary: 'The alert bridge gave up on {{ $value }} {{ $labels.channel }} notification(s)',
-      description: 'See the outbox dead/ folder of the fedstack service.',
-    },
-  },
-  {
-    alert: 'AlertBridgeDropped',
-    expr: 'fedstack_alert_bridge_dropped_total > 0',
-    labels: { severity: 'critical' },
-    annotations: {
-      summary: 'The alert bridge lost {{ $labels.channel }} notifications',
-      description: 'dropped must stay 0: a bug.',
-    },
-  },
-  {
-    // A 404 is final: Alertmanager drops the notification. The name can never be a receiver.
-    alert: 'AlertBridgeInvalidReceiver',
-    expr: 'sum by (channel) (increase(fedstack_alert_bridge_received_total{outcome="invalid_receiver"}[15m])) > 0',
-    labels: { severity: 'critical' },
-    annotations: {
-      summary:
-        'The alert bridge refused {{ printf "%.0f" $value }} {{ $labels.channel }} notification(s) for a name that can never be a receiver',
-      description:
-        'A webhook_config posts to a path whose receiver name is not a DNS label (answered 404, dropped by Alertmanager). Fix the URL in alertmanager.yml.',
-    },
-  },
-  {
-    // A 503 makes Alertmanager retry: these pages are stuck, not lost, until the routings agree.
-    alert: 'AlertBridgeUnknownReceiver',
-    expr: 'sum by (channel) (increase(fedstack_alert_bridge_received_total{outcome="unknown_receiver"}[10m])) > 0',
-    for: '5m',
-    labels: { severity: 'critical' },
-    annotations: {
-      summary:
-        'Alertmanager keeps posting {{ $labels.channel }} notifications for a receiver the alert bridge does not know',
-      description:
-        "Answered 503 and retried: alertmanager.yml names a receiver that the service's topology lacks (an edit not loaded yet, or refused: see /readyz).",
-    },
-  },
-  {
-    alert: 'AlertBridgeRejectedPayloads',
-    expr: 'sum by (channel, outcome) (increase(fedstack_alert_bridge_received_total{outcome=~"invalid|unsupported_media_type"}[15m])) > 0',
-    labels: { severity: 'warning' },
-    annotations: {
-      summary:
-        'The alert bridge refused {{ printf "%.0f" $value }} {{ $labels.channel }} notification(s): {{ $labels.outcome }}',
-      description:
-        'Alertmanager always sends application/json in UTF-8: a 4xx means a client that is not Alertmanager, or a proxy that rewrites the body. Refused notifications are not retried.',
-    },
-  },
-  {
-    alert: 'AlertBridgeBacklog',
-    expr: 'fedstack_alert_bridge_queue_depth > 100',
-    for: '15m',
-    labels: { severity: 'warning' },
-    annotations: {
-      summary: 'The alert bridge has {{ $value }} undelivered {{ $labels.channel }} notifications',
-      description: 'Providers failing or rate limited.',
-    },
-  },
-] as const;

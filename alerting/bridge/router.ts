@@ -117,7 +117,11 @@ export function createBridgeRouter(deps: BridgeDeps): BridgeHandle {
   const outbox = new Outbox(deps.outboxDir);
   // The engine counts queue depth for the gauge; created first, bound lazily.
   const ref: { engine?: DeliveryEngine } = {};
-  const metrics = createBridgeMetrics(deps.registry, (c) => ref.engine?.queueDepth(c) ?? 0);
+  const metrics = createBridgeMetrics(
+    deps.registry,
+    (c) => ref.engine?.queueDepth(c) ?? 0,
+    (c) => ref.engine?.oldestPendingSeconds(c) ?? 0,
+  );
   const engine = new DeliveryEngine({
     routing: deps.topology,
     outbox,

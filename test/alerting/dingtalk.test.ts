@@ -53,45 +53,24 @@ describe('DingTalk errcode answers', () => {
       ),
       timeoutMs: 1000,
     });
-  const cases: [string, number, string, boolean, boolean][] = [
-    ['errcode 0 is a success', 200, '{"errcode":0,"errmsg":"ok"}', true, false],
-    [
-      '130101 (too fast) is a throttled failure',
-      200,
-      '{"errcode":130101,"errmsg":"send too fast"}',
-      false,
-      true,
-    ],
-    [
-      '90030 (webhook over limit) is a throttled failure',
-      200,
-      '{"errcode":90030,"errmsg":"webhook over limit"}',
-      false,
-      true,
-    ],
-    [
-      '310000 (sign not match) is a failure',
-      200,
-      '{"errcode":310000,"errmsg":"sign not match"}',
-      false,
-      false,
-    ],
-    [
-      'an unknown non-zero errcode is a failure, never a success',
-      200,
-      '{"errcode":123456,"errmsg":"new"}',
-      false,
-      false,
-    ],
-    ['an answer without errcode is a failure', 200, '{"ok":true}', false, false],
-    ['a non-JSON answer is a failure', 200, '<html>', false, false],
-    ['HTTP 502 is a failure', 502, '', false, false],
+  const cases: [string, number, string, boolean, boolean, string | undefined][] = [
+    ['errcode 0 is a success', 200, '{"errcode":0,"errmsg":"ok"}', true, false, undefined],
+    ['130101 (too fast) is a throttled failure', 200, '{"errcode":130101,"errmsg":"send too fast"}', false, true, 'errcode:130101'],
+    ['90030 (webhook over limit) is a throttled failure', 200, '{"errcode":90030,"errmsg":"webhook over limit"}', false, true, 'errcode:90030'],
+    ['310000 (sign not match) is a failure', 200, '{"errcode":310000,"errmsg":"sign not match"}', false, false, 'errcode:310000'],
+    ['an unknown non-zero errcode is a failure, never a success', 200, '{"errcode":123456,"errmsg":"new"}', false, false, 'errcode:123456'],
+    ['an answer without errcode is a failure', 200, '{"ok":true}', false, false, 'invalid_answer'],
+    ['a non-JSON answer is a failure', 200, '<html>', false, false, 'invalid_answer'],
+    ['HTTP 502 is a failure', 502, '', false, false, 'http:502'],
   ];
-  for (const [name, status, body, ok, throttled] of cases) {
-    it(name, async () => {
+  for (const [name, status, body, ok, throttled, code] of cases) {
+    it(`${name}, coded ${code ?? 'ok'} for the error metric`, async () => {
       const r = await send(answering(status, body));
       assert.equal(r.ok, ok);
-      if (!r.ok) assert.equal(r.throttled, throttled);
+      if (!r.ok) {
+        assert.equal(r.throttled, throttled);
+        assert.equal(r.code, code);
+      }
     });
   }
   it('a network error is a failure whose reason does not leak the token', async () => {

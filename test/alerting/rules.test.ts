@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { BRIDGE_ALERT_RULES, createBridgeMetrics } from '../../alerting/bridge/metrics.ts';
+import { createBridgeMetrics } from '../../alerting/bridge/metrics.ts';
+import { BRIDGE_ALERT_RULES } from '../../alerting/rules.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { checkRules, testRules } from '../support/promcheck.ts';
 
@@ -26,7 +27,7 @@ it('promtool accepts the bridge rules', async () => {
 
 it('every refusal outcome the rules watch is a series the bridge exports from the start', async () => {
   const registry = new Registry();
-  createBridgeMetrics(registry, () => 0);
+  createBridgeMetrics(registry, () => 0, () => 0);
   const text = await registry.metrics();
   for (const outcome of ['invalid_receiver', 'unknown_receiver', 'invalid', 'unsupported_media_type'])
     for (const channel of ['dingtalk', 'sms'])
