@@ -30,11 +30,14 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .description('check a topology; prints FILE:LINE:COL: path: problem for every error (exit 2)')
     .addOption(topologyOption())
     .addOption(
-      new Option('-p, --profile <profile>', 'also check what this profile needs').choices(
-        PROFILES as string[],
-      ),
+      new Option(
+        '-p, --profile <profile>',
+        'check what this profile needs (kubernetes: protected federation)',
+      )
+        .choices(PROFILES as string[])
+        .default('kubernetes'),
     )
-    .action(async (opts: { topology?: string; profile?: Profile }) => {
+    .action(async (opts: { topology?: string; profile: Profile }) => {
       const { loadTopologyArg } = await import('./topology-arg.ts');
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);
@@ -120,7 +123,7 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
       'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
     )
     .usage(
-      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--read-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
     )
     .allowUnknownOption()
     .allowExcessArguments()

@@ -209,6 +209,7 @@ export function cascadeManifests(
         serves: true,
         webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
+        discovers: true,
         federationSources: topo.security?.federation.centralEgressCidrs ?? [],
         serviceAccountName: name,
         automountToken: false,
@@ -545,12 +546,14 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                     ...(bridge !== undefined
                       ? { outboxDir: PATH.outbox, secretsDir: PATH.bridgeSecrets }
                       : {}),
+                    readTokenFile: `${PATH.readToken}/token`,
                   }),
                 ],
                 ports: [{ name: 'http', containerPort: PORT.fedstack, protocol: 'TCP' }],
                 volumeMounts: [
                   { name: 'topology', mountPath: PATH.topology, readOnly: true },
                   { name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true },
+                  { name: 'read-token', mountPath: PATH.readToken, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(bridge !== undefined ? [{ name: 'outbox', mountPath: PATH.outbox }] : []),
                   ...secrets.mounts,
@@ -568,6 +571,14 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                 secret: {
                   secretName: SECRET.sidecarToken.name,
                   items: [{ key: SECRET.sidecarToken.key, path: 'token' }],
+                  defaultMode: 0o440,
+                },
+              },
+              {
+                name: 'read-token',
+                secret: {
+                  secretName: SECRET.readToken.name,
+                  items: [{ key: SECRET.readToken.key, path: 'token' }],
                   defaultMode: 0o440,
                 },
               },

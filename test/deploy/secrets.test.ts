@@ -21,6 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'fedstack-secrets-'));
 const fixture = makeFederationSecrets(dir);
 const tlsKey = readFileSync(join(fixture.dir, 'tls', 'tls.key'), 'utf8');
 const token = 'sidecar-token-c0ffee-5ecret';
+const readToken = 'read-token-bead-5ecret';
 rmSync(dir, { recursive: true, force: true });
 const SECRET_VALUES: Record<string, string> = {
   'federation password': fixture.password,
@@ -28,6 +29,7 @@ const SECRET_VALUES: Record<string, string> = {
   // A line from the middle of the PEM: any copy of the key would contain it.
   'TLS private key': tlsKey.split('\n')[5]!,
   'sidecar token': token,
+  'read token': readToken,
 };
 /** Shapes of secrets, whatever their value: no rendered file may contain one. */
 const SECRET_SHAPES: Record<string, RegExp> = {
@@ -78,13 +80,17 @@ test('no file served under /v1/config and no log line contains a secret value', 
     topologySource: staticTopologySource(topo),
     registrations: new RegistrationStore({ ttlMs: 60_000 }),
     heartbeatToken: new Secret(token),
+    readToken: new Secret(readToken),
     logger,
     registry: new Registry(),
     now: () => 0,
   });
   const served = new Map<string, string>();
   for (const path of renderTree(createPlan(topo, 'kubernetes')).keys()) {
-    const res = await request(app).get(`/v1/config/${path}`).expect(200);
+    const res = await request(app)
+      .get(`/v1/config/${path}`)
+      .set('Authorization', `Bearer ${readToken}`)
+      .expect(200);
     served.set(path, res.text);
   }
   assert.ok(served.size > 5);
