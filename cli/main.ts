@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
 import type { SimulateFlags, UpFlags } from './runtime.ts';
+import type { SecretsInitFlags } from './secrets.ts';
 
 const topologyOption = () =>
   new Option('-t, --topology <file>', 'topology file (default: the embedded example topology)');
@@ -108,6 +109,7 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     );
 
   addRuntimeCommands(root, io, setCode);
+  addSecretsCommand(root, io, setCode);
   return root;
 }
 
@@ -167,6 +169,24 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
     .addOption(topologyOption())
     .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster')
     .action(async (opts: SimulateFlags) => setCode(await (await runtime()).simulateCommand(opts, io)));
+}
+
+/** `fedstack secrets init`: the Secrets the kubernetes profile mounts (cli/secrets.ts). */
+function addSecretsCommand(root: Command, io: CliIo, setCode: (code: number) => void): void {
+  root
+    .command('secrets')
+    .description('the Kubernetes Secrets a rendered fleet mounts (federation TLS and password, tokens)')
+    .command('init')
+    .description(
+      'write fresh Secret manifests (0600) into DIR, a directory of its own: never commit it, kubectl apply it',
+    )
+    .addOption(topologyOption())
+    .requiredOption('-o, --out <dir>', 'output directory for the Secret manifests (not a render output)')
+    .option('--rotate', 'replace existing Secrets with new values (the CA in DIR/ca is kept)')
+    .option('--days <n>', 'certificate lifetime in days', '365')
+    .action(async (opts: SecretsInitFlags) =>
+      setCode((await import('./secrets.ts')).secretsInitCommand(opts, io)),
+    );
 }
 
 /** Runs the CLI with arguments (without node and script) and returns the exit code. */
