@@ -151,7 +151,7 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
   root
     .command('up')
     .description(
-      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C',
+      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C: federation over TLS with basic auth (throwaway secrets), notifications to local DingTalk, SMS and SMTP stand-ins',
     )
     .addOption(topologyOption())
     .option(
