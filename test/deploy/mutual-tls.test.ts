@@ -19,7 +19,10 @@ import { createCa, issueCertificate } from '../../deploy/secrets/pki.ts';
 import { treeFiles } from '../../render/emit.ts';
 import { createPlan } from '../../render/plan.ts';
 import { writeTreeAtomically } from '../../render/write.ts';
+import pino from 'pino';
+import { runSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import { fillWebConfig } from '../../sidecar/web-config.ts';
+import { LOCAL_SECRET_FILES } from '../../topology/security.ts';
 import { securedTopologyText } from '../server/fixture-topology.ts';
 import { topologyFrom } from '../server/helpers.ts';
 import { freePort, tempDir, waitFor } from '../support/index.ts';
@@ -119,6 +122,45 @@ describe('mutual TLS between a cascade and its edge', () => {
       }),
       /alert (bad certificate|certificate required)/,
     );
+  });
+
+  it("lets the edge's sidecar reload its Prometheus with the client certificate, and only with it", async () => {
+    const sidecar = (tls: { certFile?: string; keyFile?: string }) =>
+      runSidecar({
+        configDir: join(config, 'edge', 'mc-lab-01'),
+        // Two levels below the bundle root while staging, as the rendered relative paths expect.
+        liveDir: join(config, 'live'),
+        prometheusUrl: edgeUrl,
+        prometheusAuth: { username: 'federate', passwordFile: secrets.paths.password },
+        prometheusTls: { ...tls, insecureSkipVerify: true },
+        passwordHashFile: secrets.paths.passwordHash,
+        promtoolPath: 'promtool',
+        interval: 3_600_000,
+        logger: pino({ level: 'silent' }),
+      });
+    // A config change for each sidecar to apply, once its start-up sync is done.
+    const rules = join(config, 'edge', 'mc-lab-01', FILE.rules);
+    const change = async (s: RunningSidecar) => {
+      await s.sync();
+      writeFileSync(rules, `${readFileSync(rules, 'utf8')}\n`);
+    };
+    const withCert = await sidecar({
+      certFile: join(config, LOCAL_SECRET_FILES.clientCert),
+      keyFile: join(config, LOCAL_SECRET_FILES.clientKey),
+    });
+    try {
+      await change(withCert);
+      assert.equal(await withCert.sync(), 'applied');
+    } finally {
+      await withCert.close();
+    }
+    const without = await sidecar({});
+    try {
+      await change(without);
+      assert.equal(await without.sync(), 'reload-failed');
+    } finally {
+      await without.close();
+    }
   });
 
   it('still asks a scraper with a good certificate for the password', async () => {
