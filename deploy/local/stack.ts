@@ -557,10 +557,24 @@ async function notificationVerdict(o: {
     parseDuration(routing.groupWait) +
     2 * parseDuration(o.topology.global.central.evaluationInterval) +
     20_000;
+  // Waits for the first delivery; a notification Alertmanager reports failed ends the wait
+  // early unless another one gets through within a few seconds (several receivers may race).
+  const running = () => o.alertmanagers.filter((c) => c.server?.process.running === true);
+  let failedSince: number | undefined;
+  let checkedAt = 0;
   const first = await waitFor(
-    () => {
+    async () => {
       if (o.stopping()) throw new ExitedError('stopped');
-      return o.standIns.deliveries()[0];
+      const d = o.standIns.deliveries()[0];
+      if (d !== undefined) return d;
+      if (Date.now() - checkedAt >= 1000) {
+        checkedAt = Date.now();
+        const failed = await Promise.all(running().map((am) => notificationFailures(am.url).catch(() => '')));
+        if (failedSince === undefined && failed.some((f) => f !== '')) failedSince = Date.now();
+      }
+      if (failedSince !== undefined && Date.now() - failedSince > FAILED_GRACE_MS)
+        throw new ExitedError('notifications fail');
+      return undefined;
     },
     { timeoutMs: budget, intervalMs: 250, what: 'a delivered notification' },
   ).catch(() => undefined);
@@ -568,7 +582,7 @@ async function notificationVerdict(o: {
     return `fedstack up: alerts reach Alertmanager and notifications are delivered: ${describeDelivery(first)} (${o.elapsed()})`;
   if (o.stopping()) return 'fedstack up: stopped before a notification was delivered';
   const reasons: string[] = [];
-  for (const am of o.alertmanagers.filter((c) => c.server?.process.running === true)) {
+  for (const am of running()) {
     const failed = await notificationFailures(am.url).catch(() => '');
     if (failed !== '') reasons.push(`alertmanager ${am.name}: failed notifications: ${failed}`);
     const lastError = readFileSync(o.logFile(am), 'utf8')
@@ -580,10 +594,15 @@ async function notificationVerdict(o: {
   reasons.push(...o.standIns.problems());
   if (reasons.length === 0) reasons.push('no notification was attempted (nothing routed to a receiver yet)');
   return [
-    `fedstack up: NO notification was delivered within ${Math.round(budget / 1000)}s: alerts reach nobody yet.`,
+    failedSince === undefined
+      ? `fedstack up: NO notification was delivered within ${Math.round(budget / 1000)}s: alerts reach nobody yet.`
+      : `fedstack up: NO notification was delivered: Alertmanager's notifications fail, alerts reach nobody (${o.elapsed()}).`,
     ...reasons.map((r) => `  ${r}`),
   ].join('\n');
 }
+
+/** How long failed notifications may wait for a delivery before up says they fail. */
+const FAILED_GRACE_MS = 5000;
 
 /** `webhook: 3, email: 1` from alertmanager_notifications_failed_total, or '' when none failed. */
 async function notificationFailures(amUrl: string): Promise<string> {

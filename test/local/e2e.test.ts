@@ -233,8 +233,9 @@ describe('the local federated stack, end to end', () => {
   });
 
   it("keeps each series' own job, drops the federation jobs' job from aggregates, and keeps it on the federation jobs' up", async () => {
+    // The stack's credentials: a cascade serves behind TLS and basic auth (central ignores them).
     const jobsOf = async (url: string, expr: string) =>
-      (await promQuery(url, `count by (__name__, job) (${expr})`))
+      (await promQuery(url, `count by (__name__, job) (${expr})`, stack.secrets.credentials()))
         .map((s) => `${s.metric.__name__} ${s.metric.job ?? '(no job)'}`)
         .sort();
     const aggregates =
