@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Secret } from '../common/secret.ts';
 import { generateFleetYaml } from './topology-gen.ts';
 import { notRun, type Bench, type Row } from './types.ts';
 
@@ -27,8 +28,13 @@ interface ServerModule {
     topologyFile: string;
     port: number;
     logger: unknown;
+    readToken: Secret;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
+
+/** http_sd and configs answer only with the read token (server/auth.ts): the bench sends it. */
+const READ_TOKEN = 'bench-read-token';
+const AUTHORIZATION = `Authorization: Bearer ${READ_TOKEN}`;
 
 export interface WrkResult {
   readonly requestsPerSecond: number;
@@ -58,7 +64,7 @@ export function parseWrk(out: string): WrkResult {
 async function wrk(url: string, seconds: number, connections: number): Promise<WrkResult> {
   const { stdout } = await promisify(execFile)(
     WRK,
-    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url],
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', AUTHORIZATION, url],
     { timeout: (seconds + 30) * 1000 },
   );
   return parseWrk(stdout);
@@ -87,13 +93,20 @@ export const serviceThroughputBench: Bench = {
     const edges = size.regionsPerBigRegion * size.metaClustersPerRegion;
     const file = join(dir, 'topology.yaml');
     writeFileSync(file, generateFleetYaml(size));
-    const server = await startServer({ topologyFile: file, port: 0, logger: pino({ level: 'silent' }) });
+    const server = await startServer({
+      topologyFile: file,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      readToken: new Secret(READ_TOKEN),
+    });
     try {
       const seconds = smoke ? 1 : 10;
       const configPath = '/v1/config/edge/mc-1/prometheus.yml';
       // Uncached: the first config GET renders the whole bundle of this topology revision.
       const t0 = performance.now();
-      const first = await fetch(`${server.url}${configPath}`);
+      const first = await fetch(`${server.url}${configPath}`, {
+        headers: { Authorization: `Bearer ${READ_TOKEN}` },
+      });
       await first.text();
       const uncachedMs = performance.now() - t0;
       if (!first.ok) throw new Error(`GET ${configPath}: ${first.status}`);

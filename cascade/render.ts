@@ -3,7 +3,7 @@
  * cascade allow-list, labels every series with big_region/region/meta_cluster, drops noise
  * labels, applies the topology's cascade label rewrites, and evaluates the regional recording rules that central federates.
  */
-import { JOB, LABEL, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
+import { JOB, LABEL, MOUNT, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
 import type { PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
 import {
   dropFederationJobLabel,
@@ -28,10 +28,15 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
     ...federationClientConfig(topo.security, profile),
     // Production discovers edges through the fedstack service, which merges the topology with
     // live sidecar registrations (LoadBalancer addresses change); the local stack lists them.
+    // The service answers discovery only with the read token: it reveals the fleet's layout.
     ...(profile === 'kubernetes'
       ? {
           http_sd_configs: [
-            { url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`, refresh_interval: '30s' },
+            {
+              url: `${topo.global.serviceUrl}/v1/sd/cascade/${bigRegion.name}`,
+              refresh_interval: '30s',
+              authorization: { type: 'Bearer', credentials_file: MOUNT.readTokenFile },
+            },
           ],
         }
       : { static_configs: edgeTargetGroups(bigRegion) }),

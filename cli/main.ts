@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
 import type { SimulateFlags, UpFlags } from './runtime.ts';
+import type { SecretsInitFlags } from './secrets.ts';
 
 const topologyOption = () =>
   new Option('-t, --topology <file>', 'topology file (default: the embedded example topology)');
@@ -30,11 +31,14 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .description('check a topology; prints FILE:LINE:COL: path: problem for every error (exit 2)')
     .addOption(topologyOption())
     .addOption(
-      new Option('-p, --profile <profile>', 'also check what this profile needs').choices(
-        PROFILES as string[],
-      ),
+      new Option(
+        '-p, --profile <profile>',
+        'check what this profile needs (kubernetes: protected federation)',
+      )
+        .choices(PROFILES as string[])
+        .default('kubernetes'),
     )
-    .action(async (opts: { topology?: string; profile?: Profile }) => {
+    .action(async (opts: { topology?: string; profile: Profile }) => {
       const { loadTopologyArg } = await import('./topology-arg.ts');
       const loaded = loadTopologyArg(opts.topology, io, opts.profile);
       if (!loaded.ok) return setCode(loaded.code);
@@ -105,6 +109,7 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     );
 
   addRuntimeCommands(root, io, setCode);
+  addSecretsCommand(root, io, setCode);
   return root;
 }
 
@@ -120,7 +125,7 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
       'run the fedstack service: http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
     )
     .usage(
-      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--read-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]]',
     )
     .allowUnknownOption()
     .allowExcessArguments()
@@ -146,7 +151,7 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
   root
     .command('up')
     .description(
-      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C',
+      'run the whole stack on loopback (simulators, edges, cascades, central pair, Alertmanager cluster, service) until Ctrl-C: federation over TLS with basic auth (throwaway secrets), notifications to local DingTalk, SMS and SMTP stand-ins',
     )
     .addOption(topologyOption())
     .option(
@@ -164,6 +169,24 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
     .addOption(topologyOption())
     .option('--max-guest-clusters <n>', 'simulate at most this many guest clusters per meta-cluster')
     .action(async (opts: SimulateFlags) => setCode(await (await runtime()).simulateCommand(opts, io)));
+}
+
+/** `fedstack secrets init`: the Secrets the kubernetes profile mounts (cli/secrets.ts). */
+function addSecretsCommand(root: Command, io: CliIo, setCode: (code: number) => void): void {
+  root
+    .command('secrets')
+    .description('the Kubernetes Secrets a rendered fleet mounts (federation TLS and password, tokens)')
+    .command('init')
+    .description(
+      'write fresh Secret manifests (0600) into DIR, a directory of its own: never commit it, kubectl apply it',
+    )
+    .addOption(topologyOption())
+    .requiredOption('-o, --out <dir>', 'output directory for the Secret manifests (not a render output)')
+    .option('--rotate', 'replace existing Secrets with new values (the CA in DIR/ca is kept)')
+    .option('--days <n>', 'certificate lifetime in days', '365')
+    .action(async (opts: SecretsInitFlags) =>
+      setCode((await import('./secrets.ts')).secretsInitCommand(opts, io)),
+    );
 }
 
 /** Runs the CLI with arguments (without node and script) and returns the exit code. */

@@ -4,11 +4,11 @@
  * this module only when one of them runs; each runs until SIGINT/SIGTERM (cli/signals.ts) and
  * stops what it started before returning its exit code.
  */
-import { join } from 'node:path';
 import pino from 'pino';
 import type { AlertBridgeConfig } from '../alerting/bridge/wiring.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
-import { startLocalStack, type ServiceContext } from '../deploy/local/stack.ts';
+import { startLocalService } from '../deploy/local/service.ts';
+import { startLocalStack } from '../deploy/local/stack.ts';
 import { parseDuration } from '../common/duration.ts';
 import { parseServeArgs } from '../common/flags.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
@@ -85,7 +85,9 @@ export async function sidecarCommand(args: readonly string[], io: CliIo): Promis
   return runUntilSignal(
     async (signal) => {
       const sidecar = await runSidecar({ ...opts, signal });
-      return opts.once === true ? { stop: sidecar.close, stopped: Promise.resolve() } : { stop: sidecar.close };
+      return opts.once === true
+        ? { stop: sidecar.close, stopped: Promise.resolve() }
+        : { stop: sidecar.close };
     },
     {
       failed: (e) => {
@@ -136,34 +138,6 @@ export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
       },
     },
   );
-}
-
-/**
- * The service and bridge of `fedstack up`. Their JSON logs go to a file in the stack's dir, not
- * between the human lines of `up` (whose summary says where the file is).
- */
-async function startLocalService(ctx: ServiceContext): Promise<{ url: string; stop(): Promise<void> }> {
-  const logFile = join(ctx.bundleDir, '..', 'data', 'service.log');
-  const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
-  const logger = pino({ level: 'info' }, destination);
-  const server = await startServer({
-    topologyFile: ctx.topologyFile,
-    port: ctx.port,
-    profile: 'local',
-    logger,
-    bridge: {
-      outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
-      secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
-    },
-  });
-  ctx.log(`fedstack up: the service and its alert bridge log to ${logFile}`);
-  return {
-    url: server.url,
-    stop: async () => {
-      await server.close();
-      destination.end();
-    },
-  };
 }
 
 /** `fedstack simulate`: the fleet simulators alone. */

@@ -32,6 +32,8 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
     if (result.errors.some((e) => e.message === LOCAL_PROFILE_NEEDS)) io.err(localProfileHint(file));
     return { ok: false, code: EXIT.invalid };
   }
+  // Valid, yet worth a word at every run (an explicit opt-out of federation security).
+  for (const w of result.warnings) io.err(`warning: ${formatError(w)}\n`);
   return { ok: true, topology: result.topology, plan: result.plan, file: name };
 }
 

@@ -107,6 +107,11 @@ export const MOUNT = {
   federationCaFile: '/etc/prometheus/secrets/federation/ca.crt',
   tlsCertFile: '/etc/prometheus/secrets/tls/tls.crt',
   tlsKeyFile: '/etc/prometheus/secrets/tls/tls.key',
+  /** Mutual TLS: the certificate a scraping Prometheus presents (security.federation.tls.clientCertSecret). */
+  clientCertFile: '/etc/prometheus/secrets/client/tls.crt',
+  clientKeyFile: '/etc/prometheus/secrets/client/tls.key',
+  /** The token a cascade presents to the service's http_sd (SECRET.readToken). */
+  readTokenFile: '/etc/prometheus/secrets/fedstack-read/token',
   serviceAccountToken: '/var/run/secrets/kubernetes.io/serviceaccount/token',
   serviceAccountCa: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
   etcdCa: '/etc/prometheus/secrets/etcd/ca.crt',

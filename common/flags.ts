@@ -31,6 +31,8 @@ export interface ServeFlags {
   readonly host?: string;
   /** The sidecars' bearer token (a mounted Secret). */
   readonly heartbeatTokenFile?: string;
+  /** The read token of /v1/sd and /v1/config (a mounted Secret). */
+  readonly readTokenFile?: string;
   readonly registrationTtlMs?: number;
   readonly pollIntervalMs?: number;
   readonly profile?: 'kubernetes' | 'local';
@@ -47,6 +49,7 @@ const SERVE: Spec = {
   port: { type: 'int', min: 0, max: 65535, short: 'p' },
   host: STRING,
   heartbeatTokenFile: STRING,
+  readTokenFile: STRING,
   registrationTtlMs: { type: 'int', min: 1, max: 86_400_000 },
   pollIntervalMs: { type: 'int', min: 10, max: 3_600_000 },
   profile: { type: 'enum', values: ['kubernetes', 'local'] },
@@ -69,6 +72,9 @@ export interface SidecarFlags {
   readonly prometheusUsername?: string;
   readonly prometheusPasswordFile?: string;
   readonly prometheusCaFile?: string;
+  /** Mutual TLS: the client certificate and key the sidecar presents to its Prometheus. */
+  readonly prometheusCertFile?: string;
+  readonly prometheusKeyFile?: string;
   readonly prometheusInsecureSkipVerify?: boolean;
   readonly passwordHashFile?: string;
   readonly promtoolPath?: string;
@@ -92,6 +98,8 @@ const SIDECAR: Spec = {
   prometheusUsername: STRING,
   prometheusPasswordFile: STRING,
   prometheusCaFile: STRING,
+  prometheusCertFile: STRING,
+  prometheusKeyFile: STRING,
   passwordHashFile: STRING,
   promtoolPath: STRING,
   interval: { type: 'duration' },
@@ -213,6 +221,8 @@ export function parseSidecarArgs(argv: readonly string[]): SidecarFlags {
   }
   if ((v.prometheusUsername === undefined) !== (v.prometheusPasswordFile === undefined))
     throw new Error('--prometheus-username and --prometheus-password-file: give both or neither');
+  if ((v.prometheusCertFile === undefined) !== (v.prometheusKeyFile === undefined))
+    throw new Error('--prometheus-cert-file and --prometheus-key-file: give both or neither');
   const beat = [v.serviceUrl, v.metaCluster, v.endpoint, v.tokenFile];
   if (beat.some((x) => x !== undefined) && beat.some((x) => x === undefined))
     throw new Error(

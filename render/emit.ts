@@ -8,7 +8,7 @@
  *
  * The tree:
  *   edge/<meta-cluster>/{prometheus.yml,rules.yml,web-config.yml,manifests.yaml,kustomization.yaml}
- *   cascade/<big-region>/{prometheus.yml,rules.yml,manifests.yaml,kustomization.yaml} (+ web-config.yml when secured)
+ *   cascade/<big-region>/{prometheus.yml,rules.yml,web-config.yml,manifests.yaml,kustomization.yaml}
  *   central/<replica>/{prometheus.yml,rules.yml,manifests.yaml,kustomization.yaml}
  *   alerting/{alertmanager.yml,templates/<name>.tmpl,manifests.yaml,kustomization.yaml}
  *   dashboards/<uid>.json, dashboards/provisioning/{dashboards,datasources}/fedstack.yaml

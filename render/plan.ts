@@ -149,18 +149,12 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
     },
   };
 
-  // Every edge (and every secured cascade) serves with the same web config.
+  // Every edge and every cascade serves its /federate with the same web config, in both
+  // profiles: the local stack runs exactly what production runs, with local paths. Without
+  // protection (an explicit opt-out) it is empty, which Prometheus reads as "plain HTTP".
   const webConfig = lazy(() => federationWebConfig(topology.security, profile));
-  const secured = lazy(() => {
-    const fed = topology.security?.federation;
-    return fed !== undefined && (fed.tls !== undefined || fed.basicAuth !== undefined);
-  });
-  // The kubernetes profile always ships the edge's web config (the sidecar fills it in);
-  // a cascade's only when federation is secured. The local profile serves without one.
   const webConfigFor = (tier: PrometheusTier): WebConfig | undefined =>
-    profile !== 'kubernetes' || tier === 'central' || (tier === 'cascade' && !secured())
-      ? undefined
-      : webConfig();
+    tier === 'central' ? undefined : webConfig();
   const entries = new Recent<PrometheusEntry>(opts.cacheSize ?? 64);
 
   const plan: RenderPlan = {

@@ -17,7 +17,7 @@ binaries=(
   wrk wrk
   kubectl kubernetes-client # kubectl kustomize builds the rendered bundles in test/deploy (offline)
   chromium chromium # the console's browser tests drive /usr/bin/chromium
-  openssl openssl # test certificates
+  openssl openssl # certificates of fedstack up, fedstack secrets init and the tests
 )
 
 missing=()
@@ -29,7 +29,7 @@ for ((i = 0; i < ${#binaries[@]}; i += 2)); do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: every binary present (prometheus, alertmanager, node_exporter, victoria-metrics, wrk, kubectl, chromium)"
+  echo "setup: every binary present (prometheus, alertmanager, node_exporter, victoria-metrics, wrk, kubectl, chromium, openssl)"
   exit 0
 fi
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)

@@ -7,23 +7,24 @@
  * first GET of one edge's prometheus.yml renders that edge, not the fleet. Each answer is kept
  * (bounded) with its gzip form, which Prometheus' HTTP client and the sidecars ask for.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import express, {
   type ErrorRequestHandler,
   type NextFunction,
   type Request,
   type Response,
+  type RequestHandler,
   type Router,
 } from 'express';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { LABEL, type Profile } from '../common/conventions.ts';
-import type { Secret } from '../common/secret.ts';
 import { createEmitter, type Emitter } from '../render/emit.ts';
 import { createPlan } from '../render/plan.ts';
 import { hostPortSchema } from '../topology/schema.ts';
+import { HttpError, policyOf, requireToken, type TokenSource } from './auth.ts';
 import type { RegistrationStore } from './registrations.ts';
 import type { TopologySource } from './topology-watch.ts';
 import { Recent } from '../common/recent.ts';
@@ -32,7 +33,12 @@ export interface AppDeps {
   readonly topologySource: TopologySource;
   readonly registrations: RegistrationStore;
   /** Bearer token sidecars present; undefined disables heartbeats (503) rather than opening them. */
-  readonly heartbeatToken: Secret | undefined;
+  readonly heartbeatToken: TokenSource | undefined;
+  /**
+   * Bearer token for the read routes (http_sd, configs: they reveal the fleet's layout);
+   * undefined disables them (503) rather than opening them. See server/auth.ts.
+   */
+  readonly readToken?: TokenSource;
   readonly logger: Logger;
   readonly registry: Registry;
   /** ms since the epoch. */
@@ -100,22 +106,23 @@ function send(req: Request, res: Response, a: Answer): void {
   res.send(a.body);
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly reason: string,
-  ) {
-    super(reason);
-  }
-}
-
 export function createApp(deps: AppDeps): express.Express {
   const { topologySource, registrations, logger, registry, now } = deps;
   const profile = deps.profile ?? 'kubernetes';
   const metrics = createMetrics(deps);
 
   const app = express();
+  /**
+   * The check a route's declared policy (server/auth.ts ROUTE_AUTH) asks for: registering a
+   * route without a policy fails at start, and the policy is what runs, not a comment.
+   */
+  const guard = (method: 'GET' | 'POST', path: string): RequestHandler => {
+    const policy = policyOf(method, path);
+    if (policy.auth === 'none') return (_req, _res, next) => next();
+    if (policy.token === 'bridge')
+      throw new Error(`${method} ${path}: the bridge router checks its own token`);
+    return requireToken(policy.token, policy.token === 'read' ? deps.readToken : deps.heartbeatToken);
+  };
   app.disable('x-powered-by');
   app.set('etag', 'strong');
   app.set('json spaces', 0);
@@ -140,11 +147,11 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
+  app.get('/healthz', guard('GET', '/healthz'), (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', guard('GET', '/readyz'), (_req, res) => {
     const { revision, hash } = topologySource.current();
     const error = topologySource.lastError();
     if (error !== undefined) {
@@ -159,7 +166,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ready', revision, hash });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', guard('GET', '/metrics'), async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
@@ -188,9 +195,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   // http_sd answers are built once per (topology revision, live endpoints): Prometheus servers
   // of a whole big region poll them, and 2,500 targets take milliseconds to serialize.
-  app.get('/v1/sd/cascade/:bigRegion', (req, res) => {
+  app.get('/v1/sd/cascade/:bigRegion', guard('GET', '/v1/sd/cascade/:bigRegion'), (req, res) => {
     const { emitter, sd, snap } = current();
-    const name = req.params.bigRegion;
+    const name = String(req.params.bigRegion);
     const key = registrations.version(now());
     let cached = sd.get(name);
     if (cached?.key !== key) {
@@ -208,7 +215,7 @@ export function createApp(deps: AppDeps): express.Express {
     send(req, res, cached.answer);
   });
 
-  app.get('/v1/sd/central', (req, res) => {
+  app.get('/v1/sd/central', guard('GET', '/v1/sd/central'), (req, res) => {
     const { emitter, answers } = current();
     send(
       req,
@@ -253,19 +260,21 @@ export function createApp(deps: AppDeps): express.Express {
   };
   // `/v1/config/<tier>/<name>/<file>`, and any other depth the tree has
   // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
-  app.get('/v1/config/*path', (req, res) => serveConfig(req, res, req.params.path as unknown as string[]));
+  app.get('/v1/config/*path', guard('GET', '/v1/config/*path'), (req, res) =>
+    serveConfig(req, res, req.params.path as unknown as string[]),
+  );
 
   app.post(
     '/v1/edges/:metaCluster/heartbeat',
+    guard('POST', '/v1/edges/:metaCluster/heartbeat'),
     (req, _res, next) => {
-      authorize(req, deps.heartbeatToken);
       if (!req.is('application/json'))
         throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
       next();
     },
     express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
     (req, res) => {
-      const name = req.params.metaCluster!;
+      const name = String(req.params.metaCluster);
       if (current().emitter.plan.findMetaCluster(name) === undefined) {
         throw new HttpError(404, 'not found', `unknown meta-cluster ${JSON.stringify(name)}`);
       }
@@ -302,19 +311,6 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.use(onError);
   return app;
-}
-
-/** Bearer token check in constant time (hashing first makes the lengths equal). */
-function authorize(req: Request, token: Secret | undefined): void {
-  if (token === undefined)
-    throw new HttpError(503, 'unavailable', 'heartbeats are disabled: the service has no token configured');
-  const header = req.get('authorization');
-  if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
-    throw new HttpError(401, 'unauthorized', 'invalid token');
 }
 
 /** body-parser errors carry `status` and `type`; anything else is a bug: 500 without details. */

@@ -11,9 +11,10 @@ import type { BridgeHandle } from '../alerting/bridge/router.ts';
 import { startAlertBridge, type AlertBridgeConfig } from '../alerting/bridge/wiring.ts';
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
-import { Secret } from '../common/secret.ts';
+import type { Secret } from '../common/secret.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
 import { createApp } from './app.ts';
+import { tokenFromFile, type TokenSource } from './auth.ts';
 import { RegistrationStore } from './registrations.ts';
 import { watchTopologyFile } from './topology-watch.ts';
 
@@ -23,10 +24,14 @@ export interface ServerOptions {
   readonly port: number;
   /** Listen address; loopback unless told otherwise. */
   readonly host?: string;
-  /** File holding the sidecars' bearer token (a mounted Secret); re-read at start only. */
+  /** File holding the sidecars' bearer token (a mounted Secret); re-read at each heartbeat, so rotation needs no restart. */
   readonly heartbeatTokenFile?: string;
-  /** The token itself (tests, local stack); tokenFile wins when both are given. */
+  /** The token itself (tests); tokenFile wins when both are given. */
   readonly heartbeatToken?: Secret;
+  /** File holding the read token (http_sd, configs); re-read at each request. */
+  readonly readTokenFile?: string;
+  /** The read token itself (tests); readTokenFile wins when both are given. */
+  readonly readToken?: Secret;
   /** How long a heartbeat keeps an edge registered (default 90 s: three 30 s heartbeats). */
   readonly registrationTtlMs?: number;
   readonly pollIntervalMs?: number;
@@ -55,11 +60,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const watcher = watchTopologyFile({ file, pollIntervalMs: opts.pollIntervalMs, logger });
   const registry = opts.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fedstack_' });
-  const heartbeatToken = opts.heartbeatTokenFile
-    ? new Secret(readFileSync(opts.heartbeatTokenFile, 'utf8').trim())
-    : opts.heartbeatToken;
+  const heartbeatToken = tokenOption(opts.heartbeatTokenFile, opts.heartbeatToken);
+  const readToken = tokenOption(opts.readTokenFile, opts.readToken);
   if (heartbeatToken === undefined)
     logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
+  if (readToken === undefined) logger.warn('no read token configured: http_sd and /v1/config are refused');
   const bridge = opts.bridge
     ? startAlertBridge(opts.bridge, {
         topology: watcher,
@@ -72,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     topologySource: watcher,
     registrations: new RegistrationStore({ ttlMs: opts.registrationTtlMs ?? 90_000 }),
     heartbeatToken,
+    readToken,
     logger,
     registry,
     now: opts.now ?? Date.now,
@@ -112,4 +118,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       watcher.close();
     },
   };
+}
+
+/**
+ * A token from a mounted file, re-read at each request (rotation needs no restart), or a fixed
+ * one. The file must be readable at start: a typo in a path fails loudly, not at the first call.
+ */
+function tokenOption(file: string | undefined, fixed: Secret | undefined): TokenSource | undefined {
+  if (file === undefined) return fixed;
+  readFileSync(file);
+  return tokenFromFile(file);
 }

@@ -9,21 +9,25 @@ export function sidecarOptions(f: SidecarFlags): SidecarOptions {
     prometheusUsername,
     prometheusPasswordFile,
     prometheusCaFile,
+    prometheusCertFile,
+    prometheusKeyFile,
     prometheusInsecureSkipVerify,
     ...rest
   } = f;
+  const tls = {
+    caFile: prometheusCaFile,
+    certFile: prometheusCertFile,
+    keyFile: prometheusKeyFile,
+    insecureSkipVerify: prometheusInsecureSkipVerify === true ? true : undefined,
+  };
   return {
     ...rest,
     once: f.once === true,
     prometheusAuth:
       prometheusUsername !== undefined && prometheusPasswordFile !== undefined
-        ? {
-            username: prometheusUsername,
-            passwordFile: prometheusPasswordFile,
-            caFile: prometheusCaFile,
-            insecureSkipVerify: prometheusInsecureSkipVerify === true,
-          }
+        ? { username: prometheusUsername, passwordFile: prometheusPasswordFile }
         : undefined,
+    prometheusTls: Object.values(tls).some((v) => v !== undefined) ? tls : undefined,
   };
 }
 

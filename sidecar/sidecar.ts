@@ -53,11 +53,17 @@ export interface SidecarOptions {
   readonly liveDir: string;
   /** Prometheus' own URL from inside the pod, e.g. https://localhost:9090. */
   readonly prometheusUrl: string;
-  /** How to reach a protected Prometheus for /-/reload. */
+  /** How to reach a protected Prometheus for /-/reload: basic auth. */
   readonly prometheusAuth?: {
     readonly username: string;
     readonly passwordFile: string;
+  };
+  /** ... and TLS (an https prometheusUrl). */
+  readonly prometheusTls?: {
     readonly caFile?: string;
+    /** Mutual TLS: the client certificate and key to present. */
+    readonly certFile?: string;
+    readonly keyFile?: string;
     /** In-pod calls go to localhost, which a LoadBalancer certificate rarely names. */
     readonly insecureSkipVerify?: boolean;
   };
@@ -373,27 +379,26 @@ async function check(
 
 function promHttp(opts: SidecarOptions): AxiosInstance {
   const auth = opts.prometheusAuth;
-  const client = axios.create({
-    baseURL: opts.prometheusUrl.replace(/\/$/, ''),
-    timeout: 30_000,
-    httpsAgent: auth
-      ? new Agent({
-          ca: auth.caFile ? readFileSync(auth.caFile) : undefined,
-          rejectUnauthorized: !auth.insecureSkipVerify,
-        })
-      : undefined,
-  });
-  if (auth) {
-    // Read per call, so a rotated password file takes effect without a restart.
-    client.interceptors.request.use((config) => {
+  const tls = opts.prometheusTls;
+  const client = axios.create({ baseURL: opts.prometheusUrl.replace(/\/$/, ''), timeout: 30_000 });
+  // Credentials are read per call (reloads are rare), so rotated files take effect without a restart.
+  client.interceptors.request.use((config) => {
+    if (tls)
+      config.httpsAgent = new Agent({
+        ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
+        cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
+        key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+        rejectUnauthorized: tls.insecureSkipVerify !== true,
+      });
+    if (auth) {
       const password = readFileSync(auth.passwordFile, 'utf8').trim();
       config.headers.set(
         'Authorization',
         `Basic ${Buffer.from(`${auth.username}:${password}`).toString('base64')}`,
       );
-      return config;
-    });
-  }
+    }
+    return config;
+  });
   return client;
 }
 

@@ -33,6 +33,12 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     only: /^(edge|cascade|central)\/[^/]+\/(prometheus\.yml|web-config\.yml|manifests\.yaml|kustomization\.yaml)$/,
   },
   {
+    name: 'scenarios/federation-mutual-tls',
+    topologyFile: scenario('federation-mutual-tls'),
+    profile: 'kubernetes',
+    only: /^(edge|cascade|central)\/[^/]+\/(prometheus\.yml|web-config\.yml|manifests\.yaml)$/,
+  },
+  {
     name: 'scenarios/extra-scrape-targets',
     topologyFile: scenario('extra-scrape-targets'),
     profile: 'kubernetes',

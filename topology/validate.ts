@@ -15,6 +15,7 @@ import { parseDuration } from '../common/duration.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { checkRouting } from './routing.ts';
 import { checkRelabel } from './relabel-check.ts';
+import { checkFederationSecurity } from './security.ts';
 import type { RecordingRule, Topology } from './model.ts';
 import { LABEL_NAME_RE } from './schema.ts';
 import {
@@ -28,7 +29,10 @@ import {
 } from './selector.ts';
 
 export interface CrossCheckOptions {
-  /** Checks what a profile needs on top (the local profile needs every endpoint). */
+  /**
+   * Checks what a profile needs on top: the local profile needs every endpoint, the
+   * kubernetes profile protected federation (security.federation, or an explicit opt-out).
+   */
   readonly profile?: Profile;
 }
 
@@ -44,6 +48,7 @@ const CHECKS: readonly Check[] = [
   rules,
   allowLists,
   profileEndpoints,
+  (topo, opts) => checkFederationSecurity(topo.security, opts.profile),
   (topo) => checkRouting(topo.routing),
   checkRelabel,
 ];

@@ -2,6 +2,7 @@
  * How to run Debian's Prometheus 2.42, Alertmanager 0.25 and node_exporter 1.5 on loopback:
  * the flags, in one place, shared by the local stack and the tests.
  */
+import type { ClientCredentials } from './http.ts';
 import { startProcess, type ProcessHandle } from './process.ts';
 
 /** Command names as Debian installs them (found on PATH). */
@@ -75,7 +76,7 @@ export function alertmanagerArgs(a: AlertmanagerArgs): string[] {
 
 export interface RunningServer {
   readonly process: ProcessHandle;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// behind a web config with TLS. */
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -86,6 +87,10 @@ interface RunOptions {
   extraArgs?: readonly string[];
   logFile?: string;
   readyTimeoutMs?: number;
+  /** Working directory (Alertmanager resolves smtp_auth_password_file against it). */
+  cwd?: string;
+  /** Served behind --web.config.file: its scheme, and how to ask it whether it is ready. */
+  protection?: { readonly scheme: 'http' | 'https'; readonly credentials: ClientCredentials | undefined };
 }
 
 async function runServer(
@@ -95,12 +100,14 @@ async function runServer(
   args: readonly string[],
   o: RunOptions,
 ): Promise<RunningServer> {
-  const url = `http://${listen}`;
+  const url = `${o.protection?.scheme ?? 'http'}://${listen}`;
   const proc = await startProcess({
     cmd,
     args: [...args, ...(o.extraArgs ?? [])],
+    cwd: o.cwd,
     name: o.name ?? `${kind} ${listen}`,
     readyUrl: `${url}/-/ready`,
+    readyCredentials: o.protection?.credentials,
     readyTimeoutMs: o.readyTimeoutMs,
     logFile: o.logFile,
   });

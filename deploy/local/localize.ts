@@ -4,7 +4,12 @@
  * Pure: ports and simulator addresses come in, a new frozen Topology goes out, and the
  * `local` profile of renderBundle does the rest.
  */
+import YAML from 'yaml';
+import { parseDuration } from '../../common/duration.ts';
+import { DINGTALK_SEND_URL } from '../../alerting/bridge/dingtalk.ts';
 import { deepFreeze, type ExtraScrapeTarget, type Topology } from '../../topology/model.ts';
+import type { Routing } from '../../topology/routing.ts';
+import { DEFAULT_FEDERATION_SECURITY, securitySchema } from '../../topology/security.ts';
 
 /** Scrape job of the fleet simulator at each edge. */
 export const SIMULATOR_JOB = 'fleet-simulator';
@@ -36,6 +41,15 @@ export interface LocalizeOptions {
   /** Told about each dropped remote target. */
   readonly onDrop?: (metaCluster: string, job: string, target: string) => void;
   readonly host?: string;
+  /**
+   * The local stand-ins every notification goes to instead (deploy/local/stand-ins): DingTalk
+   * robots, the SMS endpoint (plain HTTP) and the SMTP relay (no STARTTLS) of the routing.
+   */
+  readonly integrations?: {
+    readonly dingtalkUrl?: string;
+    readonly smsEndpoint?: string;
+    readonly smarthost?: string;
+  };
 }
 
 /** 127.0.0.0/8, localhost and [::1]: what a local stack may scrape without asking. */
@@ -49,6 +63,47 @@ type DeepMutable<T> = T extends readonly (infer U)[]
   : T extends object
     ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
     : T;
+
+/**
+ * Every place the stack would send something that is not on loopback: the alertmanager.yml it
+ * runs (webhook URLs, SMTP smarthosts, whatever its receivers name) and the bridge's routing
+ * (DingTalk robots, the SMS endpoint). The local stack refuses to start unless this is empty.
+ */
+export function externalDestinations(topo: Pick<Topology, 'routing'>, alertmanagerYaml: string): string[] {
+  const out: string[] = [];
+  const check = (what: string, target: string) => {
+    if (!isLoopbackTarget(target)) out.push(`${what}: ${target}`);
+  };
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`);
+    else if (typeof v === 'string') {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) check(`alertmanager.yml ${path}`, hostPort(v));
+      else if (/smarthost$/.test(path)) check(`alertmanager.yml ${path}`, v);
+    }
+  };
+  walk(YAML.parse(alertmanagerYaml), '');
+  const routing = topo.routing as Routing | undefined;
+  for (const team of routing?.teams ?? [])
+    for (const r of team.receivers) {
+      for (const robot of r.dingtalk?.robots ?? [])
+        check(`receiver ${r.name} DingTalk robot`, hostPort(robot.url ?? DINGTALK_SEND_URL));
+      if (r.sms)
+        check(`receiver ${r.name} SMS endpoint`, r.sms.endpoint ?? 'dysmsapi.aliyuncs.com (the SDK default)');
+    }
+  return out;
+}
+
+/** host:port of a URL (templated URLs fall back to the text, which then counts as remote). */
+function hostPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return url;
+  }
+}
 
 export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topology {
   const host = opts.host ?? '127.0.0.1';
@@ -67,6 +122,12 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
   }
   if (opts.ports.service !== undefined)
     t.global.serviceUrl = `http://${at(opts.ports.service, 'the service')}`;
+  // The secure path, exactly as production runs it: a topology that names no federation
+  // security gets fedstack's suggested section; only an explicit opt-out runs plain HTTP.
+  // (Through the schema, so the section carries its defaults as a parsed topology would.)
+  if (t.security === undefined)
+    t.security = securitySchema.parse({ federation: DEFAULT_FEDERATION_SECURITY });
+  if (t.routing !== undefined) localizeRouting(t.routing as DeepMutable<Routing>, opts);
   for (const bigRegion of t.bigRegions) {
     bigRegion.cascade.endpoint = at(opts.ports.cascades[bigRegion.name], `cascade "${bigRegion.name}"`);
     for (const region of bigRegion.regions) {
@@ -102,4 +163,33 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
     r.clusterEndpoint = at(p?.cluster, `alertmanager "${r.name}" gossip`);
   }
   return deepFreeze(t as Topology);
+}
+
+/**
+ * Points every notification at the local stand-ins, and with shortened intervals also the
+ * first notification of a group (group_wait) at most one evaluation interval away.
+ */
+function localizeRouting(routing: DeepMutable<Routing>, opts: LocalizeOptions): void {
+  const i = opts.integrations;
+  if (i?.smarthost !== undefined && routing.email !== undefined) {
+    routing.email.smarthost = i.smarthost;
+    // Plain SMTP on loopback (Go's net/smtp sends credentials unencrypted only to localhost).
+    routing.email.requireTls = false;
+  }
+  for (const team of routing.teams)
+    for (const r of team.receivers) {
+      if (i?.dingtalkUrl !== undefined)
+        for (const robot of r.dingtalk?.robots ?? []) robot.url = i.dingtalkUrl;
+      if (i?.smsEndpoint !== undefined && r.sms !== undefined) {
+        r.sms.endpoint = i.smsEndpoint;
+        r.sms.protocol = 'http';
+      }
+    }
+  if (opts.intervals !== undefined) {
+    const cap = parseDuration(opts.intervals.evaluation);
+    const shorten = (d: string | undefined) =>
+      d !== undefined && parseDuration(d) > cap ? opts.intervals!.evaluation : d;
+    routing.groupWait = shorten(routing.groupWait)!;
+    for (const route of routing.routes) route.groupWait = shorten(route.groupWait);
+  }
 }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { httpGet, type ClientCredentials } from './http.ts';
 
 export interface StartProcessOptions {
   readonly cmd: string;
@@ -16,6 +17,8 @@ export interface StartProcessOptions {
   readonly name?: string;
   /** Resolve only once this URL answers 2xx (e.g. Prometheus' /-/ready). */
   readonly readyUrl?: string;
+  /** How to ask readyUrl when the server is protected (TLS, basic auth). */
+  readonly readyCredentials?: ClientCredentials;
   /** Default 30 s. */
   readonly readyTimeoutMs?: number;
   /** Also append stdout and stderr to this file. */
@@ -126,7 +129,7 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
               `${name} exited (code ${s.code}, signal ${s.signal}) before it was ready:\n${lastLines(tail)}`,
             );
           }
-          return (await httpOk(readyUrl)) || undefined;
+          return (await httpOk(readyUrl, opts.readyCredentials)) || undefined;
         },
         { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 100, what: `${name} ready at ${readyUrl}` },
       );
@@ -141,11 +144,10 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
 /** Thrown from a waitFor probe to stop waiting at once. */
 export class ExitedError extends Error {}
 
-async function httpOk(url: string): Promise<boolean> {
+async function httpOk(url: string, creds: ClientCredentials | undefined): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.ok;
+    const res = await httpGet(url, creds, 2000);
+    return res.status >= 200 && res.status < 300;
   } catch {
     return false;
   }

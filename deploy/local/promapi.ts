@@ -1,7 +1,9 @@
 /**
  * The few Prometheus / Alertmanager HTTP API calls the local stack's summary and the tests need
- * (Prometheus /api/v1, Alertmanager /api/v2). Errors name the server and the query.
+ * (Prometheus /api/v1, Alertmanager /api/v2). Errors name the server and the query. A protected
+ * Prometheus (edge, cascade) is asked with the stack's credentials (`creds`).
  */
+import { httpGet, type ClientCredentials } from './http.ts';
 
 export interface PromSample {
   readonly metric: Readonly<Record<string, string>>;
@@ -17,27 +19,32 @@ interface ApiAnswer<T> {
   error?: string;
 }
 
-async function getJson<T>(url: string, what: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
+async function getJson<T>(url: string, what: string, creds?: ClientCredentials): Promise<T> {
+  const res = await httpGet(url, creds);
+  const text = res.text;
   let body: ApiAnswer<T>;
   try {
     body = JSON.parse(text) as ApiAnswer<T>;
   } catch {
     throw new Error(`${what}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
   }
-  if (!res.ok || body.status !== 'success' || body.data === undefined) {
+  if (res.status !== 200 || body.status !== 'success' || body.data === undefined) {
     throw new Error(`${what}: HTTP ${res.status} ${body.errorType ?? ''} ${body.error ?? ''}`.trim());
   }
   return body.data;
 }
 
 /** Instant query (/api/v1/query). A scalar comes back as one sample without labels. */
-export async function promQuery(baseUrl: string, expr: string): Promise<PromSample[]> {
+export async function promQuery(
+  baseUrl: string,
+  expr: string,
+  creds?: ClientCredentials,
+): Promise<PromSample[]> {
   const what = `query ${JSON.stringify(expr)} at ${baseUrl}`;
   const data = await getJson<{ resultType: string; result: unknown }>(
     `${baseUrl}/api/v1/query?query=${encodeURIComponent(expr)}`,
     what,
+    creds,
   );
   if (data.resultType === 'vector') {
     return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({
@@ -61,10 +68,11 @@ export interface PromTarget {
   readonly lastError: string;
 }
 
-export async function promTargets(baseUrl: string): Promise<PromTarget[]> {
+export async function promTargets(baseUrl: string, creds?: ClientCredentials): Promise<PromTarget[]> {
   const data = await getJson<{ activeTargets: PromTarget[] }>(
     `${baseUrl}/api/v1/targets?state=active`,
     `targets of ${baseUrl}`,
+    creds,
   );
   return data.activeTargets;
 }
@@ -82,10 +90,11 @@ export async function promAlerts(baseUrl: string): Promise<PromAlert[]> {
 }
 
 /** Number of series in the head block (what the tier holds now). */
-export async function promHeadSeries(baseUrl: string): Promise<number> {
+export async function promHeadSeries(baseUrl: string, creds?: ClientCredentials): Promise<number> {
   const data = await getJson<{ headStats: { numSeries: number } }>(
     `${baseUrl}/api/v1/status/tsdb`,
     `tsdb status of ${baseUrl}`,
+    creds,
   );
   return data.headStats.numSeries;
 }

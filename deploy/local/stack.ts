@@ -5,13 +5,13 @@
  * replicas (and the fedstack service when a startService hook is given). Stops in reverse
  * order, leaves no process and, unless asked, no file.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE, HEARTBEAT_METRIC, JOB, LABEL } from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { treeFiles } from '../../render/emit.ts';
-import { createPlan, type RenderPlan } from '../../render/plan.ts';
+import { createPlan, type PrometheusTier, type RenderPlan } from '../../render/plan.ts';
 import { writeTreeAtomically } from '../../render/write.ts';
 import type { Topology } from '../../topology/model.ts';
 import { formatPath } from '../../topology/errors.ts';
@@ -19,10 +19,16 @@ import { crossCheck } from '../../topology/validate.ts';
 import { metaClusters } from '../../topology/model.ts';
 import { runSimulate, type SimulateHandle } from '../../simulator/cli.ts';
 import type { Fault } from '../../simulator/fleet.ts';
+import { fillWebConfig } from '../../sidecar/web-config.ts';
+import { securityWarnings } from '../../topology/security.ts';
 import { runAlertmanager, runPrometheus, type RunningServer } from './binaries.ts';
-import { localizeTopology, type LocalPorts } from './localize.ts';
+import { httpGet } from './http.ts';
+import { externalDestinations, localizeTopology, type LocalPorts } from './localize.ts';
 import { ExitedError, freePort, waitFor } from './process.ts';
 import { amAlerts, amPeers, promHeadSeries, promQuery, promTargets } from './promapi.ts';
+import { writeLocalSecrets, type LocalSecretPaths, type LocalSecrets } from './secrets.ts';
+import { startStandIns, throwawayReceiverValues, type Delivery, type StandIns } from './stand-ins/index.ts';
+import { parseDuration } from '../../common/duration.ts';
 
 export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager';
 
@@ -37,6 +43,8 @@ export interface ServiceContext {
   readonly bundleDir: string;
   /** The port the service must listen on (127.0.0.1), as global.serviceUrl says. */
   readonly port: number;
+  /** The service's token files and the receivers' Secrets (the bridge's secrets dir). */
+  readonly secrets: LocalSecretPaths;
   readonly log: (line: string) => void;
 }
 
@@ -101,9 +109,13 @@ export interface StackSummary {
 
 export interface LocalStack {
   readonly topology: Topology;
-  /** Root dir: topology.yaml (the localized topology), config/ (the rendered bundle) and data/ (TSDBs, logs). */
+  /** Root dir: topology.yaml (the localized topology), config/ (the rendered bundle, secrets/ in it), data/ (TSDBs, logs), mail/. */
   readonly dir: string;
   readonly urls: StackUrls;
+  /** The throwaway secrets: their paths, how to reach an edge or cascade now, rotation. */
+  readonly secrets: LocalSecrets;
+  /** The DingTalk, SMS and SMTP stand-ins every notification goes to. */
+  readonly standIns: Pick<StandIns, 'endpoints' | 'deliveries' | 'problems'>;
   stopEdge(metaCluster: string): Promise<void>;
   stopCascade(bigRegion: string): Promise<void>;
   stopCentral(replica: string): Promise<void>;
@@ -124,6 +136,8 @@ interface Component {
   readonly kind: ComponentKind;
   readonly name: string;
   readonly url: string;
+  /** Served behind the federation web config (edges, cascades): asked with the stack's credentials. */
+  readonly protected: boolean;
   readonly start: () => Promise<RunningServer>;
   server?: RunningServer;
 }
@@ -144,6 +158,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const configDir = join(dir, 'config');
   const components: Component[] = [];
   let sims: SimulateHandle | undefined;
+  let standIns: StandIns | undefined;
+  let housekeeping: NodeJS.Timeout | undefined;
   let service: { url?: string; stop(): Promise<void> } | undefined;
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
@@ -154,11 +170,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log('fedstack up: stopping');
+      if (housekeeping !== undefined) clearInterval(housekeeping);
       await service?.stop().catch((e: unknown) => log(`service: stop failed: ${(e as Error).message}`));
       for (const kind of ['central', 'cascade', 'edge', 'alertmanager'] as const) {
         await Promise.all(components.filter((c) => c.kind === kind).map((c) => c.server?.stop()));
       }
       await sims?.stop();
+      await standIns?.close();
       if (removeDir) rmSync(dir, { recursive: true, force: true });
       else log(`fedstack up: configs and data kept in ${dir}`);
       log('fedstack up: stopped');
@@ -184,7 +202,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       log(`fedstack up: ${sims.exporters.length} fleet simulators serving ${series} series (${elapsed()})`);
     }
 
-    // 2. Ports, the local topology, the bundle.
+    // 2. The stand-ins of the outside world: every notification stays on this machine.
+    const receiverValues = throwawayReceiverValues(opts.topology);
+    standIns = await startStandIns(opts.topology, receiverValues, join(dir, 'mail'));
+
+    // 3. Ports, the local topology, the bundle, its secrets.
     const ports: LocalPorts = {
       edges: await portsFor(metaClusters(opts.topology).map((p) => p.metaCluster.name)),
       cascades: await portsFor(opts.topology.bigRegions.map((b) => b.name)),
@@ -205,6 +227,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           ? undefined
           : Object.fromEntries(sims.exporters.map((e) => [e.metaCluster, e.target])),
       intervals: opts.intervals,
+      integrations: standIns.endpoints,
       remoteTargets: opts.keepRemoteTargets === true ? 'keep' : 'drop',
       onDrop: (mc, job, target) =>
         log(
@@ -227,24 +250,69 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       writeFileSync(amConfigFile, opts.alertmanagerConfig);
     }
     log(`fedstack up: rendered ${written.files} files (local profile) into ${configDir}`);
+    for (const w of securityWarnings(topology.security))
+      log(`fedstack up: warning: ${formatPath(w.path)}: ${w.message}`);
+    const secrets = writeLocalSecrets({ root: configDir, topology, receiverValues });
+    log(
+      secrets.federation === undefined
+        ? 'fedstack up: federation over plain HTTP (security.federation.insecure)'
+        : `fedstack up: throwaway CA, certificates, federation password and tokens (0600) in ${join(configDir, 'secrets')}`,
+    );
+    // Refuse to run anything that would send to another machine (a notification, a webhook).
+    const outside = externalDestinations(topology, readFileSync(amConfigFile, 'utf8'));
+    if (outside.length > 0)
+      throw new Error(
+        `fedstack up: refusing to start, the stack would reach beyond loopback:\n  ${outside.join('\n  ')}`,
+      );
 
-    // 3. Components, each with how to (re)start it.
+    // The sidecar's job in a pod: fill the password hash into each protected Prometheus' web
+    // config, again whenever the hash file changes (a rotation), with the sidecar's own code.
+    const webConfigs: { template: string; live: string; text?: string }[] = [];
+    const refreshWebConfigs = () => {
+      for (const w of webConfigs) {
+        let text: string;
+        try {
+          text = fillWebConfig(readFileSync(w.template, 'utf8'), secrets.paths.passwordHash);
+        } catch (e) {
+          log(`fedstack up: ${w.template}: ${(e as Error).message}`);
+          continue;
+        }
+        if (text === w.text) continue;
+        writeFileSync(`${w.live}.tmp`, text, { mode: 0o600 });
+        renameSync(`${w.live}.tmp`, w.live);
+        w.text = text;
+      }
+    };
+
+    // 4. Components, each with how to (re)start it.
+    const scheme: 'http' | 'https' = topology.security?.federation.tls !== undefined ? 'https' : 'http';
     const dataDir = (kind: string, name: string) => join(dir, 'data', kind, name);
     const prometheus = (kind: ComponentKind, name: string, endpoint: string): Component => {
       const cfgDir = join(configDir, kind, name);
-      const webConfig = join(cfgDir, FILE.webConfig);
+      const webConfig =
+        plan.webConfigFor(kind as PrometheusTier) === undefined
+          ? undefined
+          : {
+              template: join(cfgDir, FILE.webConfig),
+              // Next to the rendered one: its relative paths resolve the same.
+              live: join(cfgDir, 'web-config.live.yml'),
+            };
+      if (webConfig !== undefined) webConfigs.push(webConfig);
       return {
         kind,
         name,
-        url: `http://${endpoint}`,
+        url: `${webConfig === undefined ? 'http' : scheme}://${endpoint}`,
+        protected: webConfig !== undefined,
         start: () =>
           runPrometheus({
             name: `${kind} ${name}`,
             configFile: join(cfgDir, FILE.prometheus),
             dataDir: dataDir(kind, name),
             listen: endpoint,
+            // Credentials read at each start: a restart after a rotation uses the new ones.
+            protection: webConfig && { scheme, credentials: secrets.credentials() },
             extraArgs: [
-              ...(existsSync(webConfig) ? [`--web.config.file=${webConfig}`] : []),
+              ...(webConfig !== undefined ? [`--web.config.file=${webConfig.live}`] : []),
               // Alertmanagers are discovered on a 5 s tick, so the first alerts of a fresh central
               // find none and would wait a minute (the default resend delay) to be sent again.
               ...(kind === 'central'
@@ -263,9 +331,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         kind: 'alertmanager',
         name: r.name,
         url: `http://${r.endpoint!}`,
+        protected: false,
         start: () =>
           runAlertmanager({
             name: `alertmanager ${r.name}`,
+            // Alertmanager 0.25 resolves smtp_auth_password_file against its working directory,
+            // http_config files against the config's: alerting/ makes both the local profile's.
+            cwd: join(configDir, 'alerting'),
             configFile: amConfigFile,
             dataDir: dataDir('alertmanager', r.name),
             listen: r.endpoint!,
@@ -282,8 +354,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     for (const b of topology.bigRegions) components.push(prometheus('cascade', b.name, b.cascade.endpoint));
     for (const r of topology.central.replicas) components.push(prometheus('central', r.name, r.endpoint!));
     mkdirSync(join(dir, 'data'), { recursive: true });
+    refreshWebConfigs();
 
-    // 4. Tier by tier, bottom up, so each tier finds the one below already answering.
+    // 5. Tier by tier, bottom up, so each tier finds the one below already answering.
     const tierNames: Record<ComponentKind, string> = {
       alertmanager: 'Alertmanagers (one gossip cluster)',
       edge: 'edges',
@@ -306,6 +379,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         plan,
         bundleDir: configDir,
         port: ports.service!,
+        secrets: secrets.paths,
         log,
       });
       log(
@@ -337,6 +411,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       topology,
       dir,
       urls,
+      secrets,
+      standIns,
       stopEdge: (n) => stopOne('edge', n),
       stopCascade: (n) => stopOne('cascade', n),
       stopCentral: (n) => stopOne('central', n),
@@ -353,27 +429,53 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       },
       pids: () =>
         components.flatMap((c) => (c.server?.process.running === true ? [c.server.process.pid] : [])),
-      summary: () => summarize(components),
+      summary: () => summarize(components, secrets),
       stop,
       stopped,
     };
 
     opts.signal?.addEventListener('abort', () => void stop(), { once: true });
     if (opts.signal?.aborted === true) void stop();
+    // While the stack runs, every second: the web configs follow the hash file (a rotation),
+    // and each notification a stand-in accepted is printed.
+    let printed = 0;
+    housekeeping = setInterval(() => {
+      refreshWebConfigs();
+      const d = standIns!.deliveries();
+      for (; printed < d.length; printed++)
+        log(`fedstack up: notification delivered: ${describeDelivery(d[printed]!)}`);
+    }, 1000);
+    housekeeping.unref();
+
     if (opts.waitForData !== false && stopping === undefined) {
       // Three normal federation lags (start-up staggers the tiers), plus Prometheus' 5 s target tick.
       const budget = 3 * plan.facts.lag.normalMs + 15_000;
       log(`fedstack up: waiting for federated data to reach central (up to ${Math.round(budget / 1000)}s)`);
-      await waitForCentralData(urls, budget, () => stopping !== undefined).then(
-        () =>
-          log(
-            `fedstack up: every edge's data reached every central replica, alerts reach Alertmanager (${elapsed()})`,
-          ),
-        (e: unknown) => log(`fedstack up: ${(e as Error).message}`),
+      const reached = await waitForCentralData(urls, budget, () => stopping !== undefined).then(
+        () => {
+          log(`fedstack up: every edge's data reached every central replica (${elapsed()})`);
+          return true;
+        },
+        (e: unknown) => {
+          log(`fedstack up: ${(e as Error).message}`);
+          return false;
+        },
       );
+      if (reached && stopping === undefined)
+        log(
+          await notificationVerdict({
+            topology,
+            customConfig: opts.alertmanagerConfig !== undefined,
+            standIns,
+            alertmanagers: components.filter((c) => c.kind === 'alertmanager'),
+            logFile: (c) => join(dir, 'data', `alertmanager-${c.name}.log`),
+            stopping: () => stopping !== undefined,
+            elapsed,
+          }),
+        );
     }
     // Interrupted while waiting: the stack is on its way down, `stopped` tells when it is.
-    if (stopping === undefined) log(formatSummary(await stack.summary(), urls, topology));
+    if (stopping === undefined) log(formatSummary(await stack.summary(), urls, topology, secrets));
     return stack;
   } catch (err) {
     await stop();
@@ -426,7 +528,92 @@ async function waitForCentralData(
   }
 }
 
-async function summarize(components: readonly Component[]): Promise<StackSummary> {
+function describeDelivery(d: Delivery): string {
+  const channel = { dingtalk: 'DingTalk', sms: 'SMS', email: 'email' }[d.channel];
+  return `${JSON.stringify(d.what)} by ${channel} to ${d.to} (local stand-in)`;
+}
+
+/**
+ * Whether alerts reach anyone, said only once it is true: a notification a stand-in accepted.
+ * Otherwise the reasons the stack can see: Alertmanager's failed notifications and its last
+ * error, and what the stand-ins refused.
+ */
+async function notificationVerdict(o: {
+  topology: Topology;
+  customConfig: boolean;
+  standIns: StandIns;
+  alertmanagers: readonly Component[];
+  logFile: (am: Component) => string;
+  stopping: () => boolean;
+  elapsed: () => string;
+}): Promise<string> {
+  if (o.customConfig)
+    return 'fedstack up: alerts reach Alertmanager (with the alertmanager config given; where it sends them is not checked here)';
+  const routing = o.topology.routing;
+  if (routing === undefined)
+    return 'fedstack up: alerts reach Alertmanager, but the topology has no routing section: they notify nobody';
+  // The first group waits group_wait, then the bridge sends at once.
+  const budget =
+    parseDuration(routing.groupWait) +
+    2 * parseDuration(o.topology.global.central.evaluationInterval) +
+    20_000;
+  // Waits for the first delivery; a notification Alertmanager reports failed ends the wait
+  // early unless another one gets through within a few seconds (several receivers may race).
+  const running = () => o.alertmanagers.filter((c) => c.server?.process.running === true);
+  let failedSince: number | undefined;
+  let checkedAt = 0;
+  const first = await waitFor(
+    async () => {
+      if (o.stopping()) throw new ExitedError('stopped');
+      const d = o.standIns.deliveries()[0];
+      if (d !== undefined) return d;
+      if (Date.now() - checkedAt >= 1000) {
+        checkedAt = Date.now();
+        const failed = await Promise.all(running().map((am) => notificationFailures(am.url).catch(() => '')));
+        if (failedSince === undefined && failed.some((f) => f !== '')) failedSince = Date.now();
+      }
+      if (failedSince !== undefined && Date.now() - failedSince > FAILED_GRACE_MS)
+        throw new ExitedError('notifications fail');
+      return undefined;
+    },
+    { timeoutMs: budget, intervalMs: 250, what: 'a delivered notification' },
+  ).catch(() => undefined);
+  if (first !== undefined)
+    return `fedstack up: alerts reach Alertmanager and notifications are delivered: ${describeDelivery(first)} (${o.elapsed()})`;
+  if (o.stopping()) return 'fedstack up: stopped before a notification was delivered';
+  const reasons: string[] = [];
+  for (const am of running()) {
+    const failed = await notificationFailures(am.url).catch(() => '');
+    if (failed !== '') reasons.push(`alertmanager ${am.name}: failed notifications: ${failed}`);
+    const lastError = readFileSync(o.logFile(am), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('level=error'))
+      .pop();
+    if (lastError !== undefined) reasons.push(`alertmanager ${am.name}: ${lastError.slice(0, 400)}`);
+  }
+  reasons.push(...o.standIns.problems());
+  if (reasons.length === 0) reasons.push('no notification was attempted (nothing routed to a receiver yet)');
+  return [
+    failedSince === undefined
+      ? `fedstack up: NO notification was delivered within ${Math.round(budget / 1000)}s: alerts reach nobody yet.`
+      : `fedstack up: NO notification was delivered: Alertmanager's notifications fail, alerts reach nobody (${o.elapsed()}).`,
+    ...reasons.map((r) => `  ${r}`),
+  ].join('\n');
+}
+
+/** How long failed notifications may wait for a delivery before up says they fail. */
+const FAILED_GRACE_MS = 5000;
+
+/** `webhook: 3, email: 1` from alertmanager_notifications_failed_total, or '' when none failed. */
+async function notificationFailures(amUrl: string): Promise<string> {
+  const { text } = await httpGet(`${amUrl}/metrics`, undefined);
+  return [...text.matchAll(/^alertmanager_notifications_failed_total\{integration="([^"]+)"\} (\d+)/gm)]
+    .filter((m) => Number(m[2]) > 0)
+    .map((m) => `${m[1]}: ${m[2]}`)
+    .join(', ');
+}
+
+async function summarize(components: readonly Component[], secrets: LocalSecrets): Promise<StackSummary> {
   const statuses = await Promise.all(
     components.map(async (c): Promise<ComponentStatus> => {
       const running = c.server?.process.running === true;
@@ -434,7 +621,11 @@ async function summarize(components: readonly Component[]): Promise<StackSummary
       if (!running) return base;
       try {
         if (c.kind === 'alertmanager') return { ...base, peers: (await amPeers(c.url)).length };
-        const [series, targets] = await Promise.all([promHeadSeries(c.url), promTargets(c.url)]);
+        const creds = c.protected ? secrets.credentials() : undefined;
+        const [series, targets] = await Promise.all([
+          promHeadSeries(c.url, creds),
+          promTargets(c.url, creds),
+        ]);
         return {
           ...base,
           series,
@@ -462,8 +653,30 @@ async function summarize(components: readonly Component[]): Promise<StackSummary
   return { components: statuses, firingAlerts };
 }
 
+/**
+ * How to reach a protected edge the way a cascade does, and the request that must fail: the
+ * password stays in its file (`$(cat ...)`), never in the output.
+ */
+function federationAccess(urls: StackUrls, secrets: LocalSecrets | undefined): string[] {
+  const edge = Object.values(urls.edges)[0];
+  const fed = secrets?.federation;
+  if (edge === undefined || fed === undefined || !edge.startsWith('https:')) return [];
+  const { ca, password } = secrets!.paths;
+  const auth = fed.username === undefined ? '' : ` -u "${fed.username}:$(cat ${password})"`;
+  return [
+    `  an edge, as a cascade scrapes it (TLS + basic auth${fed.serverName ? `, verified as ${fed.serverName}` : ''}):`,
+    `    curl --cacert ${ca}${auth} '${edge}/federate?match[]=up'`,
+    `    without credentials: curl --cacert ${ca} -o /dev/null -w '%{http_code}\\n' '${edge}/federate'  → 401`,
+  ];
+}
+
 /** The table `fedstack up` prints once the stack is up: where to look and what to query. */
-export function formatSummary(summary: StackSummary, urls: StackUrls, topology: Topology): string {
+export function formatSummary(
+  summary: StackSummary,
+  urls: StackUrls,
+  topology: Topology,
+  secrets?: LocalSecrets,
+): string {
   const rows = summary.components.map((c) => {
     const detail =
       c.kind === 'alertmanager'
@@ -495,7 +708,12 @@ export function formatSummary(summary: StackSummary, urls: StackUrls, topology: 
       : [
           `  inject a fault      curl -X POST ${sim[1]}/-/fault -d '{"apiserverErrorRatio":0.3}'   (heal: -d '{}')`,
         ]),
-    ...(urls.service === undefined ? [] : [`  fedstack service    ${urls.service}`]),
+    ...(urls.service === undefined
+      ? []
+      : [
+          `  fedstack service    ${urls.service}  (/v1/config and /v1/sd: -H "Authorization: Bearer $(cat ${secrets?.paths.readToken ?? 'READ-TOKEN-FILE'})")`,
+        ]),
+    ...federationAccess(urls, secrets),
     'Ctrl-C stops everything.',
   ];
   return lines.join('\n');

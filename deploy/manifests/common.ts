@@ -21,6 +21,11 @@ const IMAGE = {
 export const SECRET = {
   /** Bearer token shared by the service and the edge sidecars (key `token`). */
   sidecarToken: { name: 'fedstack-sidecar-token', key: 'token' },
+  /**
+   * Bearer token for the service's read routes (/v1/sd, /v1/config): cascades present it to
+   * http_sd, operators to fetch rendered files (key `token`).
+   */
+  readToken: { name: 'fedstack-read-token', key: 'token' },
   /** etcd client certificate for the edge's etcd job (keys ca.crt, client.crt, client.key); optional. */
   etcdClient: 'fedstack-etcd-client',
 } as const;
@@ -30,6 +35,7 @@ export const PATH = {
   /** The mounted ConfigMap the sidecar checks before anything goes live. */
   mountedConfig: '/etc/fedstack/config',
   sidecarToken: '/var/run/fedstack/token',
+  readToken: '/var/run/fedstack/read-token',
   topology: '/etc/fedstack/topology',
   /** The alert bridge's durable outbox (a PersistentVolumeClaim per service replica). */
   outbox: '/var/lib/fedstack/outbox',

@@ -12,11 +12,16 @@
  * and keys from the topology's `security` section, plus SECRET in common.ts). The edge web
  * config needs the bcrypt hash inline, so the rendered web-config.yml carries a placeholder and
  * the sidecar fills it from the mounted hash when it copies the config live (sidecar/web-config.ts).
- * Operators create, in the namespace of each cluster:
+ * Operators create, in the namespace of each cluster (`fedstack secrets init` writes all but
+ * the etcd client and the receivers' credentials, deploy/secrets/init.ts):
  *   - security.federation.tls.serverCertSecret (kubernetes.io/tls) on edges and cascades;
  *   - the Secret(s) named by tls.ca, basicAuth.password and basicAuth.passwordHash;
+ *   - tls.clientCertSecret (kubernetes.io/tls) on every Prometheus, under mutual TLS;
  *   - fedstack-sidecar-token (key `token`) on edges and next to the service;
- *   - fedstack-etcd-client (ca.crt, client.crt, client.key) on edges (the etcd scrape job).
+ *   - fedstack-read-token (key `token`) on cascades (http_sd) and next to the service;
+ *   - fedstack-etcd-client (ca.crt, client.crt, client.key) on edges (the etcd scrape job);
+ *   - the routing's Secrets (bridge token, SMTP password, robots, SMS keys) next to Alertmanager
+ *     and the service.
  *
  * The manifests always describe the kubernetes profile: the plan they are built from must be one.
  */
@@ -209,6 +214,7 @@ export function cascadeManifests(
         serves: true,
         webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
+        discovers: true,
         federationSources: topo.security?.federation.centralEgressCidrs ?? [],
         serviceAccountName: name,
         automountToken: false,
@@ -545,12 +551,14 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                     ...(bridge !== undefined
                       ? { outboxDir: PATH.outbox, secretsDir: PATH.bridgeSecrets }
                       : {}),
+                    readTokenFile: `${PATH.readToken}/token`,
                   }),
                 ],
                 ports: [{ name: 'http', containerPort: PORT.fedstack, protocol: 'TCP' }],
                 volumeMounts: [
                   { name: 'topology', mountPath: PATH.topology, readOnly: true },
                   { name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true },
+                  { name: 'read-token', mountPath: PATH.readToken, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(bridge !== undefined ? [{ name: 'outbox', mountPath: PATH.outbox }] : []),
                   ...secrets.mounts,
@@ -568,6 +576,14 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                 secret: {
                   secretName: SECRET.sidecarToken.name,
                   items: [{ key: SECRET.sidecarToken.key, path: 'token' }],
+                  defaultMode: 0o440,
+                },
+              },
+              {
+                name: 'read-token',
+                secret: {
+                  secretName: SECRET.readToken.name,
+                  items: [{ key: SECRET.readToken.key, path: 'token' }],
                   defaultMode: 0o440,
                 },
               },

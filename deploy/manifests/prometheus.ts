@@ -21,7 +21,7 @@ import type {
 import { Service } from 'kubernetes-models/v1';
 import { FILE, MOUNT, PORT } from '../../common/conventions.ts';
 import { sidecarArgs, type SidecarFlags } from '../../common/flags.ts';
-import { PASSWORD_HASH_FILE, type SecurityView } from '../../topology/security.ts';
+import { isSecured, PASSWORD_HASH_FILE, type SecurityView } from '../../topology/security.ts';
 import {
   CONTAINER_SECURITY,
   images,
@@ -60,6 +60,8 @@ export interface PrometheusWorkload {
   readonly webConfig: boolean;
   /** This tier scrapes a protected tier below (cascade, central). */
   readonly scrapes: boolean;
+  /** This tier discovers its targets through the service's http_sd (cascades): it mounts the read token. */
+  readonly discovers?: boolean;
   /**
    * Sources admitted to the federation port from outside the cluster. undefined: no
    * LoadBalancer (central); empty: none admitted, so the Service stays ClusterIP.
@@ -93,6 +95,9 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
   const fed = w.security?.federation;
   const tls = w.serves ? fed?.tls : undefined;
   const auth = fed?.basicAuth;
+  // Mutual TLS: every protected Prometheus presents the client certificate (cascades and central
+  // to the tier below, edges and cascades to themselves), and servers verify it against the CA.
+  const clientCert = (w.serves || w.scrapes) && fed?.tls ? fed.tls.clientCertSecret : undefined;
   const configMapName = w.configMapName;
 
   // Every file under /etc/prometheus/secrets/federation comes from a Secret reference.
@@ -108,10 +113,13 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
         items: [{ key: auth.passwordHash.key, path: 'password.bcrypt' }],
       },
     });
-  if (fed?.tls && w.scrapes)
+  if (fed?.tls && (w.scrapes || clientCert !== undefined))
     projections.push({ secret: { name: fed.tls.ca.name, items: [{ key: fed.tls.ca.key, path: 'ca.crt' }] } });
-  const federationDir = MOUNT.federationPasswordFile.slice(0, MOUNT.federationPasswordFile.lastIndexOf('/'));
-  const tlsDir = MOUNT.tlsCertFile.slice(0, MOUNT.tlsCertFile.lastIndexOf('/'));
+  const dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));
+  const federationDir = dirOf(MOUNT.federationPasswordFile);
+  const tlsDir = dirOf(MOUNT.tlsCertFile);
+  const clientDir = dirOf(MOUNT.clientCertFile);
+  const readTokenDir = dirOf(MOUNT.readTokenFile);
 
   const volumes: IIoK8sApiCoreV1Volume[] = [
     { name: 'config', configMap: { name: configMapName } },
@@ -121,6 +129,21 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
       ? [{ name: 'federation', projected: { sources: projections, defaultMode: 0o440 } }]
       : []),
     ...(tls ? [{ name: 'tls', secret: { secretName: tls.serverCertSecret, defaultMode: 0o440 } }] : []),
+    ...(clientCert !== undefined
+      ? [{ name: 'client-tls', secret: { secretName: clientCert, defaultMode: 0o440 } }]
+      : []),
+    ...(w.discovers === true
+      ? [
+          {
+            name: 'read-token',
+            secret: {
+              secretName: SECRET.readToken.name,
+              items: [{ key: SECRET.readToken.key, path: 'token' }],
+              defaultMode: 0o440,
+            },
+          },
+        ]
+      : []),
     ...(w.heartbeat
       ? [
           {
@@ -141,6 +164,8 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
   const secretMounts: IIoK8sApiCoreV1VolumeMount[] = [
     ...(projections.length ? [{ name: 'federation', mountPath: federationDir, readOnly: true }] : []),
     ...(tls ? [{ name: 'tls', mountPath: tlsDir, readOnly: true }] : []),
+    ...(clientCert !== undefined ? [{ name: 'client-tls', mountPath: clientDir, readOnly: true }] : []),
+    ...(w.discovers === true ? [{ name: 'read-token', mountPath: readTokenDir, readOnly: true }] : []),
   ];
 
   const scheme = tls ? 'https' : 'http';
@@ -152,11 +177,11 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
     // The serving certificate names the LoadBalancer, not localhost: inside the pod only the
     // loopback hop skips verification; basic auth still applies.
     ...(auth && w.serves
-      ? {
-          prometheusUsername: auth.username,
-          prometheusPasswordFile: MOUNT.federationPasswordFile,
-          prometheusInsecureSkipVerify: tls !== undefined ? true : undefined,
-        }
+      ? { prometheusUsername: auth.username, prometheusPasswordFile: MOUNT.federationPasswordFile }
+      : {}),
+    prometheusInsecureSkipVerify: tls !== undefined ? true : undefined,
+    ...(clientCert !== undefined && w.serves
+      ? { prometheusCertFile: MOUNT.clientCertFile, prometheusKeyFile: MOUNT.clientKeyFile }
       : {}),
     passwordHashFile: auth && w.serves ? PASSWORD_HASH_FILE : undefined,
     promtoolPath: PATH.promtool,
@@ -183,7 +208,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
   // Kubelet probes cannot present basic auth without putting the password in the manifest,
   // so a protected Prometheus is probed on its TCP port instead.
   const probe = (path: string): IIoK8sApiCoreV1Probe =>
-    w.serves && fed && (fed.tls || fed.basicAuth)
+    w.serves && isSecured(w.security)
       ? { tcpSocket: { port: 'web' } }
       : { httpGet: { path, port: 'web', scheme: 'HTTP' } };
 

@@ -46,19 +46,22 @@ function docs(text: string): Doc[] {
   return YAML.parseAllDocuments(text).map((d) => d.toJS() as Doc);
 }
 
-const plain = defaultTopology();
+const example = defaultTopology();
+const securedText = securedTopologyText({
+  serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
+  edgeEndpoint: '10.0.0.1:9090',
+});
+/** No centralEgressCidrs: the cascade stays inside its cluster. */
+const unexposed = topologyFrom(securedText);
 const secured = topologyFrom(
-  securedTopologyText({
-    serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
-    edgeEndpoint: '10.0.0.1:9090',
-  }).replace(
+  securedText.replace(
     '      passwordHash: { name: fed-auth, key: password.bcrypt }\n',
     '      passwordHash: { name: fed-auth, key: password.bcrypt }\n    centralEgressCidrs: [203.0.113.8/32]\n',
   ),
 );
 
 for (const [name, topo] of [
-  ['the example topology', plain],
+  ['the example topology', example],
   ['a secured topology', secured],
 ] as const) {
   test(`every manifest of ${name} parses back and validates against the Kubernetes schema`, () => {
@@ -83,13 +86,13 @@ test('rendering twice gives identical bytes', () => {
 });
 
 test('every cluster bundle has a kustomization listing its manifests', () => {
-  const files = renderManifests(plain);
+  const files = renderManifests(example);
   const dirs = [...files.keys()]
     .filter((p) => p.endsWith(FILE.manifests))
     .map((p) => p.slice(0, -FILE.manifests.length - 1));
   assert.equal(
     dirs.length,
-    metaClusters(plain).length + plain.bigRegions.length + plain.central.replicas.length + 2,
+    metaClusters(example).length + example.bigRegions.length + example.central.replicas.length + 2,
   );
   for (const dir of dirs) {
     const k = YAML.parse(files.get(`${dir}/kustomization.yaml`)!);
@@ -130,7 +133,7 @@ test('each Prometheus bundle packs the config files next to it into the ConfigMa
 });
 
 test('the edge LoadBalancer exposes only the federation port, to its cascade egress CIDRs', () => {
-  const d = docs(renderManifests(plain).get('edge/mc-hz-01/manifests.yaml')!);
+  const d = docs(renderManifests(example).get('edge/mc-hz-01/manifests.yaml')!);
   const lbs = d.filter((x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer');
   assert.equal(lbs.length, 1);
   assert.deepEqual(lbs[0]!.spec.ports, [
@@ -161,19 +164,26 @@ test('the edge LoadBalancer exposes only the federation port, to its cascade egr
 });
 
 test('a cascade is exposed only to the central egress CIDRs, and not at all without them', () => {
-  const lb = (topo: typeof plain, br: string) =>
+  const lb = (topo: typeof example, br: string) =>
     docs(renderManifests(topo).get(`cascade/${br}/manifests.yaml`)!).filter(
       (x) => x.kind === 'Service' && x.spec.type === 'LoadBalancer',
     );
-  assert.deepEqual(lb(plain, 'china'), []);
+  assert.deepEqual(lb(unexposed, 'lab'), []);
   assert.deepEqual(lb(secured, 'lab')[0]!.spec.loadBalancerSourceRanges, ['203.0.113.8/32']);
+  assert.deepEqual(lb(example, 'china')[0]!.spec.loadBalancerSourceRanges, [
+    '47.96.1.10/32',
+    '47.96.1.11/32',
+  ]);
 });
 
 test('central replicas are pinned to their zones and never share one', () => {
-  const files = renderManifests(plain);
-  const zones = plain.central.replicas.map((r) => {
+  const files = renderManifests(example);
+  const zones = example.central.replicas.map((r) => {
     const sts = docs(files.get(`central/${r.name}/manifests.yaml`)!).find((x) => x.kind === 'StatefulSet')!;
-    assert.equal(sts.metadata.name, SERVICE.centralPrometheus(r.name, plain.global.namespace).split('.')[0]);
+    assert.equal(
+      sts.metadata.name,
+      SERVICE.centralPrometheus(r.name, example.global.namespace).split('.')[0],
+    );
     const spec = sts.spec.template.spec;
     assert.equal(
       spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey,
@@ -186,7 +196,7 @@ test('central replicas are pinned to their zones and never share one', () => {
 });
 
 test('each Alertmanager replica peers with the others by their Service names', () => {
-  const d = docs(renderManifests(plain).get('alerting/manifests.yaml')!);
+  const d = docs(renderManifests(example).get('alerting/manifests.yaml')!);
   const sts = d.filter((x) => x.kind === 'StatefulSet');
   assert.deepEqual(
     sts.map((s) => s.metadata.name),
@@ -207,7 +217,7 @@ test('each Alertmanager replica peers with the others by their Service names', (
 });
 
 test('the fedstack service runs 2 replicas, with the alert bridge, from args its own CLI parser accepts', () => {
-  const d = docs(renderManifests(plain).get('service/manifests.yaml')!);
+  const d = docs(renderManifests(example).get('service/manifests.yaml')!);
   const sts = d.find((x) => x.kind === 'StatefulSet')!;
   assert.equal(sts.spec.replicas, 2);
   assert.equal(sts.spec.serviceName, 'fedstack');
@@ -222,6 +232,7 @@ test('the fedstack service runs 2 replicas, with the alert bridge, from args its
     port: PORT.fedstack,
     host: '0.0.0.0',
     heartbeatTokenFile: '/var/run/fedstack/token/token',
+    readTokenFile: '/var/run/fedstack/read-token/token',
     // The example routes alerts to DingTalk and SMS: the bridge runs, its outbox on a volume.
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',
@@ -231,12 +242,12 @@ test('the fedstack service runs 2 replicas, with the alert bridge, from args its
     ['outbox'],
     'the outbox survives a pod restart',
   );
-  const files = renderManifests(plain);
+  const files = renderManifests(example);
   const k = YAML.parse(files.get('service/kustomization.yaml')!);
   assert.deepEqual(k.configMapGenerator[0].files, ['topology.yaml']);
   assert.equal(
     topologyFrom(files.get('service/topology.yaml')!).metadata.name,
-    plain.metadata.name,
+    example.metadata.name,
     'the topology written next to the service loads again',
   );
 });
@@ -299,7 +310,10 @@ test('global.images overrides the image of every workload, and a malformed image
   for (const [path, t] of files) {
     if (!path.endsWith(FILE.manifests)) continue;
     for (const d of docs(t))
-      for (const c of [...(d.spec?.template?.spec?.initContainers ?? []), ...(d.spec?.template?.spec?.containers ?? [])])
+      for (const c of [
+        ...(d.spec?.template?.spec?.initContainers ?? []),
+        ...(d.spec?.template?.spec?.containers ?? []),
+      ])
         images.add(c.image);
   }
   assert.deepEqual([...images].sort(), [
@@ -307,5 +321,8 @@ test('global.images overrides the image of every workload, and a malformed image
     'registry.example.com/ops/fedstack:1.2.3',
     'registry.example.com/prom/prometheus:v2.42.0',
   ]);
-  assert.throws(() => topologyFrom(text.replace('fedstack:1.2.3', 'Fedstack:latest!')), /global\.images\.fedstack: invalid image "registry\.example\.com\/ops\/Fedstack:latest!"/);
+  assert.throws(
+    () => topologyFrom(text.replace('fedstack:1.2.3', 'Fedstack:latest!')),
+    /global\.images\.fedstack: invalid image "registry\.example\.com\/ops\/Fedstack:latest!"/,
+  );
 });

@@ -39,6 +39,7 @@ const SECRET_VALUES: Record<string, string> = {
   'aliyun-sms/access-key-secret': SMS_KEY.secret,
   'fedstack-alert-bridge/token': WEBHOOK_TOKEN,
   'fedstack-sidecar-token/token': 'sidecar-token-beef',
+  'fedstack-read-token/token': 'read-token-cafe',
 };
 
 let dir: string;

@@ -1,8 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { Registry } from 'prom-client';
 import { PROFILES } from '../../common/conventions.ts';
@@ -14,20 +11,23 @@ import { RegistrationStore } from '../../server/registrations.ts';
 import { staticTopologySource } from '../../server/topology-watch.ts';
 import { securedTopologyText } from '../server/fixture-topology.ts';
 import { capturingLogger, topologyFrom } from '../server/helpers.ts';
-import { makeFederationSecrets } from '../server/procs.ts';
+import { federationMaterial } from '../../deploy/secrets/material.ts';
 
-// The fixture's secret values: what an operator puts into the Secrets the topology names.
-const dir = mkdtempSync(join(tmpdir(), 'fedstack-secrets-'));
-const fixture = makeFederationSecrets(dir);
-const tlsKey = readFileSync(join(fixture.dir, 'tls', 'tls.key'), 'utf8');
+// Secret values as the operator's Secrets hold them, made by the code `fedstack secrets init`
+// runs, for a topology with mutual TLS (the client key is one more secret to keep out).
+const material = federationMaterial({ sans: ['federation.internal'], days: 1, mutualTls: true });
 const token = 'sidecar-token-c0ffee-5ecret';
-rmSync(dir, { recursive: true, force: true });
+const readToken = 'read-token-bead-5ecret';
+/** A line from inside a PEM key: any copy of the key would contain it. */
+const keyLine = (pem: string) => pem.split('\n').find((l) => l.length > 20 && !l.startsWith('-----'))!;
 const SECRET_VALUES: Record<string, string> = {
-  'federation password': fixture.password,
-  'password bcrypt hash': fixture.hash,
-  // A line from the middle of the PEM: any copy of the key would contain it.
-  'TLS private key': tlsKey.split('\n')[5]!,
+  'federation password': material.password.reveal(),
+  'password bcrypt hash': material.passwordHash.reveal(),
+  'TLS private key': keyLine(material.serving.keyPem.reveal()),
+  'client private key': keyLine(material.client!.keyPem.reveal()),
+  'CA private key': keyLine(material.ca.keyPem.reveal()),
   'sidecar token': token,
+  'read token': readToken,
 };
 /** Shapes of secrets, whatever their value: no rendered file may contain one. */
 const SECRET_SHAPES: Record<string, RegExp> = {
@@ -39,6 +39,7 @@ const topo = topologyFrom(
   securedTopologyText({
     serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
     edgeEndpoint: '10.0.0.1:9090',
+    mutualTls: true,
   }),
 );
 
@@ -65,7 +66,12 @@ test('no rendered file (bundle and manifests, both profiles) contains a secret v
   assertClean(files);
   // The scan looks where secrets would be: the references to them are there.
   const edge = files.get('kubernetes:edge/mc-lab-01/manifests.yaml')!;
-  for (const ref of ['secretName: fed-tls', 'name: fed-auth', 'key: password.bcrypt'])
+  for (const ref of [
+    'secretName: fed-tls',
+    'secretName: fed-client',
+    'name: fed-auth',
+    'key: password.bcrypt',
+  ])
     assert.ok(edge.includes(ref), ref);
   const cascade = files.get('kubernetes:cascade/lab/prometheus.yml')!;
   assert.match(cascade, /password_file: \/etc\/prometheus\/secrets\/federation\/password/);
@@ -78,13 +84,17 @@ test('no file served under /v1/config and no log line contains a secret value', 
     topologySource: staticTopologySource(topo),
     registrations: new RegistrationStore({ ttlMs: 60_000 }),
     heartbeatToken: new Secret(token),
+    readToken: new Secret(readToken),
     logger,
     registry: new Registry(),
     now: () => 0,
   });
   const served = new Map<string, string>();
   for (const path of renderTree(createPlan(topo, 'kubernetes')).keys()) {
-    const res = await request(app).get(`/v1/config/${path}`).expect(200);
+    const res = await request(app)
+      .get(`/v1/config/${path}`)
+      .set('Authorization', `Bearer ${readToken}`)
+      .expect(200);
     served.set(path, res.text);
   }
   assert.ok(served.size > 5);

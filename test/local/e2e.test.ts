@@ -131,6 +131,7 @@ describe('the local federated stack, end to end', () => {
       const v = await promQuery(
         edge,
         `kube_pod_status_phase{phase="Running",namespace="kube-system",pod="etcd-0"}`,
+        stack.secrets.credentials(),
       );
       return v.length === 1 ? v[0] : undefined;
     });
@@ -156,10 +157,12 @@ describe('the local federated stack, end to end', () => {
   it('keeps metrics outside the cascade allow-list at the edge, and those outside the central allow-list at the cascade', async () => {
     const edge = stack.urls.edges['mc-hz-01']!;
     const cascade = stack.urls.cascades['china']!;
-    assert.ok((await promQuery(edge, 'count(node_cpu_seconds_total)')).length > 0);
-    assert.deepEqual(await promQuery(cascade, 'count(node_cpu_seconds_total)'), []);
+    // Edges and cascades serve behind TLS and basic auth: asked the way the tier above asks.
+    const creds = stack.secrets.credentials();
+    assert.ok((await promQuery(edge, 'count(node_cpu_seconds_total)', creds)).length > 0);
+    assert.deepEqual(await promQuery(cascade, 'count(node_cpu_seconds_total)', creds), []);
     const atCascade = await waitFor(async () => {
-      const v = await promQuery(cascade, 'cluster:apiserver_request:rate5m');
+      const v = await promQuery(cascade, 'cluster:apiserver_request:rate5m', creds);
       return v.length > 0 ? v : undefined;
     });
     // One series per guest cluster and code, each labelled with its place in the fleet.
@@ -230,8 +233,9 @@ describe('the local federated stack, end to end', () => {
   });
 
   it("keeps each series' own job, drops the federation jobs' job from aggregates, and keeps it on the federation jobs' up", async () => {
+    // The stack's credentials: a cascade serves behind TLS and basic auth (central ignores them).
     const jobsOf = async (url: string, expr: string) =>
-      (await promQuery(url, `count by (__name__, job) (${expr})`))
+      (await promQuery(url, `count by (__name__, job) (${expr})`, stack.secrets.credentials()))
         .map((s) => `${s.metric.__name__} ${s.metric.job ?? '(no job)'}`)
         .sort();
     const aggregates =

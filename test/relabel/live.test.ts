@@ -50,6 +50,8 @@ describe('label rewrites on the live stack', () => {
       { timeoutMs: 30_000, what: `${expr} at every central replica` },
     );
   const phaseAt = (mc: string) => `kube_pod_status_phase{${LABEL.metaCluster}="${mc}"}`;
+  /** Edges and cascades serve behind TLS and basic auth: asked the way the tier above asks. */
+  const creds = () => stack.secrets.credentials();
 
   it('rename: pod arrives as pod_name, and no series keeps pod', async () => {
     for (const samples of await atCentral(phaseAt('mc-bj-01'))) {
@@ -67,7 +69,7 @@ describe('label rewrites on the live stack', () => {
         assert.deepEqual([...new Set(samples.map((s) => s.metric.site))], [site]);
     }
     // A target label: the cascade's own up of each edge carries it too.
-    const up = await promQuery(stack.urls.cascades['china']!, `up{job="${JOB.federateEdge}"}`);
+    const up = await promQuery(stack.urls.cascades['china']!, `up{job="${JOB.federateEdge}"}`, creds());
     assert.deepEqual(up.map((s) => `${s.metric[LABEL.metaCluster]} ${s.metric.site}`).sort(), [
       'mc-bj-01 bj',
       'mc-hz-01 hz',
@@ -75,7 +77,11 @@ describe('label rewrites on the live stack', () => {
   });
 
   it('drop labels: node is gone from the series that had it at the edge', async () => {
-    const atEdge = await promQuery(stack.urls.edges['mc-bj-01']!, 'container_memory_working_set_bytes');
+    const atEdge = await promQuery(
+      stack.urls.edges['mc-bj-01']!,
+      'container_memory_working_set_bytes',
+      creds(),
+    );
     assert.ok(atEdge.length > 0 && atEdge.every((s) => s.metric.node !== undefined));
     for (const samples of await atCentral('container_memory_working_set_bytes'))
       assert.ok(samples.every((s) => s.metric.node === undefined));
@@ -119,8 +125,13 @@ describe('label rewrites on the live stack', () => {
     await atCentral(phaseAt('mc-hz-01'));
     // The edge has them: the rule, not the source, is why central does not.
     assert.ok(
-      (await promQuery(stack.urls.edges['mc-hz-01']!, 'count(kube_pod_status_phase{phase="Failed"})'))
-        .length > 0,
+      (
+        await promQuery(
+          stack.urls.edges['mc-hz-01']!,
+          'count(kube_pod_status_phase{phase="Failed"})',
+          creds(),
+        )
+      ).length > 0,
     );
     for (const url of central) {
       assert.deepEqual(
@@ -140,11 +151,17 @@ describe('label rewrites on the live stack', () => {
   it("keep series: mc-fra-01 sends only its aggregates, and fedstack's heartbeat all the same", async () => {
     await atCentral(`cluster:etcd_server_has_leader:min{${LABEL.metaCluster}="mc-fra-01"}`);
     await atCentral(`${HEARTBEAT_METRIC}{${LABEL.metaCluster}="mc-fra-01"}`);
-    assert.ok((await promQuery(stack.urls.edges['mc-fra-01']!, 'count(kube_pod_status_phase)')).length > 0);
+    assert.ok(
+      (await promQuery(stack.urls.edges['mc-fra-01']!, 'count(kube_pod_status_phase)', creds())).length > 0,
+    );
     for (const url of [...central, stack.urls.cascades['europe']!]) {
-      assert.deepEqual(await promQuery(url, `count(${phaseAt('mc-fra-01')})`), []);
+      assert.deepEqual(await promQuery(url, `count(${phaseAt('mc-fra-01')})`, creds()), []);
       assert.deepEqual(
-        await promQuery(url, `count(container_memory_working_set_bytes{${LABEL.metaCluster}="mc-fra-01"})`),
+        await promQuery(
+          url,
+          `count(container_memory_working_set_bytes{${LABEL.metaCluster}="mc-fra-01"})`,
+          creds(),
+        ),
         [],
       );
     }

@@ -22,6 +22,9 @@ import { capturingLogger, defaultTopology, topologyFrom } from './helpers.ts';
 import { defaultTopologyText } from '../../examples/index.ts';
 
 const TOKEN = 'tok-3f9a1c0d7e5b';
+const READ_TOKEN = 'read-6c1d0b2e9f47';
+/** The header every read route (http_sd, configs) asks for. */
+const READ = { Authorization: `Bearer ${READ_TOKEN}` };
 const topo = defaultTopology();
 
 function setup(over: Partial<AppDeps> = {}) {
@@ -31,6 +34,7 @@ function setup(over: Partial<AppDeps> = {}) {
     topologySource: staticTopologySource(topo),
     registrations: new RegistrationStore({ ttlMs: 90_000 }),
     heartbeatToken: new Secret(TOKEN),
+    readToken: new Secret(READ_TOKEN),
     logger,
     registry: new Registry(),
     now: () => clock,
@@ -65,7 +69,7 @@ const beat = { endpoint: '192.0.2.7:443', version: '0.1.0', configHash: 'abc123'
 
 test('cascade SD lists every meta-cluster of the big region with its labels, as JSON', async () => {
   const { app } = setup();
-  const res = await request(app).get('/v1/sd/cascade/europe').expect(200);
+  const res = await request(app).get('/v1/sd/cascade/europe').set(READ).expect(200);
   assert.match(res.headers['content-type']!, /^application\/json/);
   assert.deepEqual(res.body, [
     {
@@ -95,6 +99,7 @@ test('central SD lists one target per cascade', async () => {
   const { app } = setup();
   const res = await request(app)
     .get('/v1/sd/central')
+    .set(READ)
     .expect(200)
     .expect('content-type', /application\/json/);
   assert.deepEqual(
@@ -105,7 +110,11 @@ test('central SD lists one target per cascade', async () => {
 
 test('an unknown big region is a 404 with a reason naming the known ones', async () => {
   const { app } = setup();
-  const res = await request(app).get('/v1/sd/cascade/atlantis').expect(404).expect('content-type', /json/);
+  const res = await request(app)
+    .get('/v1/sd/cascade/atlantis')
+    .set(READ)
+    .expect(404)
+    .expect('content-type', /json/);
   assert.equal(res.body.error, 'not found');
   assert.match(res.body.reason, /unknown big region "atlantis" \(known: china, europe, americas, asia\)/);
 });
@@ -113,7 +122,7 @@ test('an unknown big region is a 404 with a reason naming the known ones', async
 test('a heartbeat overrides its meta-cluster endpoint in SD until the TTL runs out', async () => {
   const { app, advance } = setup();
   // Asked first, so the answer is cached: the heartbeat must still show at once.
-  const before = await request(app).get('/v1/sd/cascade/europe').expect(200);
+  const before = await request(app).get('/v1/sd/cascade/europe').set(READ).expect(200);
   assert.equal(before.body[2].targets[0], '10.50.1.10:9090');
   const ok = await request(app)
     .post('/v1/edges/mc-lon-01/heartbeat')
@@ -121,16 +130,16 @@ test('a heartbeat overrides its meta-cluster endpoint in SD until the TTL runs o
     .send(beat)
     .expect(200);
   assert.equal(ok.body.status, 'registered');
-  const live = await request(app).get('/v1/sd/cascade/europe').expect(200);
+  const live = await request(app).get('/v1/sd/cascade/europe').set(READ).expect(200);
   assert.deepEqual(
     live.body.map((g: { targets: string[] }) => g.targets[0]),
     ['10.40.1.10:9090', '10.40.2.10:9090', '192.0.2.7:443'],
   );
   advance(89_999);
-  const still = await request(app).get('/v1/sd/cascade/europe');
+  const still = await request(app).get('/v1/sd/cascade/europe').set(READ);
   assert.equal(still.body[2].targets[0], '192.0.2.7:443');
   advance(1);
-  const expired = await request(app).get('/v1/sd/cascade/europe');
+  const expired = await request(app).get('/v1/sd/cascade/europe').set(READ);
   assert.equal(expired.body[2].targets[0], '10.50.1.10:9090');
 });
 
@@ -195,7 +204,7 @@ for (const c of badHeartbeats) {
     assert.ok(res.body.error, 'has an error');
     assert.match(res.body.reason, c.reason);
     // Refused heartbeats never register.
-    const sd = await request(app).get('/v1/sd/cascade/europe');
+    const sd = await request(app).get('/v1/sd/cascade/europe').set(READ);
     assert.equal(sd.body[2].targets[0], '10.50.1.10:9090');
   });
 }
@@ -217,7 +226,7 @@ test('heartbeats are refused with 503 when the service has no token', async () =
     .set('Authorization', 'Bearer anything')
     .send(beat)
     .expect(503);
-  assert.match(res.body.reason, /no token configured/);
+  assert.match(res.body.reason, /no sidecar token configured/);
 });
 
 test('the token never appears in the logs', async () => {
@@ -245,12 +254,13 @@ test("configs are the render plan's files, byte for byte", async () => {
     'edge/mc-hz-01/rules.yml',
     'alerting/alertmanager.yml',
   ]) {
-    const res = await request(app).get(`/v1/config/${path}`).expect(200);
+    const res = await request(app).get(`/v1/config/${path}`).set(READ).expect(200);
     assert.equal(res.text, emitter.file(path), path);
     assert.match(res.headers['content-type']!, /^application\/yaml/);
   }
   await request(app)
     .get('/v1/config/dashboards/fedstack-global.json')
+    .set(READ)
     .expect(200)
     .expect('content-type', /application\/json/);
 });
@@ -259,13 +269,13 @@ test('a new topology revision is rendered afresh', async () => {
   let snap: TopologySnapshot = { topology: topo, revision: 1, hash: 'h1' };
   const source: TopologySource = { current: () => snap, lastError: () => undefined, reloadFailures: () => 0 };
   const { app } = setup({ topologySource: source });
-  const before = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(200);
+  const before = await request(app).get('/v1/config/central/central-a/prometheus.yml').set(READ).expect(200);
   assert.match(before.text, /cascade-china\.fedstack\.example\.com:9090/);
   const moved = topologyFrom(
     defaultTopologyText().replace('cascade-china.fedstack.example.com:9090', 'cascade-cn.example.com:9090'),
   );
   snap = { topology: moved, revision: 2, hash: 'h2' };
-  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(200);
+  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').set(READ).expect(200);
   assert.equal(res.headers['x-fedstack-topology-revision'], '2');
   assert.match(res.text, /cascade-cn\.example\.com:9090/);
   assert.doesNotMatch(res.text, /cascade-china\.fedstack/);
@@ -277,45 +287,45 @@ test("the first GET of one edge's config renders that file alone, then answers f
     Number(
       /^fedstack_render_duration_seconds_count (\d+)$/m.exec((await request(app).get('/metrics')).text)![1],
     );
-  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').expect(200);
+  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').set(READ).expect(200);
   assert.equal(await renders(), 1);
-  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').expect(200);
+  await request(app).get('/v1/config/edge/mc-sz-01/prometheus.yml').set(READ).expect(200);
   assert.equal(await renders(), 1, 'the second GET is served from the cache');
 });
 
 test('configs and SD answers come gzip-compressed to a client that asks, with an ETag for 304s', async () => {
   const { app } = setup();
   for (const path of ['/v1/config/edge/mc-hz-01/prometheus.yml', '/v1/sd/cascade/china']) {
-    const plain = await request(app).get(path).set('Accept-Encoding', 'identity').expect(200);
+    const plain = await request(app).get(path).set(READ).set('Accept-Encoding', 'identity').expect(200);
     assert.equal(plain.headers['content-encoding'], undefined);
-    const zipped = await rawGet(app, path, { 'accept-encoding': 'gzip' });
+    const zipped = await rawGet(app, path, { 'accept-encoding': 'gzip', ...READ });
     assert.equal(zipped.status, 200);
     assert.equal(zipped.headers['content-encoding'], 'gzip');
     assert.equal(zipped.headers.vary, 'Accept-Encoding');
     assert.equal(gunzipSync(zipped.body).toString(), plain.text, path);
     const etag = plain.headers.etag!;
-    await request(app).get(path).set('If-None-Match', etag).expect(304);
+    await request(app).get(path).set(READ).set('If-None-Match', etag).expect(304);
   }
 });
 
 test('a missing config file is a 404 and a bad path segment a 400', async () => {
   const { app } = setup();
-  const missing = await request(app).get('/v1/config/cascade/mars/prometheus.yml').expect(404);
+  const missing = await request(app).get('/v1/config/cascade/mars/prometheus.yml').set(READ).expect(404);
   assert.match(missing.body.reason, /no rendered file "cascade\/mars\/prometheus.yml"/);
-  const bad = await request(app).get('/v1/config/cascade/..%2e/prometheus.yml').expect(400);
+  const bad = await request(app).get('/v1/config/cascade/..%2e/prometheus.yml').set(READ).expect(400);
   assert.match(bad.body.reason, /invalid path segment/);
 });
 
 test('a render failure is a 500 with a reason, not a crash', async () => {
   // The example topology gives the Alertmanagers no endpoints, which the local profile needs.
   const { app } = setup({ profile: 'local' });
-  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').expect(500);
+  const res = await request(app).get('/v1/config/central/central-a/prometheus.yml').set(READ).expect(500);
   assert.deepEqual(res.body, {
     error: 'render failed',
     reason:
       'rendering central/central-a/prometheus.yml of topology revision 1 failed: alertmanager replica "am-0" has no endpoint, which the local profile needs',
   });
-  await request(app).get('/v1/config/cascade/china/prometheus.yml').expect(200);
+  await request(app).get('/v1/config/cascade/china/prometheus.yml').set(READ).expect(200);
 });
 
 test('healthz is always ok and readyz reports the served revision', async () => {
@@ -338,7 +348,7 @@ test('readyz is 503 with the reason while the topology file is invalid, SD keeps
     res.body.reason,
     /serving revision 3: topo.yaml:4:3: bigRegions\[0\].name: invalid name "Bad"/,
   );
-  await request(app).get('/v1/sd/cascade/china').expect(200);
+  await request(app).get('/v1/sd/cascade/china').set(READ).expect(200);
   const metrics = await request(app).get('/metrics').expect(200);
   assert.match(metrics.text, /^fedstack_topology_valid 0$/m);
   assert.match(metrics.text, /^fedstack_topology_reload_failures_total 1$/m);
@@ -347,9 +357,9 @@ test('readyz is 503 with the reason while the topology file is invalid, SD keeps
 
 test('metrics count requests by route pattern, renders and registrations', async () => {
   const { app } = setup();
-  await request(app).get('/v1/sd/cascade/china');
-  await request(app).get('/v1/sd/cascade/atlantis');
-  await request(app).get('/v1/config/cascade/china/prometheus.yml');
+  await request(app).get('/v1/sd/cascade/china').set(READ);
+  await request(app).get('/v1/sd/cascade/atlantis').set(READ);
+  await request(app).get('/v1/config/cascade/china/prometheus.yml').set(READ);
   await request(app).post('/v1/edges/mc-hz-01/heartbeat').set('Authorization', `Bearer ${TOKEN}`).send(beat);
   const res = await request(app)
     .get('/metrics')
@@ -398,7 +408,8 @@ test('config files deeper in the tree are served too, and a bare tier is a 404',
   const { app } = setup();
   const res = await request(app)
     .get('/v1/config/dashboards/provisioning/datasources/fedstack.yaml')
+    .set(READ)
     .expect(200);
   assert.ok(res.text.startsWith(`${GENERATED_HEADER}\napiVersion: 1\n`), res.text.slice(0, 80));
-  await request(app).get('/v1/config/dashboards').expect(404);
+  await request(app).get('/v1/config/dashboards').set(READ).expect(404);
 });

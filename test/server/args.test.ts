@@ -11,6 +11,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     port: 9000,
     host: '0.0.0.0',
     heartbeatTokenFile: '/tok',
+    readTokenFile: '/read-tok',
     registrationTtlMs: 60000,
     pollIntervalMs: 500,
     profile: 'local' as const,
@@ -47,10 +48,11 @@ test('sidecar flags parse durations and the Prometheus credentials', () => {
   assert.equal(o.interval, 120_000);
   assert.equal(o.metricsPort, 8081);
   assert.equal(o.once, false);
-  assert.deepEqual(o.prometheusAuth, {
-    username: 'federate',
-    passwordFile: '/pw',
+  assert.deepEqual(o.prometheusAuth, { username: 'federate', passwordFile: '/pw' });
+  assert.deepEqual(o.prometheusTls, {
     caFile: undefined,
+    certFile: undefined,
+    keyFile: undefined,
     insecureSkipVerify: true,
   });
   const flags = parseSidecarArgs(argv);
@@ -60,6 +62,11 @@ test('sidecar flags parse durations and the Prometheus credentials', () => {
 const badSidecar: [string, string[], RegExp][] = [
   ['a missing config dir', ['--live-dir=/l', '--prometheus-url=x'], /--config-dir: is required/],
   ['half the heartbeat settings', [...base, '--meta-cluster=mc-1'], /give all four \(heartbeats\) or none/],
+  [
+    'a client certificate without its key',
+    [...base, '--prometheus-cert-file=/c'],
+    /--prometheus-cert-file and --prometheus-key-file: give both or neither/,
+  ],
   ['a username without a password file', [...base, '--prometheus-username=u'], /give both or neither/],
   ['a bad interval', [...base, '--interval=soon'], /--interval: invalid duration "soon"/],
   ['a zero interval (a timer loop)', [...base, '--interval=0s'], /--interval: duration "0s" out of range \(want 1ms to 596h\)/],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HEARTBEAT_METRIC, JOB, LABEL, MOUNT } from '../../common/conventions.ts';
 import { Secret } from '../../common/secret.ts';
 import { toYaml } from '../../common/serialize.ts';
@@ -23,6 +23,7 @@ import {
 } from './procs.ts';
 
 const TOKEN = 'sidecar-token-7d1e';
+const READ_TOKEN = 'read-token-3c81';
 const root = mkdtempSync(join(tmpdir(), 'fedstack-fed-'));
 const procs: Proc[] = [];
 let server: RunningServer;
@@ -46,10 +47,15 @@ before(async () => {
   });
   const topoFile = join(root, 'topology.yaml');
   writeFileSync(topoFile, text);
+  // The read token the cascade presents to http_sd, where its rendered config looks for it.
+  const readTokenFile = relocate(MOUNT.readTokenFile);
+  mkdirSync(dirname(readTokenFile), { recursive: true });
+  writeFileSync(readTokenFile, `${READ_TOKEN}\n`, { mode: 0o600 });
   server = await startServer({
     topologyFile: topoFile,
     port: servicePort,
     heartbeatToken: new Secret(TOKEN),
+    readTokenFile,
     logger: capturingLogger().logger,
   });
   const topo = topologyFrom(text);

@@ -3,6 +3,8 @@ export function securedTopologyText(o: {
   serviceUrl: string;
   edgeEndpoint: string;
   scrapeInterval?: string;
+  /** Mutual TLS: scrapers present the client certificate of Secret fed-client. */
+  mutualTls?: boolean;
 }): string {
   return `apiVersion: fedstack/v1
 kind: Topology
@@ -29,7 +31,7 @@ security:
   federation:
     tls:
       serverCertSecret: fed-tls
-      ca: { name: fed-ca, key: ca.crt }
+      ca: { name: fed-ca, key: ca.crt }${o.mutualTls === true ? '\n      clientCertSecret: fed-client' : ''}
     basicAuth:
       username: federate
       password: { name: fed-auth, key: password }

@@ -1,8 +1,8 @@
 /** Real binaries in tests: free loopback ports, processes stopped by PID, certificates. */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import bcrypt from 'bcryptjs';
+import { federationMaterial } from '../../deploy/secrets/material.ts';
 
 /** The shared loopback port finder (deploy/local/process.ts), re-exported for these tests. */
 export { freePort } from '../../deploy/local/process.ts';
@@ -90,37 +90,20 @@ export interface FederationSecrets {
   readonly caPem: string;
 }
 
-/** A self-signed certificate for 127.0.0.1 (its own CA), a random password and its bcrypt hash. */
+/**
+ * A CA, a serving certificate for 127.0.0.1, a random password and its bcrypt hash: made by
+ * the same code as `fedstack secrets init` and `fedstack up` (deploy/secrets/material.ts).
+ */
 export function makeFederationSecrets(root: string): FederationSecrets {
   const dir = join(root, 'secrets');
   mkdirSync(join(dir, 'federation'), { recursive: true });
   mkdirSync(join(dir, 'tls'), { recursive: true });
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'tls', 'tls.key'),
-      '-out',
-      join(dir, 'tls', 'tls.crt'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const caPem = readFileSync(join(dir, 'tls', 'tls.crt'), 'utf8');
-  writeFileSync(join(dir, 'federation', 'ca.crt'), caPem);
-  const password = `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
-  const hash = bcrypt.hashSync(password, 10);
-  writeFileSync(join(dir, 'federation', 'password'), password, { mode: 0o600 });
-  writeFileSync(join(dir, 'federation', 'password.bcrypt'), hash, { mode: 0o600 });
-  return { password, hash, dir, caPem };
+  const m = federationMaterial({ sans: ['127.0.0.1'], days: 1, mutualTls: false });
+  const put = (rel: string, text: string) => writeFileSync(join(dir, rel), text, { mode: 0o600 });
+  put('tls/tls.crt', m.serving.certPem);
+  put('tls/tls.key', m.serving.keyPem.reveal());
+  put('federation/ca.crt', m.ca.certPem);
+  put('federation/password', m.password.reveal());
+  put('federation/password.bcrypt', m.passwordHash.reveal());
+  return { password: m.password.reveal(), hash: m.passwordHash.reveal(), dir, caPem: m.ca.certPem };
 }

@@ -23,6 +23,8 @@ import {
 } from './procs.ts';
 
 const TOKEN = 'sidecar-token-51ab';
+const READ_TOKEN = 'read-token-9e02';
+const READ = { Authorization: `Bearer ${READ_TOKEN}` };
 const root = mkdtempSync(join(tmpdir(), 'fedstack-sidecar-'));
 const configDir = join(root, 'mounted');
 const liveDir = join(root, 'live');
@@ -55,6 +57,7 @@ before(async () => {
     topologyFile: topoFile,
     port: 0,
     heartbeatToken: new Secret(TOKEN),
+    readToken: new Secret(READ_TOKEN),
     logger: capturingLogger().logger,
   });
 
@@ -78,8 +81,8 @@ before(async () => {
     prometheusAuth: {
       username: 'federate',
       passwordFile: join(secrets.dir, 'federation', 'password'),
-      caFile: join(secrets.dir, 'federation', 'ca.crt'),
     },
+    prometheusTls: { caFile: join(secrets.dir, 'federation', 'ca.crt') },
     passwordHashFile: join(secrets.dir, 'federation', 'password.bcrypt'),
     promtoolPath: '/usr/bin/promtool',
     interval: 3_600_000, // the test drives sync() itself
@@ -224,7 +227,9 @@ test('a good change is checked, copied live and reloaded', async () => {
 
 test('the heartbeat registers the LoadBalancer address, which the cascade SD then serves', async () => {
   assert.equal(await sidecar.heartbeat(), true);
-  const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`)).json()) as { targets: string[] }[];
+  const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`, { headers: READ })).json()) as {
+    targets: string[];
+  }[];
   assert.deepEqual(sd[0]!.targets, ['198.51.100.20:9090']);
 });
 
@@ -256,7 +261,9 @@ test('the heartbeat goes to every address the service name resolves to, keeping 
   try {
     assert.equal(await fanout.heartbeat(), true);
     assert.deepEqual(asked.slice(-1), ['fedstack.replicas.test']);
-    const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`)).json()) as { targets: string[] }[];
+    const sd = (await (await fetch(`${server.url}/v1/sd/cascade/lab`, { headers: READ })).json()) as {
+      targets: string[];
+    }[];
     assert.deepEqual(sd[0]!.targets, ['198.51.100.30:9090']);
   } finally {
     await fanout.close();

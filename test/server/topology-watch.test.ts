@@ -75,10 +75,15 @@ test('the running server picks up a ConfigMap update (symlink swap) on its own a
     pollIntervalMs: 50,
     logger,
     heartbeatToken: new Secret('t'),
+    readToken: new Secret('r'),
   });
   try {
     const sd = async () =>
-      (await (await fetch(`${srv.url}/v1/sd/cascade/europe`)).json()) as { targets: string[] }[];
+      (await (
+        await fetch(`${srv.url}/v1/sd/cascade/europe`, { headers: { Authorization: 'Bearer r' } })
+      ).json()) as {
+        targets: string[];
+      }[];
     assert.equal((await sd())[2]!.targets[0], '10.50.1.10:9090');
     volume.update({ 'topology.yaml': moved });
     await waitFor('the new endpoint', async () =>

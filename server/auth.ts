@@ -1,0 +1,137 @@
+/**
+ * Who may call what: every HTTP route of the service declares its authentication here, and
+ * nowhere else. The app enforces the bearer policies with `requireToken`; a test walks the
+ * routes express really registered and fails on any route this table does not name, so a new
+ * route cannot ship without a decision (README "Security" lists the same table).
+ *
+ * Tokens come from mounted Secret files and are read at each request (a few bytes), so a
+ * rotated Secret takes effect as soon as kubelet swaps the file: no restart.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { RequestHandler } from 'express';
+import { Secret } from '../common/secret.ts';
+
+/** The bearer tokens the service checks. */
+export type TokenKind = 'read' | 'sidecar' | 'bridge';
+
+export type AuthPolicy =
+  | { readonly auth: 'none'; readonly why: string }
+  | { readonly auth: 'bearer'; readonly token: TokenKind; readonly why: string };
+
+const READ =
+  'the fleet layout (every edge address, rules, receivers, team members in topology.yaml) is what an attacker maps first: cascades present the read token to http_sd, operators to fetch files';
+
+/** Every route of the service (the alert bridge's included), as `METHOD path-pattern`. */
+export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
+  'GET /healthz': { auth: 'none', why: 'liveness probe; answers {"status":"ok"} and nothing else' },
+  'GET /readyz': {
+    auth: 'none',
+    why: 'readiness probe (kubelet cannot present a token); the topology revision and why it was refused',
+  },
+  'GET /metrics': {
+    auth: 'none',
+    why: "the service's own counters for in-cluster monitoring; no secret, no configuration",
+  },
+  'GET /v1/sd/cascade/:bigRegion': { auth: 'bearer', token: 'read', why: READ },
+  'GET /v1/sd/central': { auth: 'bearer', token: 'read', why: READ },
+  'GET /v1/config/*path': { auth: 'bearer', token: 'read', why: READ },
+  'POST /v1/edges/:metaCluster/heartbeat': {
+    auth: 'bearer',
+    token: 'sidecar',
+    why: 'a heartbeat redirects a cascade to an address: only edge sidecars may move an edge',
+  },
+  // The bridge (alerting/bridge/router.ts) answers POST /v1/alerts/{dingtalk,sms}/<receiver>
+  // from one middleware of its router, and checks the token itself.
+  '* /v1/alerts/*': {
+    auth: 'bearer',
+    token: 'bridge',
+    why: 'only Alertmanager may make the bridge page people (routing.webhookToken)',
+  },
+};
+
+/** A token the service checks: fixed (tests), or read from a mounted file at each request. */
+export type TokenSource = Secret | (() => Secret | undefined);
+
+/** Reads `file` at each call; undefined while it is missing or empty (the route then answers 503). */
+export function tokenFromFile(file: string): () => Secret | undefined {
+  return () => {
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      return value === '' ? undefined : new Secret(value);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** An HTTP error the app's error handler turns into `{error, reason}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+const WHAT: Record<TokenKind, string> = {
+  read: 'reads (http_sd, configs)',
+  sidecar: 'heartbeats',
+  bridge: 'alert notifications',
+};
+
+/**
+ * Express middleware: a bearer token, compared in constant time (hashing first makes the
+ * lengths equal). No token configured: 503, never open.
+ */
+export function requireToken(kind: TokenKind, source: TokenSource | undefined): RequestHandler {
+  return (req, _res, next) => {
+    const token = typeof source === 'function' ? source() : source;
+    if (token === undefined)
+      throw new HttpError(503, 'unavailable', `${WHAT[kind]} are disabled: no ${kind} token configured`);
+    const header = req.get('authorization');
+    if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
+    const digest = (s: string) => createHash('sha256').update(s).digest();
+    if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
+      throw new HttpError(401, 'unauthorized', 'invalid token');
+    next();
+  };
+}
+
+/** The policy of a route, or a startup error naming the route that has none. */
+export function policyOf(method: string, path: string): AuthPolicy {
+  const p = ROUTE_AUTH[`${method} ${path}`];
+  if (p === undefined) throw new Error(`${method} ${path}: no auth policy in server/auth.ts ROUTE_AUTH`);
+  return p;
+}
+
+interface Layer {
+  readonly name: string;
+  readonly rawPath?: string;
+  readonly route?: { readonly path: string; readonly methods: Readonly<Record<string, boolean>> };
+  readonly handle: { readonly stack?: readonly Layer[] };
+}
+
+/**
+ * What an express app really answers, as `METHOD path-pattern`, mounted routers included
+ * (express 5 keeps a router's mount path in `rawPath`). A middleware inside a mounted router
+ * may answer anything below the mount, so it counts as `* <mount>/*`; the app's own
+ * middleware (logging, the 404 fallback) answers no route of its own.
+ */
+export function registeredRoutes(app: { router: { stack: readonly Layer[] } }): string[] {
+  const walk = (stack: readonly Layer[], prefix: string, mounted: boolean): string[] =>
+    stack.flatMap((layer) => {
+      if (layer.route !== undefined)
+        return Object.keys(layer.route.methods)
+          .filter((m) => m !== '_all')
+          .map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path}`);
+      if (layer.name === 'router' && layer.handle.stack !== undefined)
+        return walk(layer.handle.stack, `${prefix}${layer.rawPath ?? ''}`, true);
+      return mounted ? [`* ${prefix}/*`] : [];
+    });
+  return walk(app.router.stack, '', false);
+}
