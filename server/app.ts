@@ -41,8 +41,24 @@ export interface AppDeps {
   readonly profile?: Profile;
   /** Max request body size (express/body-parser syntax), default 16kb. */
   readonly bodyLimit?: string;
-  /** Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts. */
-  readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
+  /**
+   * Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts; `build` gets the
+   * app's own state (the operator console at /).
+   */
+  readonly extraRouters?: readonly ExtraRouter[];
+}
+
+export type ExtraRouter =
+  | { readonly path: string; readonly router: Router }
+  | { readonly path: string; readonly build: (ctx: AppContext) => Router };
+
+/** What a router built by `extraRouters[].build` shares with the app: one topology, one token check. */
+export interface AppContext {
+  readonly topologySource: TopologySource;
+  readonly registrations: RegistrationStore;
+  readonly now: () => number;
+  /** The app's bearer-token check: throws its 401 (or 503 without a token, naming `feature`). */
+  readonly authorize: (req: Request, feature: string) => void;
 }
 
 const heartbeatSchema = z.strictObject({
@@ -287,7 +303,13 @@ export function createApp(deps: AppDeps): express.Express {
     },
   );
 
-  for (const { path, router } of deps.extraRouters ?? []) app.use(path, router);
+  const ctx: AppContext = {
+    topologySource,
+    registrations,
+    now,
+    authorize: (req, feature) => authorize(req, deps.heartbeatToken, feature),
+  };
+  for (const r of deps.extraRouters ?? []) app.use(r.path, 'build' in r ? r.build(ctx) : r.router);
 
   app.use((req: Request) => {
     throw new HttpError(404, 'not found', `no route for ${req.method} ${req.path}`);
@@ -305,9 +327,9 @@ export function createApp(deps: AppDeps): express.Express {
 }
 
 /** Bearer token check in constant time (hashing first makes the lengths equal). */
-function authorize(req: Request, token: Secret | undefined): void {
+function authorize(req: Request, token: Secret | undefined, feature = 'heartbeats'): void {
   if (token === undefined)
-    throw new HttpError(503, 'unavailable', 'heartbeats are disabled: the service has no token configured');
+    throw new HttpError(503, 'unavailable', `${feature} are disabled: the service has no token configured`);
   const header = req.get('authorization');
   if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

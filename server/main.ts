@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Router } from 'express';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { BridgeHandle } from '../alerting/bridge/router.ts';
@@ -13,7 +12,7 @@ import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
 import { Secret } from '../common/secret.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
-import { createApp } from './app.ts';
+import { createApp, type ExtraRouter } from './app.ts';
 import { RegistrationStore } from './registrations.ts';
 import { watchTopologyFile } from './topology-watch.ts';
 
@@ -32,7 +31,7 @@ export interface ServerOptions {
   readonly pollIntervalMs?: number;
   readonly profile?: Profile;
   readonly logger?: Logger;
-  readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
+  readonly extraRouters?: readonly ExtraRouter[];
   readonly now?: () => number;
   /** Share a registry with routers mounted beside the app. */
   readonly registry?: Registry;
