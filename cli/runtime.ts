@@ -11,6 +11,7 @@ import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import { startLocalStack, type ServiceContext } from '../deploy/local/stack.ts';
 import { parseDuration } from '../common/duration.ts';
 import { parseServeArgs } from '../common/flags.ts';
+import type { Secret } from '../common/secret.ts';
 import { startServer, type ServerOptions } from '../server/main.ts';
 import { parseSidecarCommand } from '../sidecar/args.ts';
 import { runSidecar, type SidecarOptions } from '../sidecar/sidecar.ts';
@@ -40,16 +41,33 @@ function wholeNumber(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
+/** `--central-url http://a:9090,http://b:9090` → the URLs; throws on one that is not http(s). */
+export function parseCentralUrls(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const urls = value.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new Error(`--central-url: invalid URL ${JSON.stringify(u)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`--central-url: invalid URL ${JSON.stringify(u)} (want http:// or https://)`);
+  }
+  return urls;
+}
+
 /** `fedstack serve [flags]` (common/flags.ts; --outbox-dir with --secrets-dir mounts the bridge). */
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
   let opts: ServerOptions;
   try {
-    const { outboxDir, secretsDir, dingtalkWindowMs, ...rest } = parseServeArgs(args);
+    const { outboxDir, secretsDir, dingtalkWindowMs, centralUrl, ...rest } = parseServeArgs(args);
     const bridge: AlertBridgeConfig | undefined =
       outboxDir && secretsDir
         ? { outboxDir, secretsDir, options: { dingtalk: { windowMs: dingtalkWindowMs } } }
         : undefined;
-    opts = { ...rest, bridge };
+    opts = { ...rest, bridge, centralUrls: parseCentralUrls(centralUrl) };
   } catch (e) {
     io.err(`fedstack serve: ${(e as Error).message}\n`);
     return EXIT.invalid;
@@ -60,7 +78,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       // The service loads and watches the topology once; the bridge follows the same watcher.
       const server = await startServer({ ...opts, logger });
       io.out(
-        `fedstack service at ${server.url}${server.bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+        `fedstack service at ${server.url} (console at ${server.url}/${server.bridge ? `, alert bridge at ${server.url}${BRIDGE_BASE_PATH}` : ''})\n`,
       );
       return { stop: () => server.close() };
     },
@@ -85,7 +103,9 @@ export async function sidecarCommand(args: readonly string[], io: CliIo): Promis
   return runUntilSignal(
     async (signal) => {
       const sidecar = await runSidecar({ ...opts, signal });
-      return opts.once === true ? { stop: sidecar.close, stopped: Promise.resolve() } : { stop: sidecar.close };
+      return opts.once === true
+        ? { stop: sidecar.close, stopped: Promise.resolve() }
+        : { stop: sidecar.close };
     },
     {
       failed: (e) => {
@@ -127,7 +147,7 @@ export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
         simulate: { maxGuestClusters },
         log,
         signal,
-        startService: startLocalService,
+        startService: (ctx) => startLocalService(ctx),
       }),
     {
       failed: (e) => {
@@ -139,10 +159,14 @@ export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
 }
 
 /**
- * The service and bridge of `fedstack up`. Their JSON logs go to a file in the stack's dir, not
- * between the human lines of `up` (whose summary says where the file is).
+ * The service and bridge of `fedstack up`, with the console at `/`. Their JSON logs go to a file
+ * in the stack's dir, not between the human lines of `up` (whose summary says where the file
+ * is). Tests start the service through here (with a token) so they run what `up` runs.
  */
-async function startLocalService(ctx: ServiceContext): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startLocalService(
+  ctx: ServiceContext,
+  opts: { readonly heartbeatToken?: Secret } = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
   const logFile = join(ctx.bundleDir, '..', 'data', 'service.log');
   const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
   const logger = pino({ level: 'info' }, destination);
@@ -151,12 +175,14 @@ async function startLocalService(ctx: ServiceContext): Promise<{ url: string; st
     port: ctx.port,
     profile: 'local',
     logger,
+    heartbeatToken: opts.heartbeatToken,
     bridge: {
       outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'),
       secretsDir: join(ctx.bundleDir, 'alerting', 'secrets'),
     },
   });
   ctx.log(`fedstack up: the service and its alert bridge log to ${logFile}`);
+  ctx.log(`fedstack up: the operator console is at ${server.url}/`);
   return {
     url: server.url,
     stop: async () => {

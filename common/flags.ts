@@ -40,6 +40,8 @@ export interface ServeFlags {
   readonly secretsDir?: string;
   /** DingTalk's rate window (default 60000): tests shrink it together with their DingTalk stand-in. */
   readonly dingtalkWindowMs?: number;
+  /** Where the console reads central: base URLs, comma-separated (default: from the topology). */
+  readonly centralUrl?: string;
 }
 
 const SERVE: Spec = {
@@ -53,6 +55,7 @@ const SERVE: Spec = {
   outboxDir: STRING,
   secretsDir: STRING,
   dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
+  centralUrl: STRING,
 };
 
 export const DEFAULT_SERVE_PORT = 8080;
@@ -109,7 +112,9 @@ const written = new WeakMap<Spec, readonly (readonly [string, string, boolean])[
 function toArgs(spec: Spec, values: Readonly<Record<string, unknown>>): string[] {
   let flags = written.get(spec);
   if (flags === undefined) {
-    flags = Object.entries(spec).map(([name, kind]) => [name, `--${kebab(name)}`, kind.type === 'bool'] as const);
+    flags = Object.entries(spec).map(
+      ([name, kind]) => [name, `--${kebab(name)}`, kind.type === 'bool'] as const,
+    );
     written.set(spec, flags);
   }
   const out: string[] = [];

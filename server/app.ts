@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { LABEL, type Profile } from '../common/conventions.ts';
 import type { Secret } from '../common/secret.ts';
 import { createEmitter, type Emitter } from '../render/emit.ts';
-import { createPlan } from '../render/plan.ts';
+import { createPlan, type RenderPlan } from '../render/plan.ts';
 import { hostPortSchema } from '../topology/schema.ts';
 import type { RegistrationStore } from './registrations.ts';
 import type { TopologySource } from './topology-watch.ts';
@@ -56,6 +56,8 @@ export type ExtraRouter =
 export interface AppContext {
   readonly topologySource: TopologySource;
   readonly registrations: RegistrationStore;
+  /** The render plan of the topology revision being served (the one /v1/config answers from). */
+  plan(): RenderPlan;
   readonly now: () => number;
   /** The app's bearer-token check: throws its 401 (or 503 without a token, naming `feature`). */
   readonly authorize: (req: Request, feature: string) => void;
@@ -306,6 +308,7 @@ export function createApp(deps: AppDeps): express.Express {
   const ctx: AppContext = {
     topologySource,
     registrations,
+    plan: () => current().emitter.plan,
     now,
     authorize: (req, feature) => authorize(req, deps.heartbeatToken, feature),
   };

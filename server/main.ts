@@ -11,6 +11,7 @@ import { startAlertBridge, type AlertBridgeConfig } from '../alerting/bridge/wir
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
 import { Secret } from '../common/secret.ts';
+import { consoleRouter } from '../console/router.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
 import { createApp, type ExtraRouter } from './app.ts';
 import { RegistrationStore } from './registrations.ts';
@@ -37,6 +38,8 @@ export interface ServerOptions {
   readonly registry?: Registry;
   /** The DingTalk/SMS alert bridge, mounted at BRIDGE_BASE_PATH, following this server's topology watcher. */
   readonly bridge?: AlertBridgeConfig;
+  /** Where the console at `/` reads central (`--central-url`); default from the topology and profile. */
+  readonly centralUrls?: readonly string[];
 }
 
 export interface RunningServer {
@@ -78,6 +81,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     extraRouters: [
       ...(bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : []),
       ...(opts.extraRouters ?? []),
+      // Last: it answers `/`, and reads the bridge's status when there is one.
+      consoleRouter({
+        profile: opts.profile ?? 'kubernetes',
+        ...(opts.centralUrls === undefined ? {} : { centralUrls: opts.centralUrls }),
+        ...(bridge === undefined ? {} : { bridge: bridge.engine }),
+      }),
     ],
   });
 

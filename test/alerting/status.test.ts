@@ -12,6 +12,7 @@ import type { BridgeHandle } from '../../alerting/bridge/router.ts';
 import { reasonCode, SendLog, SEND_LOG_WINDOW_MS } from '../../alerting/bridge/status.ts';
 import { startAlertBridge } from '../../alerting/bridge/wiring.ts';
 import { staticTopologySource } from '../../server/topology-watch.ts';
+import { pagesView } from '../../console/views.ts';
 import { startDingTalkContract, type DingTalkContract } from './support/dingtalk-contract.ts';
 import {
   ROBOTS,
@@ -115,6 +116,37 @@ describe('the bridge status', () => {
         receiver: 'sre-dingtalk',
         reason: 'after 2 attempts: errcode 310000: keywords not in content',
       },
+    );
+
+    // What the console makes of it: one line per receiver, errcodes counted.
+    const view = pagesView({
+      topology: loadTestTopology(topologyText({ dingtalkUrl: ding.url })),
+      bridge: s,
+      now: now(),
+    });
+    assert.deepEqual(
+      view.bridge?.receivers.map((r) => ({ ...r, lastDeliveredAt: undefined })),
+      [
+        {
+          receiver: 'sre-dingtalk',
+          channel: 'dingtalk',
+          team: 'sre',
+          delivered: 1,
+          notifications: 1,
+          failed: 2,
+          errcodes: [{ code: '310000', count: 2, lastReason: 'errcode 310000: keywords not in content' }],
+          lastDeliveredAt: undefined,
+        },
+      ],
+    );
+    assert.equal(view.bridge?.deadLetterCount, 1);
+    assert.deepEqual(
+      view.bridge?.recent.map((r) => [r.ok, r.alerts[0]]),
+      [
+        [false, 'StatusAlert2'],
+        [false, 'StatusAlert2'],
+        [true, 'StatusAlert1'],
+      ],
     );
   });
 
