@@ -221,27 +221,8 @@ export interface PagesView {
   readonly onCall: readonly OnCallView[];
 }
 
-export interface ExplainStepView {
-  readonly tier: 'edge' | 'cascade' | 'central';
-  readonly status: string;
-  readonly by?: string;
-  readonly entry?: { readonly list: string; readonly index?: number; readonly selector: string };
-  readonly rule?: { readonly record: string; readonly expr: string };
-  readonly jobs?: readonly string[];
-  readonly metaClusters?: readonly string[];
-  readonly conditions?: readonly string[];
-  readonly labelsAdded?: Readonly<Record<string, string>>;
-  readonly labelsDropped?: readonly string[];
-  readonly note: string;
-}
-
-export interface ExplainView {
-  readonly metric: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly steps: readonly ExplainStepView[];
-  readonly reachesCentral: boolean;
-  readonly atCentral?: string;
-}
+/** `fedstack explain`'s answer, as the CLI prints it with --json. */
+export type { ExplainResult as ExplainView } from '../render/explain.ts';
 
 export interface GraphView {
   readonly topology: string;

@@ -8,7 +8,7 @@ import { badge, h, replace } from './dom.js';
 
 /**
  * @typedef {import('../types.ts').ExplainView} ExplainView
- * @typedef {import('../types.ts').ExplainStepView} ExplainStepView
+ * @typedef {ExplainView['steps'][number]} ExplainStepView
  * @typedef {import('../types.ts').MetricsView} MetricsView
  */
 
