@@ -15,6 +15,7 @@ import { metaClusters, type Topology } from '../topology/model.ts';
 import { metricNames } from '../topology/promql.ts';
 import { receiversOf, type Routing } from '../topology/routing.ts';
 import { METRIC_NAME_RE } from '../topology/schema.ts';
+import { parseSelector, type Matcher } from '../topology/selector.ts';
 import { appliedOf } from './fleet.ts';
 import type {
   ExplainView,
@@ -175,25 +176,30 @@ export function pagesView(input: {
 }
 
 /**
- * `explain` of a query typed as the CLI takes it: `METRIC [label=value ...]`, or
- * `METRIC{label="value",...}`. Throws a message for the 400 answer on bad input.
+ * `explain` of a query typed as the CLI takes it, `METRIC [label=value ...]`, or as a series
+ * selector with exact values, `METRIC{label="value", ...}`. Throws a message for the 400.
  */
 export function explainView(plan: RenderPlan, query: string): ExplainView {
   const q = query.trim();
   if (q === '') throw new Error('type a metric name, e.g. node_cpu_seconds_total');
-  const braces = /^([^{\s]+)\s*\{(.*)\}\s*$/s.exec(q);
-  let metric: string;
-  let args: string[];
-  if (braces !== null) {
-    metric = braces[1]!;
-    args = braces[2]!
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-  } else {
-    [metric, ...args] = q.split(/\s+/) as [string, ...string[]];
+  if (!q.includes('{')) {
+    const [metric, ...args] = q.split(/\s+/) as [string, ...string[]];
+    return explain(plan, metric, parseLabelArgs(args));
   }
-  return explain(plan, metric, parseLabelArgs(args));
+  let matchers: readonly Matcher[];
+  try {
+    matchers = parseSelector(q).matchers;
+  } catch (e) {
+    throw new Error(`${q}: ${(e as Error).message}`);
+  }
+  const metric = matchers.find((m) => m.name === '__name__' && m.op === '=')?.value;
+  if (metric === undefined) throw new Error(`${q}: name the metric before the braces`);
+  const labels: Record<string, string> = {};
+  for (const m of matchers.filter((x) => x.name !== '__name__')) {
+    if (m.op !== '=') throw new Error(`${q}: explain follows one series: give exact values (label="value")`);
+    labels[m.name] = m.value;
+  }
+  return explain(plan, metric, labels);
 }
 
 /** Above this many meta-clusters the page draws one big region at a time (the SVG grows linearly). */

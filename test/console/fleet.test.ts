@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseCentralUrls } from '../../cli/runtime.ts';
 import { buildTree, centralEndpoints, refreshMsOf, type FleetReading } from '../../console/fleet.ts';
 import type { MetaClusterNode, TreeView } from '../../console/types.ts';
 import type { Registration } from '../../server/registrations.ts';
@@ -230,6 +231,16 @@ describe('where the console reaches central', () => {
     assert.deepEqual(
       centralEndpoints(topo, 'kubernetes', ['http://vm.example:8428']).map((e) => [e.name, e.url]),
       [['vm.example:8428', 'http://vm.example:8428']],
+    );
+  });
+
+  it('takes --central-url as a comma-separated list of http(s) URLs, and refuses anything else', () => {
+    assert.equal(parseCentralUrls(undefined), undefined);
+    assert.deepEqual(parseCentralUrls('http://a:9090, https://b:9090'), ['http://a:9090', 'https://b:9090']);
+    assert.throws(() => parseCentralUrls('central-a:9090'), /invalid URL "central-a:9090"/);
+    assert.throws(
+      () => parseCentralUrls('ftp://a'),
+      /invalid URL "ftp:\/\/a" \(want http:\/\/ or https:\/\/\)/,
     );
   });
 });

@@ -206,7 +206,11 @@ describe('the console over HTTP', () => {
     const want = JSON.parse(
       JSON.stringify(explain(createPlan(topo, 'kubernetes'), 'node_cpu_seconds_total', { mode: 'idle' })),
     );
-    for (const q of ['node_cpu_seconds_total mode=idle', 'node_cpu_seconds_total{mode="idle"}']) {
+    for (const q of [
+      'node_cpu_seconds_total mode=idle',
+      'node_cpu_seconds_total{mode="idle"}',
+      ' node_cpu_seconds_total { mode = "idle" } ',
+    ]) {
       const res = await request(a).get('/console/api/explain').query({ q }).expect(200);
       assert.deepEqual(res.body, want, q);
     }
@@ -214,6 +218,10 @@ describe('the console over HTTP', () => {
     assert.deepEqual(bad.body, { error: 'bad request', reason: 'invalid metric name "9lives"' });
     const label = await request(a).get('/console/api/explain').query({ q: 'up mode' }).expect(400);
     assert.match(label.body.reason, /invalid label "mode" \(want name=value\)/);
+    const regex = await request(a).get('/console/api/explain').query({ q: 'up{job=~"node.*"}' }).expect(400);
+    assert.match(regex.body.reason, /explain follows one series: give exact values/);
+    const unclosed = await request(a).get('/console/api/explain').query({ q: 'up{job="x"' }).expect(400);
+    assert.match(unclosed.body.reason, /^up\{job="x": /);
   });
 
   it('draws the graph of `fedstack graph`, per big region when the fleet is too large for one drawing', async () => {
