@@ -141,6 +141,7 @@ export class TreeUi {
 
   /** @param {TreeView} data */
   update(data) {
+    if (this.firstRender) performance.mark('fedstack:tree-data');
     const placesChanged = this.data === undefined || this.data.topology.revision !== data.topology.revision;
     this.data = data;
     this.regionCounts.clear();
