@@ -104,7 +104,7 @@ export class ExplainUi {
               badge('down', undefined, 'does not reach central'),
               dropped === undefined
                 ? ''
-                : ` — dropped at the ${dropped.tier} by ${dropped.by ?? 'its allow-list'}`,
+                : ` — dropped at ${dropped.tier === 'central' ? 'central' : `the ${dropped.tier}`} by ${dropped.by ?? 'its allow-list'}`,
             ],
       ),
       h(
@@ -149,6 +149,15 @@ function hop(s) {
     rows.push([
       'Labels dropped',
       s.labelsDropped.length === 0 ? 'none of the given ones' : s.labelsDropped.join(', '),
+    ]);
+  if (s.rewrites !== undefined && s.rewrites.length > 0)
+    rows.push([
+      'Relabels',
+      h(
+        'ol',
+        { class: 'rewrites' },
+        s.rewrites.map((r) => h('li', {}, h('code', {}, r.rule), ` ${r.what}: ${r.changes.join(', ')}`)),
+      ),
     ]);
   if (s.conditions !== undefined) rows.push(['Only if', s.conditions.join(', ')]);
   return h(

@@ -282,13 +282,14 @@ describe('the operator console in Chromium, against the local stack', () => {
     // Kept at the cascade by an allow-list entry, with the labels it adds; dropped at central.
     await page.fill('#explain-query', 'cluster:apiserver_request:rate5m meta_cluster=mc-bj-01');
     await page.click('#explain-go');
-    await page.locator('#explain-verdict:has-text("dropped at the central")').waitFor();
+    await page.locator('#explain-verdict:has-text("dropped at central by allowLists.central")').waitFor();
     const cascade = await page.locator('li[data-tier=cascade]').innerText();
     assert.match(
       cascade,
       /kept[\s\S]*allowLists\.cascade\[0\]: \{__name__=~"cluster:\.\+\|meta_cluster:\.\+"\}/,
     );
     assert.match(cascade, /big_region="china"[\s\S]*region="cn-beijing"/);
+    assert.match(cascade, /Relabels\s+relabel\.cascade\[0\] .*: added env="e2e"/);
     assert.equal(
       new URL(page.url()).hash,
       `#explain?q=${encodeURIComponent('cluster:apiserver_request:rate5m meta_cluster=mc-bj-01')}`,
