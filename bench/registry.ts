@@ -7,6 +7,7 @@ import { cliStartBench } from './cli-start.ts';
 import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
+import { consoleRenderBench } from './console-render.ts';
 import type { Bench } from './types.ts';
 
 export const BENCHES: readonly Bench[] = [
@@ -18,4 +19,5 @@ export const BENCHES: readonly Bench[] = [
   serviceThroughputBench,
   bridgeThroughputBench,
   bridgeCrashBench,
+  consoleRenderBench,
 ];

@@ -40,16 +40,33 @@ function wholeNumber(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
+/** `--central-url http://a:9090,http://b:9090` → the URLs; throws on one that is not http(s). */
+export function parseCentralUrls(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const urls = value.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new Error(`--central-url: invalid URL ${JSON.stringify(u)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`--central-url: invalid URL ${JSON.stringify(u)} (want http:// or https://)`);
+  }
+  return urls;
+}
+
 /** `fedstack serve [flags]` (common/flags.ts; --outbox-dir with --secrets-dir mounts the bridge). */
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
   let opts: ServerOptions;
   try {
-    const { outboxDir, secretsDir, dingtalkWindowMs, ...rest } = parseServeArgs(args);
+    const { outboxDir, secretsDir, dingtalkWindowMs, centralUrl, ...rest } = parseServeArgs(args);
     const bridge: AlertBridgeConfig | undefined =
       outboxDir && secretsDir
         ? { outboxDir, secretsDir, options: { dingtalk: { windowMs: dingtalkWindowMs } } }
         : undefined;
-    opts = { ...rest, bridge };
+    opts = { ...rest, bridge, centralUrls: parseCentralUrls(centralUrl) };
   } catch (e) {
     io.err(`fedstack serve: ${(e as Error).message}\n`);
     return EXIT.invalid;
@@ -60,7 +77,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       // The service loads and watches the topology once; the bridge follows the same watcher.
       const server = await startServer({ ...opts, logger });
       io.out(
-        `fedstack service at ${server.url}${server.bridge ? ` (alert bridge at ${server.url}${BRIDGE_BASE_PATH})` : ''}\n`,
+        `fedstack service at ${server.url} (console at ${server.url}/${server.bridge ? `, alert bridge at ${server.url}${BRIDGE_BASE_PATH}` : ''})\n`,
       );
       return { stop: () => server.close() };
     },
@@ -129,7 +146,7 @@ export async function upCommand(flags: UpFlags, io: CliIo): Promise<number> {
         simulate: { maxGuestClusters },
         log,
         signal,
-        startService: startLocalService,
+        startService: (ctx) => startLocalService(ctx),
       }),
     {
       failed: (e) => {

@@ -33,6 +33,8 @@ export interface ServeFlags {
   readonly heartbeatTokenFile?: string;
   /** The read token of /v1/sd and /v1/config (a mounted Secret). */
   readonly readTokenFile?: string;
+  /** The operator token of rollout actions and the console's buttons (a mounted Secret). */
+  readonly operatorTokenFile?: string;
   readonly registrationTtlMs?: number;
   readonly pollIntervalMs?: number;
   readonly profile?: 'kubernetes' | 'local';
@@ -42,6 +44,8 @@ export interface ServeFlags {
   readonly secretsDir?: string;
   /** DingTalk's rate window (default 60000): tests shrink it together with their DingTalk stand-in. */
   readonly dingtalkWindowMs?: number;
+  /** Where the console reads central: base URLs, comma-separated (default: from the topology). */
+  readonly centralUrl?: string;
 }
 
 const SERVE: Spec = {
@@ -50,12 +54,14 @@ const SERVE: Spec = {
   host: STRING,
   heartbeatTokenFile: STRING,
   readTokenFile: STRING,
+  operatorTokenFile: STRING,
   registrationTtlMs: { type: 'int', min: 1, max: 86_400_000 },
   pollIntervalMs: { type: 'int', min: 10, max: 3_600_000 },
   profile: { type: 'enum', values: ['kubernetes', 'local'] },
   outboxDir: STRING,
   secretsDir: STRING,
   dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
+  centralUrl: STRING,
 };
 
 export const DEFAULT_SERVE_PORT = 8080;
@@ -117,7 +123,9 @@ const written = new WeakMap<Spec, readonly (readonly [string, string, boolean])[
 function toArgs(spec: Spec, values: Readonly<Record<string, unknown>>): string[] {
   let flags = written.get(spec);
   if (flags === undefined) {
-    flags = Object.entries(spec).map(([name, kind]) => [name, `--${kebab(name)}`, kind.type === 'bool'] as const);
+    flags = Object.entries(spec).map(
+      ([name, kind]) => [name, `--${kebab(name)}`, kind.type === 'bool'] as const,
+    );
     written.set(spec, flags);
   }
   const out: string[] = [];

@@ -22,7 +22,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { LABEL, type Profile } from '../common/conventions.ts';
 import { createEmitter, type Emitter } from '../render/emit.ts';
-import { createPlan } from '../render/plan.ts';
+import { createPlan, type RenderPlan } from '../render/plan.ts';
 import { hostPortSchema } from '../topology/schema.ts';
 import { HttpError, policyOf, requireToken, type TokenSource } from './auth.ts';
 import type { RegistrationStore } from './registrations.ts';
@@ -39,6 +39,8 @@ export interface AppDeps {
    * undefined disables them (503) rather than opening them. See server/auth.ts.
    */
   readonly readToken?: TokenSource;
+  /** Bearer token for operator actions (rollouts, the console's buttons); undefined: 503. */
+  readonly operatorToken?: TokenSource;
   readonly logger: Logger;
   readonly registry: Registry;
   /** ms since the epoch. */
@@ -47,8 +49,26 @@ export interface AppDeps {
   readonly profile?: Profile;
   /** Max request body size (express/body-parser syntax), default 16kb. */
   readonly bodyLimit?: string;
-  /** Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts. */
-  readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
+  /**
+   * Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts; `build` gets the
+   * app's own state (the operator console at /).
+   */
+  readonly extraRouters?: readonly ExtraRouter[];
+}
+
+export type ExtraRouter =
+  | { readonly path: string; readonly router: Router }
+  | { readonly path: string; readonly build: (ctx: AppContext) => Router };
+
+/** What a router built by `extraRouters[].build` shares with the app: one topology, one auth table. */
+export interface AppContext {
+  readonly topologySource: TopologySource;
+  readonly registrations: RegistrationStore;
+  /** The render plan of the topology revision being served (the one /v1/config answers from). */
+  plan(): RenderPlan;
+  readonly now: () => number;
+  /** The check of a route's declared policy (server/auth.ts ROUTE_AUTH), as the app's own routes use it. */
+  readonly guard: (method: 'GET' | 'POST', path: string) => RequestHandler;
 }
 
 const heartbeatSchema = z.strictObject({
@@ -121,7 +141,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (policy.auth === 'none') return (_req, _res, next) => next();
     if (policy.token === 'bridge')
       throw new Error(`${method} ${path}: the bridge router checks its own token`);
-    return requireToken(policy.token, policy.token === 'read' ? deps.readToken : deps.heartbeatToken);
+    const source = { read: deps.readToken, sidecar: deps.heartbeatToken, operator: deps.operatorToken }[
+      policy.token
+    ];
+    return requireToken(policy.token, source);
   };
   app.disable('x-powered-by');
   app.set('etag', 'strong');
@@ -296,7 +319,14 @@ export function createApp(deps: AppDeps): express.Express {
     },
   );
 
-  for (const { path, router } of deps.extraRouters ?? []) app.use(path, router);
+  const ctx: AppContext = {
+    topologySource,
+    registrations,
+    plan: () => current().emitter.plan,
+    now,
+    guard,
+  };
+  for (const r of deps.extraRouters ?? []) app.use(r.path, 'build' in r ? r.build(ctx) : r.router);
 
   app.use((req: Request) => {
     throw new HttpError(404, 'not found', `no route for ${req.method} ${req.path}`);

@@ -13,7 +13,7 @@ import type { RequestHandler } from 'express';
 import { Secret } from '../common/secret.ts';
 
 /** The bearer tokens the service checks. */
-export type TokenKind = 'read' | 'sidecar' | 'bridge';
+export type TokenKind = 'read' | 'sidecar' | 'bridge' | 'operator';
 
 export type AuthPolicy =
   | { readonly auth: 'none'; readonly why: string }
@@ -21,6 +21,9 @@ export type AuthPolicy =
 
 const READ =
   'the fleet layout (every edge address, rules, receivers, team members in topology.yaml) is what an attacker maps first: cascades present the read token to http_sd, operators to fetch files';
+
+const CONSOLE =
+  "the on-call's read-only view (issue 15: readable without the token): names and states, no address list, credential or config file";
 
 /** Every route of the service (the alert bridge's included), as `METHOD path-pattern`. */
 export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
@@ -41,6 +44,24 @@ export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
     token: 'sidecar',
     why: 'a heartbeat redirects a cascade to an address: only edge sidecars may move an edge',
   },
+  // The operator console (console/router.ts): the on-call reads it without a token (names,
+  // states, lag, revisions, the bridge's queue; no address list, credential or rule file, which
+  // stay behind the read token); its buttons act, so they take the operator token.
+  'GET /': { auth: 'none', why: CONSOLE },
+  '* /console/assets/*': { auth: 'none', why: 'the console page\'s own scripts, styles and icon' },
+  'GET /console/api/tree': { auth: 'none', why: CONSOLE },
+  'GET /console/api/rollouts': { auth: 'none', why: CONSOLE },
+  'POST /console/api/rollouts/:action': {
+    auth: 'bearer',
+    token: 'operator',
+    why: 'pause, resume or abort a rollout: an operator decision, not a sidecar\'s or a reader\'s',
+  },
+  'GET /console/api/pages': { auth: 'none', why: CONSOLE },
+  'GET /console/api/explain': { auth: 'none', why: CONSOLE },
+  'GET /console/api/metrics': { auth: 'none', why: CONSOLE },
+  'GET /console/api/graph': { auth: 'none', why: CONSOLE },
+  'GET /console/api/graph.svg': { auth: 'none', why: CONSOLE },
+  'GET /console/api/graph.mmd': { auth: 'none', why: CONSOLE },
   // The bridge (alerting/bridge/router.ts) answers POST /v1/alerts/{dingtalk,sms}/<receiver>
   // from one middleware of its router, and checks the token itself.
   '* /v1/alerts/*': {
@@ -80,6 +101,7 @@ const WHAT: Record<TokenKind, string> = {
   read: 'reads (http_sd, configs)',
   sidecar: 'heartbeats',
   bridge: 'alert notifications',
+  operator: 'operator actions',
 };
 
 /**

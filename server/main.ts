@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Router } from 'express';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { BridgeHandle } from '../alerting/bridge/router.ts';
@@ -32,17 +31,23 @@ export interface ServerOptions {
   readonly readTokenFile?: string;
   /** The read token itself (tests); readTokenFile wins when both are given. */
   readonly readToken?: Secret;
+  /** File holding the operator token (rollout actions, the console's buttons); re-read at each request. */
+  readonly operatorTokenFile?: string;
+  /** The operator token itself (tests); operatorTokenFile wins when both are given. */
+  readonly operatorToken?: Secret;
   /** How long a heartbeat keeps an edge registered (default 90 s: three 30 s heartbeats). */
   readonly registrationTtlMs?: number;
   readonly pollIntervalMs?: number;
   readonly profile?: Profile;
   readonly logger?: Logger;
-  readonly extraRouters?: readonly { readonly path: string; readonly router: Router }[];
+  readonly extraRouters?: readonly ExtraRouter[];
   readonly now?: () => number;
   /** Share a registry with routers mounted beside the app. */
   readonly registry?: Registry;
   /** The DingTalk/SMS alert bridge, mounted at BRIDGE_BASE_PATH, following this server's topology watcher. */
   readonly bridge?: AlertBridgeConfig;
+  /** Where the console at `/` reads central (`--central-url`); default from the topology and profile. */
+  readonly centralUrls?: readonly string[];
 }
 
 export interface RunningServer {
@@ -65,6 +70,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (heartbeatToken === undefined)
     logger.warn('no heartbeat token configured: sidecar heartbeats are refused');
   if (readToken === undefined) logger.warn('no read token configured: http_sd and /v1/config are refused');
+  const operatorToken = tokenOption(opts.operatorTokenFile, opts.operatorToken);
+  if (operatorToken === undefined)
+    logger.warn('no operator token configured: rollout actions are refused (the console stays read-only)');
   const bridge = opts.bridge
     ? startAlertBridge(opts.bridge, {
         topology: watcher,
@@ -78,6 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     registrations: new RegistrationStore({ ttlMs: opts.registrationTtlMs ?? 90_000 }),
     heartbeatToken,
     readToken,
+    operatorToken,
     logger,
     registry,
     now: opts.now ?? Date.now,
@@ -85,6 +94,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     extraRouters: [
       ...(bridge ? [{ path: BRIDGE_BASE_PATH, router: bridge.router }] : []),
       ...(opts.extraRouters ?? []),
+      // Last: it answers `/`, and reads the bridge's status when there is one.
+      consoleRouter({
+        profile: opts.profile ?? 'kubernetes',
+        ...(opts.centralUrls === undefined ? {} : { centralUrls: opts.centralUrls }),
+        ...(bridge === undefined ? {} : { bridge: bridge.engine }),
+      }),
     ],
   });
 

@@ -45,6 +45,7 @@ import type { BridgeMetrics } from './metrics.ts';
 import type { Channel, Outbox, OutboxBatch, OutboxUnit } from './outbox.ts';
 import type { SecretResolver } from './secrets.ts';
 import { smsTemplateParams, type SmsProvider, type SmsResult } from './sms.ts';
+import { queueOf, SendLog, type BridgeStatus } from './status.ts';
 import { dedupKey, type WebhookPayload } from './webhook.ts';
 
 export interface BridgeLogger {
@@ -207,6 +208,8 @@ export class DeliveryEngine {
   private readonly inFlight = new Set<Promise<void>>();
   /** Every accepted unit not yet delivered or dead, by id. */
   private readonly units = new Map<string, OutboxUnit>();
+  /** Outcomes of the last hour's sends, for status() (the operator console). */
+  private readonly sends = new SendLog();
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -656,6 +659,13 @@ export class DeliveryEngine {
             'alert bridge: cannot record a DingTalk answer (a restart would send this part again)',
           ),
         );
+      this.sends.add(
+        now,
+        'dingtalk',
+        lane.receiver.name,
+        outcome.ok ? undefined : outcome.reason,
+        batch.unitIds.map((id) => this.units.get(id)),
+      );
       if (outcome.ok) {
         this.d.metrics.messages.inc({ channel: 'dingtalk' });
         const sent = batch.sent + 1;
@@ -799,6 +809,13 @@ export class DeliveryEngine {
               'alert bridge: cannot record an SMS answer (a restart would send it again)',
             ),
           );
+      this.sends.add(
+        now,
+        'sms',
+        lane.receiver.name,
+        result.ok ? undefined : `${result.code}: ${result.message}`,
+        units,
+      );
       if (result.ok) {
         this.d.metrics.messages.inc({ channel: 'sms' });
         this.delivered(ids, 'sms', now);
@@ -891,6 +908,16 @@ export class DeliveryEngine {
   /** Test/ops hook: re-run the scheduler now (e.g. after advancing an injected clock). */
   kick(): void {
     this.schedule();
+  }
+
+  /** Read-only snapshot for the operator console: queue per receiver, the last hour's sends, dead letters. */
+  async status(): Promise<BridgeStatus> {
+    const now = this.d.now();
+    return {
+      queue: queueOf(this.units.values()),
+      sends: this.sends.recent(now),
+      deadLetters: await this.d.outbox.deadLetters(),
+    };
   }
 
   /** Settled when every accepted unit is delivered or dead (tests, graceful shutdown). */

@@ -40,6 +40,15 @@ export interface OutboxBatch {
   readonly createdAt: number;
 }
 
+/** A unit given up on, as an operator sees it. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly reason: string;
+  readonly channel: Channel;
+  readonly receiver: string;
+  readonly deadAt: number;
+}
+
 const DIRS = ['pending', 'batches', 'delivered', 'accepted', 'dead'] as const;
 const SAFE_ID = /^[A-Za-z0-9_.-]+$/;
 
@@ -157,15 +166,15 @@ export class Outbox {
     if (batchId !== undefined) await rm(this.file('batches', `${batchId}.json`), { force: true });
   }
 
-  async deadLetters(): Promise<{ id: string; reason: string }[]> {
-    const out: { id: string; reason: string }[] = [];
+  async deadLetters(): Promise<DeadLetter[]> {
+    const out: DeadLetter[] = [];
     for (const name of (await readdir(path.join(this.dir, 'dead'))).sort()) {
       if (!name.endsWith('.json')) continue;
-      const d = JSON.parse(await readFile(path.join(this.dir, 'dead', name), 'utf8')) as {
-        id: string;
+      const d = JSON.parse(await readFile(path.join(this.dir, 'dead', name), 'utf8')) as OutboxUnit & {
         reason: string;
+        deadAt: number;
       };
-      out.push({ id: d.id, reason: d.reason });
+      out.push({ id: d.id, reason: d.reason, channel: d.channel, receiver: d.receiver, deadAt: d.deadAt });
     }
     return out;
   }

@@ -2,7 +2,7 @@
  * The local stack's throwaway secrets, where the `local` profile's configs look for them: a
  * fresh CA and serving certificate for the loopback addresses (and serverName), the client
  * certificate under mutual TLS, the federation password and its bcrypt hash, the service's
- * sidecar and read tokens, and a value for every Secret the routing names (the bridge token
+ * sidecar, read and operator tokens, and a value for every Secret the routing names (the bridge token
  * and the stand-ins' credentials). Every file 0600, every directory 0700, all inside the
  * stack's own directory.
  *
@@ -29,6 +29,8 @@ export interface LocalSecretPaths {
   readonly passwordHash: string;
   readonly sidecarToken: string;
   readonly readToken: string;
+  /** Rollout actions and the console's buttons. */
+  readonly operatorToken: string;
   /** `<dir>/<Secret name>/<key>`: the bridge's --secrets-dir. */
   readonly receivers: string;
 }
@@ -39,7 +41,7 @@ export interface LocalSecrets {
   readonly paths: LocalSecretPaths;
   /** How to reach a protected Prometheus of the stack now (read at each call: rotation-proof). */
   credentials(): ClientCredentials | undefined;
-  /** Replaces the federation password and hash, the sidecar, read and bridge tokens. */
+  /** Replaces the federation password and hash, the sidecar, read, operator and bridge tokens. */
   rotate(): void;
   /** Every secret value written so far, rotations included (for secret scans). */
   values(): string[];
@@ -73,6 +75,7 @@ export function writeLocalSecrets(o: {
     passwordHash: at(LOCAL_SECRET_FILES.federationPasswordHash),
     sidecarToken: at(`${SERVICE_DIR}/sidecar-token`),
     readToken: at(`${SERVICE_DIR}/read-token`),
+    operatorToken: at(`${SERVICE_DIR}/operator-token`),
     receivers: at(RECEIVER_DIR),
   };
 
@@ -98,6 +101,7 @@ export function writeLocalSecrets(o: {
   const tokens = () => {
     put(`${SERVICE_DIR}/sidecar-token`, randomToken());
     put(`${SERVICE_DIR}/read-token`, randomToken());
+    put(`${SERVICE_DIR}/operator-token`, randomToken());
   };
   tokens();
   for (const [key, value] of o.receiverValues) put(`${RECEIVER_DIR}/${key}`, value);

@@ -24,9 +24,13 @@ export async function startLocalService(
     logger,
     heartbeatTokenFile: ctx.secrets.sidecarToken,
     readTokenFile: ctx.secrets.readToken,
+    operatorTokenFile: ctx.secrets.operatorToken,
     bridge: { outboxDir: join(ctx.bundleDir, '..', 'bridge-outbox'), secretsDir: ctx.secrets.receivers },
   });
   ctx.log(`fedstack up: the service and its alert bridge log to ${logFile}`);
+  ctx.log(
+    `fedstack up: the operator console is at ${server.url}/ (its buttons take the token in ${ctx.secrets.operatorToken})`,
+  );
   return {
     url: server.url,
     stop: async () => {

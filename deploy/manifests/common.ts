@@ -26,6 +26,8 @@ export const SECRET = {
    * http_sd, operators to fetch rendered files (key `token`).
    */
   readToken: { name: 'fedstack-read-token', key: 'token' },
+  /** Bearer token for operator actions (rollouts, the console's buttons); only operators hold it. */
+  operatorToken: { name: 'fedstack-operator-token', key: 'token' },
   /** etcd client certificate for the edge's etcd job (keys ca.crt, client.crt, client.key); optional. */
   etcdClient: 'fedstack-etcd-client',
 } as const;
@@ -36,6 +38,7 @@ export const PATH = {
   mountedConfig: '/etc/fedstack/config',
   sidecarToken: '/var/run/fedstack/token',
   readToken: '/var/run/fedstack/read-token',
+  operatorToken: '/var/run/fedstack/operator-token',
   topology: '/etc/fedstack/topology',
   /** The alert bridge's durable outbox (a PersistentVolumeClaim per service replica). */
   outbox: '/var/lib/fedstack/outbox',

@@ -19,6 +19,7 @@
  *   - tls.clientCertSecret (kubernetes.io/tls) on every Prometheus, under mutual TLS;
  *   - fedstack-sidecar-token (key `token`) on edges and next to the service;
  *   - fedstack-read-token (key `token`) on cascades (http_sd) and next to the service;
+ *   - fedstack-operator-token (key `token`) next to the service (rollout actions, console buttons);
  *   - fedstack-etcd-client (ca.crt, client.crt, client.key) on edges (the etcd scrape job);
  *   - the routing's Secrets (bridge token, SMTP password, robots, SMS keys) next to Alertmanager
  *     and the service.
@@ -552,6 +553,7 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                       ? { outboxDir: PATH.outbox, secretsDir: PATH.bridgeSecrets }
                       : {}),
                     readTokenFile: `${PATH.readToken}/token`,
+                    operatorTokenFile: `${PATH.operatorToken}/token`,
                   }),
                 ],
                 ports: [{ name: 'http', containerPort: PORT.fedstack, protocol: 'TCP' }],
@@ -559,6 +561,7 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                   { name: 'topology', mountPath: PATH.topology, readOnly: true },
                   { name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true },
                   { name: 'read-token', mountPath: PATH.readToken, readOnly: true },
+                  { name: 'operator-token', mountPath: PATH.operatorToken, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(bridge !== undefined ? [{ name: 'outbox', mountPath: PATH.outbox }] : []),
                   ...secrets.mounts,
@@ -584,6 +587,14 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                 secret: {
                   secretName: SECRET.readToken.name,
                   items: [{ key: SECRET.readToken.key, path: 'token' }],
+                  defaultMode: 0o440,
+                },
+              },
+              {
+                name: 'operator-token',
+                secret: {
+                  secretName: SECRET.operatorToken.name,
+                  items: [{ key: SECRET.operatorToken.key, path: 'token' }],
                   defaultMode: 0o440,
                 },
               },

@@ -124,6 +124,7 @@ function secretKeys(
   }
   add(SECRET.sidecarToken, randomToken, ['edges', 'service']);
   add(SECRET.readToken, randomToken, ['cascades', 'service']);
+  add(SECRET.operatorToken, randomToken, ['service']);
   for (const s of receiverSecrets(topo).filter((x) => x.generated))
     add(s.ref, randomToken, ['alertmanager', 'service']);
   return { keys, ca: () => (fed?.tls ? m().ca : undefined) };

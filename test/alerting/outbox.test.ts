@@ -87,7 +87,9 @@ describe('outbox', () => {
     );
     assert.ok(b.isAccepted(u1!.key) && b.isAccepted(u3!.key));
     assert.ok(b.knows(u1!.id) && b.knows(u3!.id));
-    assert.deepEqual(await b.deadLetters(), [{ id: u3!.id, reason: 'errcode 310000' }]);
+    assert.deepEqual(await b.deadLetters(), [
+      { id: u3!.id, reason: 'errcode 310000', channel: u3!.channel, receiver: u3!.receiver, deadAt: 11 },
+    ]);
     assert.deepEqual(await b.accept(u1!.key, [u1!], 20), [], 'a delivered unit is not queued again');
   });
 

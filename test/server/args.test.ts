@@ -18,6 +18,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',
     dingtalkWindowMs: 60000,
+    centralUrl: 'http://central-a:9090,http://central-b:9090',
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
   assert.deepEqual(parseServeArgs([]), { port: 8080 });
@@ -69,8 +70,16 @@ const badSidecar: [string, string[], RegExp][] = [
   ],
   ['a username without a password file', [...base, '--prometheus-username=u'], /give both or neither/],
   ['a bad interval', [...base, '--interval=soon'], /--interval: invalid duration "soon"/],
-  ['a zero interval (a timer loop)', [...base, '--interval=0s'], /--interval: duration "0s" out of range \(want 1ms to 596h\)/],
-  ['an interval past what a timer holds', [...base, '--interval=99999999999m'], /--interval: duration "99999999999m" out of range/],
+  [
+    'a zero interval (a timer loop)',
+    [...base, '--interval=0s'],
+    /--interval: duration "0s" out of range \(want 1ms to 596h\)/,
+  ],
+  [
+    'an interval past what a timer holds',
+    [...base, '--interval=99999999999m'],
+    /--interval: duration "99999999999m" out of range/,
+  ],
   ['a bad metrics port', [...base, '--metrics-port=-1'], /--metrics-port: invalid port "-1"/],
 ];
 for (const [what, argv, error] of badSidecar) {
