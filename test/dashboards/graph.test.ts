@@ -11,7 +11,7 @@ test('the Mermaid graph has every replica, cascade and edge, and an arrow for ea
   assert.match(m, /^flowchart BT\n/);
   for (const r of topo.central.replicas) assert.ok(m.includes(`central_${r.name.replace(/-/g, '_')}["${r.name}<br/>zone ${r.zone}"]`), r.name);
   for (const br of topo.bigRegions) {
-    assert.ok(m.includes(`cascade_${br.name}["cascade ${br.name}<br/>allow-list: 2 selectors + 1 system"]`), br.name);
+    assert.ok(m.includes(`cascade_${br.name}["cascade ${br.name}<br/>allow-list: 2 selectors + 2 system"]`), br.name);
     for (const r of topo.central.replicas) assert.ok(m.includes(`  cascade_${br.name} --> central_${r.name.replace(/-/g, '_')}\n`));
   }
   for (const p of metaClusters(topo)) {
@@ -21,15 +21,15 @@ test('the Mermaid graph has every replica, cascade and edge, and an arrow for ea
   }
   const arrows = m.split('\n').filter((l) => l.includes('-->'));
   assert.equal(arrows.length, metaClusters(topo).length + topo.bigRegions.length * topo.central.replicas.length);
-  assert.match(m, /subgraph central\["central \(allow-list: 3 selectors \+ 2 system\)"\]/);
+  assert.match(m, /subgraph central\["central \(allow-list: 3 selectors \+ 3 system\)"\]/);
 });
 
 test('allow-list sizes follow the topology', () => {
   const t = defaultWith(`allowLists:\n  cascade: ['a', 'b', 'c', 'd']\n  central: ['a']`);
   const m = renderGraphMermaid(t);
-  assert.ok(m.includes('allow-list: 4 selectors + 1 system'));
-  assert.ok(m.includes('central (allow-list: 1 selector + 2 system)'));
-  assert.ok(renderGraphSvg(t).includes('allow-list: 4 selectors + 1 system'));
+  assert.ok(m.includes('allow-list: 4 selectors + 2 system'));
+  assert.ok(m.includes('central (allow-list: 1 selector + 3 system)'));
+  assert.ok(renderGraphSvg(t).includes('allow-list: 4 selectors + 2 system'));
 });
 
 test('the SVG draws one box per node and one line per link, in three rows', () => {

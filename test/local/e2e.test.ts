@@ -252,6 +252,8 @@ describe('the local federated stack, end to end', () => {
       assert.deepEqual(await jobsOf(url, '{__name__=~"kube_pod_status_phase|node_load1|up"}'), [
         'kube_pod_status_phase fleet-simulator',
         'node_load1 node',
+        // central's scrape of the fedstack service (self-monitoring)
+        `up ${JOB.fedstack}`,
         `up ${JOB.federateCascade}`,
         `up ${JOB.federateEdge}`,
         // central's scrape of itself
