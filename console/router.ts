@@ -16,7 +16,7 @@
  *   GET  /console/api/graph.svg|.mmd       `fedstack graph` (optionally ?bigRegion=NAME)
  */
 import { fileURLToPath } from 'node:url';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { BridgeStatus } from '../alerting/bridge/status.ts';
 import type { Profile } from '../common/conventions.ts';
 import type { AppContext, ExtraRouter } from '../server/app.ts';
@@ -118,11 +118,13 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
   );
 
   const api = express.Router();
-  api.use((_req, res, next) => {
+  // Each route lists its handlers (policy, headers, answer), so the auth walk sees routes only.
+  const noStore: RequestHandler = (_req, res, next) => {
     secure(res);
     res.setHeader('Cache-Control', 'no-store');
     next();
-  });
+  };
+  const view = (path: string) => [open(`/console/api${path}`), noStore];
 
   // One reading of central serves every browser asking within half a refresh period.
   let tree: { key: string; at: number; body: string } | undefined;
@@ -156,11 +158,11 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
     return (await reading).body;
   };
 
-  api.get('/tree', open('/console/api/tree'), async (_req, res) => {
+  api.get('/tree', ...view('/tree'), async (_req, res) => {
     res.type('application/json').send(await treeBody());
   });
 
-  api.get('/rollouts', open('/console/api/rollouts'), (_req, res) => {
+  api.get('/rollouts', ...view('/rollouts'), (_req, res) => {
     res.json(
       rolloutsView({
         snapshot: topologySource.current(),
@@ -173,28 +175,33 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
     );
   });
 
-  api.post('/rollouts/:action', ctx.guard('POST', '/console/api/rollouts/:action'), async (req, res) => {
-    const action = req.params.action as RolloutAction;
-    if (!ACTIONS.includes(action)) {
-      res
-        .status(404)
-        .json({ error: 'not found', reason: `unknown action ${JSON.stringify(req.params.action)}` });
-      return;
-    }
-    if (opts.rollouts === undefined) {
-      fail(res, 409, 'conflict', `nothing to ${action}: this service runs no staged rollout (issue 13)`);
-      return;
-    }
-    await opts.rollouts[action]();
-    res.json({ status: 'ok', action });
-  });
+  api.post(
+    '/rollouts/:action',
+    ctx.guard('POST', '/console/api/rollouts/:action'),
+    noStore,
+    async (req, res) => {
+      const action = req.params.action as RolloutAction;
+      if (!ACTIONS.includes(action)) {
+        res
+          .status(404)
+          .json({ error: 'not found', reason: `unknown action ${JSON.stringify(req.params.action)}` });
+        return;
+      }
+      if (opts.rollouts === undefined) {
+        fail(res, 409, 'conflict', `nothing to ${action}: this service runs no staged rollout (issue 13)`);
+        return;
+      }
+      await opts.rollouts[action]();
+      res.json({ status: 'ok', action });
+    },
+  );
 
-  api.get('/pages', open('/console/api/pages'), async (_req, res) => {
+  api.get('/pages', ...view('/pages'), async (_req, res) => {
     const bridge = await opts.bridge?.status();
     res.json(pagesView({ topology: topologySource.current().topology, bridge, now: now() }));
   });
 
-  api.get('/explain', open('/console/api/explain'), (req, res) => {
+  api.get('/explain', ...view('/explain'), (req, res) => {
     try {
       res.json(explainView(ctx.plan(), queryString(req, 'q') ?? ''));
     } catch (e) {
@@ -202,11 +209,11 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
     }
   });
 
-  api.get('/metrics', open('/console/api/metrics'), (_req, res) => {
+  api.get('/metrics', ...view('/metrics'), (_req, res) => {
     res.json(metricsView(topologySource.current().topology));
   });
 
-  api.get('/graph', open('/console/api/graph'), (_req, res) => {
+  api.get('/graph', ...view('/graph'), (_req, res) => {
     res.json(graphView(topologySource.current().topology));
   });
 
@@ -214,7 +221,7 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
     ['svg', graphSvg, 'image/svg+xml'],
     ['mmd', graphMermaid, 'text/plain; charset=utf-8'],
   ] as const) {
-    api.get(`/graph.${ext}`, open(`/console/api/graph.${ext}`), (req, res) => {
+    api.get(`/graph.${ext}`, ...view(`/graph.${ext}`), (req, res) => {
       let text: string;
       try {
         text = render(topologySource.current().topology, queryString(req, 'bigRegion'));

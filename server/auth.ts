@@ -48,13 +48,13 @@ export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
   // states, lag, revisions, the bridge's queue; no address list, credential or rule file, which
   // stay behind the read token); its buttons act, so they take the operator token.
   'GET /': { auth: 'none', why: CONSOLE },
-  '* /console/assets/*': { auth: 'none', why: 'the console page\'s own scripts, styles and icon' },
+  '* /console/assets/*': { auth: 'none', why: "the console page's own scripts, styles and icon" },
   'GET /console/api/tree': { auth: 'none', why: CONSOLE },
   'GET /console/api/rollouts': { auth: 'none', why: CONSOLE },
   'POST /console/api/rollouts/:action': {
     auth: 'bearer',
     token: 'operator',
-    why: 'pause, resume or abort a rollout: an operator decision, not a sidecar\'s or a reader\'s',
+    why: "pause, resume or abort a rollout: an operator decision, not a sidecar's or a reader's",
   },
   'GET /console/api/pages': { auth: 'none', why: CONSOLE },
   'GET /console/api/explain': { auth: 'none', why: CONSOLE },
@@ -151,9 +151,11 @@ export function registeredRoutes(app: { router: { stack: readonly Layer[] } }): 
         return Object.keys(layer.route.methods)
           .filter((m) => m !== '_all')
           .map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path}`);
+      // `use(fn)` and `use('/', fn)` mount at '/', which adds nothing to the prefix.
+      const mount = layer.rawPath === undefined || layer.rawPath === '/' ? '' : layer.rawPath;
       if (layer.name === 'router' && layer.handle.stack !== undefined)
-        return walk(layer.handle.stack, `${prefix}${layer.rawPath ?? ''}`, true);
-      return mounted ? [`* ${prefix}/*`] : [];
+        return walk(layer.handle.stack, `${prefix}${mount}`, true);
+      return mounted ? [`* ${prefix}${mount}/*`] : [];
     });
   return walk(app.router.stack, '', false);
 }

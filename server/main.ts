@@ -11,8 +11,9 @@ import { startAlertBridge, type AlertBridgeConfig } from '../alerting/bridge/wir
 import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
 import type { Secret } from '../common/secret.ts';
+import { consoleRouter } from '../console/router.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
-import { createApp } from './app.ts';
+import { createApp, type ExtraRouter } from './app.ts';
 import { tokenFromFile, type TokenSource } from './auth.ts';
 import { RegistrationStore } from './registrations.ts';
 import { watchTopologyFile } from './topology-watch.ts';

@@ -15,7 +15,6 @@ import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { renderGraphSvg } from '../../cli/graph.ts';
-import { Secret } from '../../common/secret.ts';
 import { consoleRouter } from '../../console/router.ts';
 import type { Rollout, RolloutSource } from '../../console/types.ts';
 import { startLocalService } from '../../deploy/local/service.ts';
@@ -310,7 +309,9 @@ describe('the operator console in Chromium, against the local stack', () => {
     assert.match(perReceiver, /^sre-dingtalk\s+dingtalk\s+sre\s+[1-9]\d*\s+[1-9]\d*\s+0\s+none/);
     assert.match(await page.locator('#outbox-summary').innerText(), /Dead letters: 0\./);
     // The stack's stand-in really got it, signed and within its limits.
-    assert.ok(stack.standIns.deliveries().some((d) => d.channel === 'dingtalk' && d.what.includes('EdgeDown')));
+    assert.ok(
+      stack.standIns.deliveries().some((d) => d.channel === 'dingtalk' && d.what.includes('EdgeDown')),
+    );
     assert.deepEqual(stack.standIns.problems(), []);
     await screenshot(page, 'pages');
   });
@@ -336,7 +337,11 @@ describe('the operator console in Chromium, against the local stack', () => {
       });
     assert.equal((await post()).status, 401);
     assert.equal((await post('wrong')).status, 401);
-    assert.equal((await post(token(stack.secrets.paths.sidecarToken))).status, 401, "a sidecar's token acts on no rollout");
+    assert.equal(
+      (await post(token(stack.secrets.paths.sidecarToken))).status,
+      401,
+      "a sidecar's token acts on no rollout",
+    );
     const ok = await post(token(stack.secrets.paths.operatorToken));
     assert.equal(ok.status, 409);
     assert.match(((await ok.json()) as { reason: string }).reason, /no staged rollout/);

@@ -153,7 +153,12 @@ describe('the numbers on the tree', () => {
       version: '1.2.3',
       heartbeatAgeSeconds: 4,
     });
-    const text = JSON.stringify(tree(reading(() => {}), regs));
+    const text = JSON.stringify(
+      tree(
+        reading(() => {}),
+        regs,
+      ),
+    );
     assert.doesNotMatch(text, /192\.0\.2\.9/);
     for (const br of topo.bigRegions) {
       assert.ok(!text.includes(br.cascade.endpoint), `${br.cascade.endpoint} in the tree`);

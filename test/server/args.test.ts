@@ -12,6 +12,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     host: '0.0.0.0',
     heartbeatTokenFile: '/tok',
     readTokenFile: '/read-tok',
+    operatorTokenFile: '/operator-tok',
     registrationTtlMs: 60000,
     pollIntervalMs: 500,
     profile: 'local' as const,

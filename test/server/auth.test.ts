@@ -10,6 +10,7 @@ import { Secret } from '../../common/secret.ts';
 import { createApp } from '../../server/app.ts';
 import { policyOf, registeredRoutes, ROUTE_AUTH, tokenFromFile, type TokenKind } from '../../server/auth.ts';
 import { startAlertBridge } from '../../alerting/bridge/wiring.ts';
+import { consoleRouter } from '../../console/router.ts';
 import { RegistrationStore } from '../../server/registrations.ts';
 import { staticTopologySource } from '../../server/topology-watch.ts';
 import { capturingLogger, defaultTopology } from './helpers.ts';
@@ -22,6 +23,7 @@ const TOKENS: Record<TokenKind, string> = {
   read: 'read-0c9f2b7e',
   sidecar: 'sidecar-51d3a8e4',
   bridge: 'bridge-7a6e09c2',
+  operator: 'operator-3f0e6d21',
 };
 const files = Object.fromEntries(
   Object.entries(TOKENS).map(([kind, value]) => {
@@ -51,10 +53,15 @@ const app = createApp({
   registrations: new RegistrationStore({ ttlMs: 60_000 }),
   heartbeatToken: tokenFromFile(files.sidecar),
   readToken: tokenFromFile(files.read),
+  operatorToken: tokenFromFile(files.operator),
   logger,
   registry,
   now: Date.now,
-  extraRouters: [{ path: BRIDGE_BASE_PATH, router: bridge.router }],
+  // As startServer mounts them: the bridge, then the console (its central is a closed port).
+  extraRouters: [
+    { path: BRIDGE_BASE_PATH, router: bridge.router },
+    consoleRouter({ profile: 'kubernetes', centralUrls: ['http://127.0.0.1:1'] }),
+  ],
 });
 
 /** Concrete requests for a route pattern (the bridge's: a webhook of each channel). */
@@ -64,6 +71,7 @@ function concrete(route: string): [method: string, path: string][] {
       ['POST', '/v1/alerts/dingtalk/sre-china-dingtalk'],
       ['POST', '/v1/alerts/sms/sre-china-sms'],
     ];
+  if (route === '* /console/assets/*') return [['GET', '/console/assets/app.js']];
   const [method, pattern] = route.split(' ') as [string, string];
   return [
     [
@@ -71,7 +79,9 @@ function concrete(route: string): [method: string, path: string][] {
       pattern
         .replace(':bigRegion', 'china')
         .replace(':metaCluster', 'mc-hz-01')
-        .replace('*path', 'edge/mc-hz-01/prometheus.yml'),
+        .replace('*path', 'edge/mc-hz-01/prometheus.yml')
+        .replace(':action', 'pause')
+        .replace('/console/api/explain', '/console/api/explain?q=up'),
     ],
   ];
 }

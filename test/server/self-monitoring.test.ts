@@ -28,11 +28,12 @@ test('every series the self-monitoring rules read is one the service (or the sid
     topologySource: staticTopologySource(defaultTopology()),
     registrations: new RegistrationStore({ ttlMs: 60_000 }),
     heartbeatToken: new Secret('t'),
+    readToken: new Secret('r'),
     logger: capturingLogger().logger,
     registry,
     now: () => 0,
   });
-  await request(app).get('/v1/sd/cascade/china').expect(200);
+  await request(app).get('/v1/sd/cascade/china').set('Authorization', 'Bearer r').expect(200);
   const exported = (await request(app).get('/metrics')).text;
   const read = new Set(SELF_MONITORING_RULES.flatMap((r) => metricsRead(r.expr)));
   assert.ok(read.has('fedstack_topology_valid') && read.has('up'), [...read].join(', '));
