@@ -60,6 +60,22 @@ export function generateFleetInput(size: FleetSize): TopologyInput {
         { name: 'am-1', zone: 'zone-b' },
       ],
     },
+    // As the kubernetes profile requires (and the embedded example has): TLS + basic auth.
+    security: {
+      federation: {
+        tls: {
+          serverCertSecret: 'fedstack-federation-tls',
+          ca: { name: 'fedstack-federation-ca', key: 'ca.crt' },
+          serverName: 'federation.bench.example.com',
+        },
+        basicAuth: {
+          username: 'federate',
+          password: { name: 'fedstack-federation-auth', key: 'password' },
+          passwordHash: { name: 'fedstack-federation-auth', key: 'password.bcrypt' },
+        },
+        centralEgressCidrs: ['100.64.255.10/32', '100.64.255.11/32'],
+      },
+    },
     bigRegions: Array.from({ length: size.bigRegions }, (_, b) => ({
       name: `br-${b}`,
       cascade: { endpoint: `cascade-${b}.bench.example.com:9090`, egressCidrs: [`100.64.${b}.10/32`] },

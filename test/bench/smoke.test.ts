@@ -26,7 +26,7 @@ describe('npm run bench -- --smoke', () => {
       process.execPath,
       ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out],
       {
-        timeout: 120_000,
+        timeout: 300_000,
         maxBuffer: 1 << 22,
       },
     );

@@ -233,6 +233,7 @@ test('the fedstack service runs 2 replicas, with the alert bridge, from args its
     host: '0.0.0.0',
     heartbeatTokenFile: '/var/run/fedstack/token/token',
     readTokenFile: '/var/run/fedstack/read-token/token',
+    operatorTokenFile: '/var/run/fedstack/operator-token/token',
     // The example routes alerts to DingTalk and SMS: the bridge runs, its outbox on a volume.
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',

@@ -40,6 +40,7 @@ const SECRET_VALUES: Record<string, string> = {
   'fedstack-alert-bridge/token': WEBHOOK_TOKEN,
   'fedstack-sidecar-token/token': 'sidecar-token-beef',
   'fedstack-read-token/token': 'read-token-cafe',
+  'fedstack-operator-token/token': 'operator-token-cafe',
 };
 
 let dir: string;

@@ -125,6 +125,7 @@ describe('fedstack secrets init', () => {
       'fedstack-federation-auth',
       'fedstack-federation-ca',
       'fedstack-federation-tls',
+      'fedstack-operator-token',
       'fedstack-read-token',
       'fedstack-sidecar-token',
     ]);
@@ -152,10 +153,13 @@ describe('fedstack secrets init', () => {
     assert.ok(cert.checkPrivateKey(createPrivateKey(tls['tls.key']!)));
     const auth = first.get('fedstack-federation-auth')!.values;
     assert.ok(bcrypt.compareSync(auth.password!, auth['password.bcrypt']!));
-    const tokens = ['fedstack-sidecar-token', 'fedstack-read-token', 'fedstack-alert-bridge'].map(
-      (n) => first.get(n)!.values.token!,
-    );
-    assert.equal(new Set(tokens).size, 3, 'each token its own value');
+    const tokens = [
+      'fedstack-sidecar-token',
+      'fedstack-read-token',
+      'fedstack-operator-token',
+      'fedstack-alert-bridge',
+    ].map((n) => first.get(n)!.values.token!);
+    assert.equal(new Set(tokens).size, 4, 'each token its own value');
     assert.ok(tokens.every((t) => t.length >= 40));
   });
 
@@ -201,7 +205,7 @@ describe('fedstack secrets init', () => {
   it('with --rotate replaces every value but keeps the CA, which still signs the new certificate', async () => {
     const r = await cli('secrets', 'init', '-o', dir, '--rotate');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /rotated 6 Secrets \(0600\), CA kept/);
+    assert.match(r.out, /rotated 7 Secrets \(0600\), CA kept/);
     const next = readSecrets(dir);
     const old = (n: string, k: string) => first.get(n)!.values[k];
     const now = (n: string, k: string) => next.get(n)!.values[k];
@@ -212,6 +216,7 @@ describe('fedstack secrets init', () => {
       ['fedstack-federation-auth', 'password'],
       ['fedstack-sidecar-token', 'token'],
       ['fedstack-read-token', 'token'],
+      ['fedstack-operator-token', 'token'],
       ['fedstack-alert-bridge', 'token'],
     ] as const)
       assert.notEqual(now(n, k), old(n, k), `${n}/${k} rotated`);
