@@ -115,7 +115,7 @@ export interface LocalStack {
   /** The throwaway secrets: their paths, how to reach an edge or cascade now, rotation. */
   readonly secrets: LocalSecrets;
   /** The DingTalk, SMS and SMTP stand-ins every notification goes to. */
-  readonly standIns: Pick<StandIns, 'endpoints' | 'deliveries' | 'problems'>;
+  readonly standIns: Pick<StandIns, 'endpoints' | 'deliveries' | 'problems' | 'dingtalkOutage'>;
   stopEdge(metaCluster: string): Promise<void>;
   stopCascade(bigRegion: string): Promise<void>;
   stopCentral(replica: string): Promise<void>;

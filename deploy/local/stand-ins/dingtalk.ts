@@ -60,6 +60,8 @@ export interface DingTalkContract {
   readonly repeatedUuids: { count: number };
   /** The next requests get these answers instead of being processed (after the signature check). */
   script(...answers: ScriptedAnswer[]): void;
+  /** Until called with undefined, every request gets this answer: an outage of the service. */
+  outage(answer: ScriptedAnswer | undefined): void;
   /** Largest number of arrivals for one token inside any window. */
   maxInWindow(token: string): number;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
   const seenUuid = new Set<string>();
   const repeatedUuids = { count: 0 };
   const scripted: ScriptedAnswer[] = [];
+  let down: ScriptedAnswer | undefined;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -116,7 +119,7 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
       const list = arrivals.get(token) ?? [];
       list.push(t);
       arrivals.set(token, list);
-      const next = scripted.shift();
+      const next = down ?? scripted.shift();
       if (next) return answer(next.status ?? 200, next.errcode ?? 0, next.errmsg ?? 'scripted', token);
       if ((throttledUntil.get(token) ?? 0) > t || list.filter((x) => x > t - windowMs).length > limit) {
         throttledUntil.set(token, Math.max(throttledUntil.get(token) ?? 0, t + throttleMs));
@@ -162,6 +165,9 @@ export async function startDingTalkContract(opts: DingTalkContractOptions): Prom
     arrivals,
     repeatedUuids,
     script: (...answers) => scripted.push(...answers),
+    outage: (a) => {
+      down = a;
+    },
     maxInWindow(token) {
       const list = [...(arrivals.get(token) ?? [])].sort((a, b) => a - b);
       let best = 0;

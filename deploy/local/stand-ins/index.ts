@@ -11,7 +11,7 @@ import type { Topology } from '../../../topology/model.ts';
 import { receiverSecrets } from '../../../topology/receiver-secrets.ts';
 import { receiversOf, type Routing } from '../../../topology/routing.ts';
 import { startSmsContract, type SmsContract } from './aliyun-sms.ts';
-import { startDingTalkContract, type DingTalkContract } from './dingtalk.ts';
+import { startDingTalkContract, type DingTalkContract, type ScriptedAnswer } from './dingtalk.ts';
 import { startSmtpSink, type SmtpSink } from './smtp.ts';
 
 const refKey = (ref: SecretRef) => `${ref.name}/${ref.key}`;
@@ -63,6 +63,8 @@ export interface StandIns {
     readonly smarthost?: string;
   };
   deliveries(): Delivery[];
+  /** Makes the DingTalk stand-in answer every request with `answer` until called with undefined. */
+  dingtalkOutage(answer: ScriptedAnswer | undefined): void;
   /** What the stand-ins refused, as lines (errcodes, SMS codes, SMTP logins). */
   problems(): string[];
   close(): Promise<void>;
@@ -121,6 +123,7 @@ export async function startStandIns(
     const receiverOf = new Map(robots.map((r) => [r.token, r.receiver]));
     return {
       endpoints: { dingtalkUrl: ding?.url, smsEndpoint: smsServer?.endpoint, smarthost: smtp?.smarthost },
+      dingtalkOutage: (answer) => ding?.outage(answer),
       deliveries: () => [
         ...(ding?.messages ?? []).map((m): Delivery => ({
           channel: 'dingtalk',
