@@ -44,10 +44,14 @@ function wholeNumber(flag: string, value: string | undefined): number | undefine
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
   let opts: ServerOptions;
   try {
-    const { outboxDir, secretsDir, dingtalkWindowMs, ...rest } = parseServeArgs(args);
+    const { outboxDir, secretsDir, dingtalkWindowMs, bridgeReplicas, ...rest } = parseServeArgs(args);
     const bridge: AlertBridgeConfig | undefined =
       outboxDir && secretsDir
-        ? { outboxDir, secretsDir, options: { dingtalk: { windowMs: dingtalkWindowMs } } }
+        ? {
+            outboxDir,
+            secretsDir,
+            options: { dingtalk: { windowMs: dingtalkWindowMs }, replicas: bridgeReplicas },
+          }
         : undefined;
     opts = { ...rest, bridge };
   } catch (e) {
@@ -85,7 +89,9 @@ export async function sidecarCommand(args: readonly string[], io: CliIo): Promis
   return runUntilSignal(
     async (signal) => {
       const sidecar = await runSidecar({ ...opts, signal });
-      return opts.once === true ? { stop: sidecar.close, stopped: Promise.resolve() } : { stop: sidecar.close };
+      return opts.once === true
+        ? { stop: sidecar.close, stopped: Promise.resolve() }
+        : { stop: sidecar.close };
     },
     {
       failed: (e) => {

@@ -40,6 +40,8 @@ export interface ServeFlags {
   readonly secretsDir?: string;
   /** DingTalk's rate window (default 60000): tests shrink it together with their DingTalk stand-in. */
   readonly dingtalkWindowMs?: number;
+  /** How many service replicas' bridges share each robot's and number's budget (default 1). */
+  readonly bridgeReplicas?: number;
 }
 
 const SERVE: Spec = {
@@ -53,6 +55,7 @@ const SERVE: Spec = {
   outboxDir: STRING,
   secretsDir: STRING,
   dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
+  bridgeReplicas: { type: 'int', min: 1, max: 100 },
 };
 
 export const DEFAULT_SERVE_PORT = 8080;

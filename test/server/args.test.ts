@@ -17,6 +17,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',
     dingtalkWindowMs: 60000,
+    bridgeReplicas: 2,
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
   assert.deepEqual(parseServeArgs([]), { port: 8080 });
