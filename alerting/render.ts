@@ -9,7 +9,13 @@ import { FILE, LABEL } from '../common/conventions.ts';
 import type { SecretRef } from '../common/secret.ts';
 import { toYaml } from '../common/serialize.ts';
 import type { Topology } from '../topology/model.ts';
-import { defaultReceiverName, receiversOf, type Routing } from '../topology/routing.ts';
+import {
+  BRIDGE_ALERT_LABEL,
+  bridgeAlertsReceiverName,
+  defaultReceiverName,
+  receiversOf,
+  type Routing,
+} from '../topology/routing.ts';
 import type {
   AlertmanagerConfig,
   EmailConfig,
@@ -124,17 +130,21 @@ export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAl
       group_wait: routing.groupWait,
       group_interval: routing.groupInterval,
       repeat_interval: routing.repeatInterval,
-      routes: routing.routes.map((r): Route => ({
-        receiver: r.receiver,
-        matchers: matchers(r.match),
-        continue: r.continue ? true : undefined,
-        group_by: r.groupBy,
-        group_wait: r.groupWait,
-        group_interval: r.groupInterval,
-        repeat_interval: r.repeatInterval,
-        active_time_intervals: r.activeTimeIntervals,
-        mute_time_intervals: r.muteTimeIntervals,
-      })),
+      routes: [
+        ...bridgeAlertsRoutes(routing).first,
+        ...routing.routes.map((r): Route => ({
+          receiver: r.receiver,
+          matchers: matchers(r.match),
+          continue: r.continue ? true : undefined,
+          group_by: r.groupBy,
+          group_wait: r.groupWait,
+          group_interval: r.groupInterval,
+          repeat_interval: r.repeatInterval,
+          active_time_intervals: r.activeTimeIntervals,
+          mute_time_intervals: r.muteTimeIntervals,
+        })),
+        ...bridgeAlertsRoutes(routing).last,
+      ],
     },
     inhibit_rules: [
       ...(routing.defaultInhibition ? defaultInhibitRules() : []),
@@ -150,6 +160,28 @@ export function renderAlertmanager(topo: Topology, profile: Profile): RenderedAl
       routing.timeIntervals.length > 0 ? routing.timeIntervals.map(renderTimeInterval) : undefined,
   };
   return { config, templates };
+}
+
+/**
+ * First, and continuing: the bridge's own alerts reach an email receiver whatever the routes
+ * below do with them, since a DingTalk outage cannot be paged through DingTalk. Last: the ones
+ * no route took still reach the default receiver (the root's receiver gets only alerts that no
+ * child route matched, and the first route matched them all).
+ */
+function bridgeAlertsRoutes(routing: Routing): { first: Route[]; last: Route[] } {
+  const receiver = bridgeAlertsReceiverName(routing);
+  const fallback = defaultReceiverName(routing);
+  if (receiver === undefined) return { first: [], last: [] };
+  const route = (r: string, more: Partial<Route> = {}): Route => ({
+    receiver: r,
+    matchers: matchers({ [BRIDGE_ALERT_LABEL.name]: BRIDGE_ALERT_LABEL.value }),
+    group_by: ['alertname', 'channel'],
+    ...more,
+  });
+  return {
+    first: [route(receiver, { continue: true })],
+    last: fallback === undefined || fallback === receiver ? [] : [route(fallback)],
+  };
 }
 
 function renderReceivers(topo: Topology, routing: Routing, profile: Profile): ReceiverConfig[] {

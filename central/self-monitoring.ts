@@ -8,13 +8,15 @@
  */
 import { JOB, SIDECAR_CONFIG_VALID } from '../common/conventions.ts';
 import type { AlertRule } from '../topology/model.ts';
+import { BRIDGE_ALERT_LABEL } from '../topology/routing.ts';
 
 export const SELF_MONITORING_RULES: readonly AlertRule[] = [
   {
     alert: 'FedstackServiceDown',
     expr: `up{job="${JOB.fedstack}"} == 0`,
     for: '5m',
-    labels: { severity: 'critical' },
+    // The bridge runs in the service: this one goes by email too (the bridge-free route).
+    labels: { severity: 'critical', [BRIDGE_ALERT_LABEL.name]: BRIDGE_ALERT_LABEL.value },
     annotations: {
       summary: 'The fedstack service at {{ $labels.instance }} is down',
       description:

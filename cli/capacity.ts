@@ -14,7 +14,9 @@ import { loadTopologyArg } from './topology-arg.ts';
 
 /** The bench's calibration, as messages name it (it is read from next to this module, in dist/ too). */
 export const CALIBRATED_FACTORS_NAME = 'bench/results/capacity-factors.json';
-export const CALIBRATED_FACTORS_PATH = fileURLToPath(new URL(`../${CALIBRATED_FACTORS_NAME}`, import.meta.url));
+export const CALIBRATED_FACTORS_PATH = fileURLToPath(
+  new URL(`../${CALIBRATED_FACTORS_NAME}`, import.meta.url),
+);
 
 export interface CapacityOptions {
   readonly topology?: string | undefined;

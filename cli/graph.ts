@@ -29,7 +29,8 @@ export function renderGraphMermaid(topo: Topology): string {
   const centralSize = allowListSize(topo.allowLists.central, SYSTEM_SELECTORS.central);
   const out: string[] = ['flowchart BT'];
   out.push(`  subgraph central["${mm(`central (allow-list: ${centralSize})`)}"]`);
-  for (const r of topo.central.replicas) out.push(`    ${id('central', r.name)}["${mm(r.name)}<br/>${mm(`zone ${r.zone}`)}"]`);
+  for (const r of topo.central.replicas)
+    out.push(`    ${id('central', r.name)}["${mm(r.name)}<br/>${mm(`zone ${r.zone}`)}"]`);
   out.push('  end');
   for (const br of topo.bigRegions) {
     const cascade = id('cascade', br.name);
@@ -38,7 +39,9 @@ export function renderGraphMermaid(topo: Topology): string {
     for (const region of br.regions) {
       out.push(`    subgraph ${id('region', region.name)}["${mm(`region ${region.name}`)}"]`);
       for (const mc of region.metaClusters) {
-        out.push(`      ${id('edge', mc.name)}["${mm(mc.name)}<br/>${mm(`${mc.guestClusters} guest clusters`)}"]`);
+        out.push(
+          `      ${id('edge', mc.name)}["${mm(mc.name)}<br/>${mm(`${mc.guestClusters} guest clusters`)}"]`,
+        );
       }
       out.push('    end');
     }
@@ -46,7 +49,8 @@ export function renderGraphMermaid(topo: Topology): string {
   }
   for (const br of topo.bigRegions) {
     const cascade = id('cascade', br.name);
-    for (const region of br.regions) for (const mc of region.metaClusters) out.push(`  ${id('edge', mc.name)} --> ${cascade}`);
+    for (const region of br.regions)
+      for (const mc of region.metaClusters) out.push(`  ${id('edge', mc.name)} --> ${cascade}`);
     for (const r of topo.central.replicas) out.push(`  ${cascade} --> ${id('central', r.name)}`);
   }
   return `${out.join('\n')}\n`;
@@ -60,13 +64,20 @@ const ROW_Y = { central: 40, cascade: 190, edge: 340 } as const;
 const LINE = 15;
 
 function x(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 function box(cx: number, y: number, lines: readonly string[], cls: string): string {
   const left = cx - BOX_W / 2;
   const texts = lines
-    .map((l, i) => `<text x="${cx}" y="${y + 18 + i * LINE}"${i === 0 ? ' class="title"' : ''}>${x(l)}</text>`)
+    .map(
+      (l, i) => `<text x="${cx}" y="${y + 18 + i * LINE}"${i === 0 ? ' class="title"' : ''}>${x(l)}</text>`,
+    )
     .join('');
   return `<g class="${cls}"><rect x="${left}" y="${y}" width="${BOX_W}" height="${BOX_H}" rx="6"/>${texts}</g>`;
 }
@@ -77,7 +88,10 @@ function line(x1: number, y1: number, x2: number, y2: number): string {
 
 /** Three rows (central replicas, cascades, edges), each cascade above its own edges. */
 export function renderGraphSvg(topo: Topology): string {
-  const edgeCount = topo.bigRegions.reduce((n, br) => n + br.regions.reduce((m, r) => m + r.metaClusters.length, 0), 0);
+  const edgeCount = topo.bigRegions.reduce(
+    (n, br) => n + br.regions.reduce((m, r) => m + r.metaClusters.length, 0),
+    0,
+  );
   const columns = Math.max(edgeCount, topo.central.replicas.length, topo.bigRegions.length);
   const width = columns * COL + 2 * MARGIN;
   const height = ROW_Y.edge + BOX_H + MARGIN;
@@ -86,15 +100,28 @@ export function renderGraphSvg(topo: Topology): string {
 
   const nodes: string[] = [];
   const links: string[] = [];
-  const centralX = topo.central.replicas.map((_, i) => MARGIN + ((i + 0.5) * (width - 2 * MARGIN)) / topo.central.replicas.length);
-  topo.central.replicas.forEach((r, i) => nodes.push(box(centralX[i]!, ROW_Y.central, [r.name, `zone ${r.zone}`, `allow-list: ${centralSize}`], 'central')));
+  const centralX = topo.central.replicas.map(
+    (_, i) => MARGIN + ((i + 0.5) * (width - 2 * MARGIN)) / topo.central.replicas.length,
+  );
+  topo.central.replicas.forEach((r, i) =>
+    nodes.push(
+      box(centralX[i]!, ROW_Y.central, [r.name, `zone ${r.zone}`, `allow-list: ${centralSize}`], 'central'),
+    ),
+  );
 
   let col = 0;
   for (const br of topo.bigRegions) {
     const mcs = br.regions.flatMap((region) => region.metaClusters.map((mc) => ({ region, mc })));
     // Centred over its own edges (the schema gives every big region at least one meta-cluster).
     const cx = MARGIN + (col + Math.max(mcs.length, 1) / 2) * COL;
-    nodes.push(box(cx, ROW_Y.cascade, [`cascade ${br.name}`, `${mcs.length} meta-clusters`, `allow-list: ${cascadeSize}`], 'cascade'));
+    nodes.push(
+      box(
+        cx,
+        ROW_Y.cascade,
+        [`cascade ${br.name}`, `${mcs.length} meta-clusters`, `allow-list: ${cascadeSize}`],
+        'cascade',
+      ),
+    );
     for (const rx of centralX) links.push(line(cx, ROW_Y.cascade, rx, ROW_Y.central + BOX_H));
     for (const { region, mc } of mcs) {
       const ex = MARGIN + (col + 0.5) * COL;

@@ -125,13 +125,13 @@ function addRuntimeCommands(root: Command, io: CliIo, setCode: (code: number) =>
       'run the fedstack service: the operator console at /, http_sd, rendered configs, edge heartbeats, /metrics, and the alert bridge',
     )
     .usage(
-      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--read-token-file F] [--operator-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000]] [--central-url URL[,URL]]',
+      '[--topology-file FILE] [--port 8080] [--host 127.0.0.1] [--heartbeat-token-file F] [--read-token-file F] [--operator-token-file F] [--registration-ttl-ms N] [--poll-interval-ms N] [--profile kubernetes|local] [--outbox-dir DIR --secrets-dir DIR [--dingtalk-window-ms 60000] [--bridge-replicas 1]] [--central-url URL[,URL]]',
     )
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(
       '-h, --help',
-      "display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge; --dingtalk-window-ms shrinks DingTalk's 60 s rate window, for tests against a stand-in; --central-url: where the console at / reads central (default: each replica's Service, or its endpoint with --profile local)",
+      "display help; --outbox-dir (durable, on a persistent volume) and --secrets-dir (Secret volumes as <dir>/<name>/<key>) enable the alert bridge; --dingtalk-window-ms shrinks DingTalk's 60 s rate window, for tests against a stand-in; --bridge-replicas N divides each robot's and number's budget among N replicas' bridges; --central-url: where the console at / reads central (default: each replica's Service, or its endpoint with --profile local)",
     )
     .action(async (_opts: unknown, cmd: Command) =>
       setCode(await (await runtime()).serveCommand(cmd.args, io)),

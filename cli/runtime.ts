@@ -61,10 +61,15 @@ export function parseCentralUrls(value: string | undefined): string[] | undefine
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
   let opts: ServerOptions;
   try {
-    const { outboxDir, secretsDir, dingtalkWindowMs, centralUrl, ...rest } = parseServeArgs(args);
+    const { outboxDir, secretsDir, dingtalkWindowMs, bridgeReplicas, centralUrl, ...rest } =
+      parseServeArgs(args);
     const bridge: AlertBridgeConfig | undefined =
       outboxDir && secretsDir
-        ? { outboxDir, secretsDir, options: { dingtalk: { windowMs: dingtalkWindowMs } } }
+        ? {
+            outboxDir,
+            secretsDir,
+            options: { dingtalk: { windowMs: dingtalkWindowMs }, replicas: bridgeReplicas },
+          }
         : undefined;
     opts = { ...rest, bridge, centralUrls: parseCentralUrls(centralUrl) };
   } catch (e) {

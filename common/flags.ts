@@ -46,6 +46,8 @@ export interface ServeFlags {
   readonly dingtalkWindowMs?: number;
   /** Where the console reads central: base URLs, comma-separated (default: from the topology). */
   readonly centralUrl?: string;
+  /** How many service replicas' bridges share each robot's and number's budget (default 1). */
+  readonly bridgeReplicas?: number;
 }
 
 const SERVE: Spec = {
@@ -62,6 +64,7 @@ const SERVE: Spec = {
   secretsDir: STRING,
   dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
   centralUrl: STRING,
+  bridgeReplicas: { type: 'int', min: 1, max: 100 },
 };
 
 export const DEFAULT_SERVE_PORT = 8080;

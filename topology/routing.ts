@@ -200,6 +200,12 @@ const emailSettingsSchema = z.strictObject({
 export const routingSchema = z.strictObject({
   /** Receiver of everything no route matches. Default: the first team's first receiver. */
   defaultReceiver: z.string().min(1).optional(),
+  /**
+   * Also receives the alert bridge's own alerts (a DingTalk outage, a stuck outbox), ahead of
+   * the routes: an email receiver, so they do not depend on the bridge. Default: the first
+   * email receiver, if there is one.
+   */
+  bridgeAlertsReceiver: z.string().min(1).optional(),
   groupBy: z.array(z.string()).default(['alertname', 'big_region', 'region', 'meta_cluster']),
   groupWait: durationSchema.default('30s'),
   groupInterval: durationSchema.default('5m'),
@@ -262,6 +268,21 @@ export function routingSecrets(routing: Routing | DeepRO<Routing>): {
 }
 
 /** The receiver everything unmatched goes to. */
+/** The label every alert about the bridge carries (alerting/rules.ts), matched by its route. */
+export const BRIDGE_ALERT_LABEL = { name: 'component', value: 'alert-bridge' } as const;
+
+/** Email only: Alertmanager sends it itself, not through the bridge. */
+const bypassesBridge = (r: Receiver | DeepRO<Receiver>) =>
+  r.email !== undefined && r.dingtalk === undefined && r.sms === undefined;
+
+/** Where the bridge's own alerts also go (see bridgeAlertsReceiver), or undefined: nowhere extra. */
+export function bridgeAlertsReceiverName(routing: Routing | DeepRO<Routing>): string | undefined {
+  return (
+    routing.bridgeAlertsReceiver ??
+    receiversOf(routing).find((r) => bypassesBridge(r.receiver))?.receiver.name
+  );
+}
+
 export function defaultReceiverName(routing: Routing | DeepRO<Routing>): string | undefined {
   return routing.defaultReceiver ?? receiversOf(routing)[0]?.receiver.name;
 }
@@ -355,6 +376,17 @@ export function checkRouting(section: DeepRO<Routing> | undefined): TopologyIssu
       ['defaultReceiver'],
       `unknown receiver ${JSON.stringify(routing.defaultReceiver)}${suggestion(routing.defaultReceiver)}`,
     );
+  }
+  if (routing.bridgeAlertsReceiver !== undefined) {
+    const name = routing.bridgeAlertsReceiver;
+    const found = receiversOf(routing).find((r) => r.receiver.name === name);
+    if (found === undefined)
+      at(['bridgeAlertsReceiver'], `unknown receiver ${JSON.stringify(name)}${suggestion(name)}`);
+    else if (!bypassesBridge(found.receiver))
+      at(
+        ['bridgeAlertsReceiver'],
+        `receiver ${JSON.stringify(name)} goes through the alert bridge (DingTalk or SMS): the bridge's own alerts need an email receiver`,
+      );
   }
   if (receiverNames.size === 0) at(['teams'], 'no team declares a receiver');
 

@@ -101,23 +101,37 @@ export type BridgeOptionsInput = {
   readonly sms?: Loose<BridgeOptions['sms']>;
   readonly retry?: Loose<BridgeOptions['retry']>;
   readonly dedupWindowMs?: number;
+  /**
+   * How many bridges share each robot and phone number (the service's replicas, each behind
+   * the same Service): the per-robot and per-number budgets are divided among them, so that
+   * together they never exceed the provider's limit (DingTalk throttles a robot for ten
+   * minutes past 20 per minute). Default 1.
+   */
+  readonly replicas?: number;
 };
 
 /**
  * Defaults filled in; an explicitly undefined field keeps its default. A shrunk DingTalk window
- * (tests) shrinks the throttle pause with it (10 windows); the request timeout stays.
+ * (tests) shrinks the throttle pause with it (10 windows); the request timeout stays. Limits
+ * are then divided among `replicas` bridges, each keeping at least one send per window.
  */
 export function bridgeOptions(input: BridgeOptionsInput = {}): BridgeOptions {
   const defined = <T extends object>(o: T | undefined): Partial<T> =>
     Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
   const windowMs = input.dingtalk?.windowMs ?? DEFAULT_BRIDGE_OPTIONS.dingtalk.windowMs;
+  const replicas = input.replicas ?? 1;
+  if (!Number.isSafeInteger(replicas) || replicas < 1)
+    throw new Error(`bridge replicas: want a whole number >= 1, got ${replicas}`);
+  const share = (limit: number) => Math.max(1, Math.floor(limit / replicas));
+  const dingtalk = {
+    ...DEFAULT_BRIDGE_OPTIONS.dingtalk,
+    throttleCooldownMs: 10 * windowMs,
+    ...defined(input.dingtalk),
+  };
+  const sms = { ...DEFAULT_BRIDGE_OPTIONS.sms, ...defined(input.sms) };
   return {
-    dingtalk: {
-      ...DEFAULT_BRIDGE_OPTIONS.dingtalk,
-      throttleCooldownMs: 10 * windowMs,
-      ...defined(input.dingtalk),
-    },
-    sms: { ...DEFAULT_BRIDGE_OPTIONS.sms, ...defined(input.sms) },
+    dingtalk: { ...dingtalk, limit: share(dingtalk.limit) },
+    sms: { ...sms, limits: sms.limits.map((l) => ({ ...l, limit: share(l.limit) })) },
     retry: { ...DEFAULT_BRIDGE_OPTIONS.retry, ...defined(input.retry) },
     dedupWindowMs: input.dedupWindowMs ?? DEFAULT_BRIDGE_OPTIONS.dedupWindowMs,
   };
@@ -390,7 +404,8 @@ export class DeliveryEngine {
   /** Seconds the oldest undelivered notification of `channel` has waited (0 when none). */
   oldestPendingSeconds(channel: Channel): number {
     let oldest = Infinity;
-    for (const u of this.units.values()) if (u.channel === channel && u.acceptedAt < oldest) oldest = u.acceptedAt;
+    for (const u of this.units.values())
+      if (u.channel === channel && u.acceptedAt < oldest) oldest = u.acceptedAt;
     return oldest === Infinity ? 0 : Math.max(0, this.d.now() - oldest) / 1000;
   }
 

@@ -499,6 +499,12 @@ function alertingObjects(topo: Topology, configFiles: readonly string[]): KubeOb
   return objects;
 }
 
+/**
+ * Service replicas. Each runs a bridge and Alertmanager's webhooks are spread over them, so
+ * each bridge takes this share of every robot's and number's budget (--bridge-replicas).
+ */
+const SERVICE_REPLICAS = 2;
+
 /** The fedstack service: 2 replicas behind one Service, watching the topology ConfigMap. */
 function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
   const ns = topo.global.namespace;
@@ -516,7 +522,7 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
       metadata: meta,
       spec: {
         serviceName: name,
-        replicas: 2,
+        replicas: SERVICE_REPLICAS,
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: selector },
         template: {
@@ -550,7 +556,11 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                     host: '0.0.0.0',
                     heartbeatTokenFile: `${PATH.sidecarToken}/token`,
                     ...(bridge !== undefined
-                      ? { outboxDir: PATH.outbox, secretsDir: PATH.bridgeSecrets }
+                      ? {
+                          outboxDir: PATH.outbox,
+                          secretsDir: PATH.bridgeSecrets,
+                          bridgeReplicas: SERVICE_REPLICAS,
+                        }
                       : {}),
                     readTokenFile: `${PATH.readToken}/token`,
                     operatorTokenFile: `${PATH.operatorToken}/token`,

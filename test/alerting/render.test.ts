@@ -153,6 +153,11 @@ describe('amtool config routes test on the default topology', () => {
       ['alertname=Watchdog'],
       'sre-china-dingtalk',
     ],
+    [
+      'an alert about the bridge is mailed too, since a DingTalk outage cannot page through DingTalk',
+      ['alertname=AlertBridgeProviderErrors', 'component=alert-bridge', 'severity=critical'],
+      'sre-china-email,sre-china-dingtalk',
+    ],
   ];
   for (const [name, labels, receivers] of cases) {
     it(name, () => {

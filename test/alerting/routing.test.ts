@@ -70,6 +70,20 @@ describe('routing cross-checks', () => {
       ],
     ],
     [
+      "the bridge's own alerts need a known receiver that bypasses the bridge",
+      `  bridgeAlertsReceiver: sre-ding
+${TEAM}`,
+      [
+        'routing.bridgeAlertsReceiver: receiver "sre-ding" goes through the alert bridge (DingTalk or SMS): the bridge\'s own alerts need an email receiver',
+      ],
+    ],
+    [
+      'an unknown bridge-alerts receiver gets a suggestion',
+      `  bridgeAlertsReceiver: sre-dong
+${TEAM}`,
+      ['routing.bridgeAlertsReceiver: unknown receiver "sre-dong" (did you mean "sre-ding"?)'],
+    ],
+    [
       'time zones must be IANA names and intervals must end after they start',
       `${TEAM}  timeIntervals:
     - { name: office, timeZone: Mars/Olympus, intervals: [{ weekdays: ['monday:friday'], times: [{ start: '18:00', end: '09:00' }] }] }

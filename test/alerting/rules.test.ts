@@ -27,7 +27,11 @@ it('promtool accepts the bridge rules', async () => {
 
 it('every refusal outcome the rules watch is a series the bridge exports from the start', async () => {
   const registry = new Registry();
-  createBridgeMetrics(registry, () => 0, () => 0);
+  createBridgeMetrics(
+    registry,
+    () => 0,
+    () => 0,
+  );
   const text = await registry.metrics();
   for (const outcome of ['invalid_receiver', 'unknown_receiver', 'invalid', 'unsupported_media_type'])
     for (const channel of ['dingtalk', 'sms'])
@@ -67,7 +71,7 @@ it('promtool test rules: each refusal alert fires on its outcome and only then',
             alertname: 'AlertBridgeInvalidReceiver',
             exp_alerts: [
               {
-                exp_labels: { severity: 'critical', channel: 'dingtalk' },
+                exp_labels: { severity: 'critical', component: 'alert-bridge', channel: 'dingtalk' },
                 exp_annotations: {
                   summary:
                     'The alert bridge refused 1 dingtalk notification(s) for a name that can never be a receiver',
@@ -83,7 +87,7 @@ it('promtool test rules: each refusal alert fires on its outcome and only then',
             alertname: 'AlertBridgeUnknownReceiver',
             exp_alerts: [
               {
-                exp_labels: { severity: 'critical', channel: 'dingtalk' },
+                exp_labels: { severity: 'critical', component: 'alert-bridge', channel: 'dingtalk' },
                 exp_annotations: {
                   summary:
                     'Alertmanager keeps posting dingtalk notifications for a receiver the alert bridge does not know',
@@ -98,7 +102,12 @@ it('promtool test rules: each refusal alert fires on its outcome and only then',
             alertname: 'AlertBridgeRejectedPayloads',
             exp_alerts: [
               {
-                exp_labels: { severity: 'warning', channel: 'dingtalk', outcome: 'unsupported_media_type' },
+                exp_labels: {
+                  severity: 'warning',
+                  component: 'alert-bridge',
+                  channel: 'dingtalk',
+                  outcome: 'unsupported_media_type',
+                },
                 exp_annotations: {
                   summary: 'The alert bridge refused 1 dingtalk notification(s): unsupported_media_type',
                   description: BRIDGE_ALERT_RULES.find((r) => r.alert === 'AlertBridgeRejectedPayloads')!

@@ -8,6 +8,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { FILE, GENERATED_HEADER, MOUNT, PORT, SERVICE } from '../../common/conventions.ts';
 import { parseServeArgs, parseSidecarArgs, sidecarArgs } from '../../common/flags.ts';
+import { bridgeOptions, DEFAULT_BRIDGE_OPTIONS } from '../../alerting/bridge/engine.ts';
 import { renderTree } from '../../render/emit.ts';
 import { createPlan } from '../../render/plan.ts';
 import { WEB_CONFIG_HASH_PLACEHOLDER } from '../../topology/security.ts';
@@ -237,6 +238,7 @@ test('the fedstack service runs 2 replicas, with the alert bridge, from args its
     // The example routes alerts to DingTalk and SMS: the bridge runs, its outbox on a volume.
     outboxDir: '/var/lib/fedstack/outbox',
     secretsDir: '/etc/fedstack/secrets',
+    bridgeReplicas: sts.spec.replicas,
   });
   assert.deepEqual(
     sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name),
@@ -281,6 +283,28 @@ test('sidecar args in the manifests round-trip through the CLI parser', () => {
   assert.deepEqual(sidecarArgs(opts), args);
   const init = sts.spec.template.spec.initContainers[0];
   assert.equal(parseSidecarArgs(init.args.slice(1)).once, true);
+});
+
+test("the service's bridges share each robot's budget: together they stay within DingTalk's limit", () => {
+  const sts = docs(renderManifests(example).get('service/manifests.yaml')!).find(
+    (x) => x.kind === 'StatefulSet',
+  )!;
+  const replicas = sts.spec.replicas as number;
+  const { bridgeReplicas } = parseServeArgs((sts.spec.template.spec.containers[0].args as string[]).slice(1));
+  assert.equal(bridgeReplicas, replicas);
+  const each = bridgeOptions({ replicas: bridgeReplicas });
+  assert.ok(
+    each.dingtalk.limit * replicas <= DEFAULT_BRIDGE_OPTIONS.dingtalk.limit,
+    `${replicas} × ${each.dingtalk.limit}`,
+  );
+  assert.equal(each.dingtalk.limit, 10);
+  // SMS: the hourly and daily budgets divide; one per minute cannot, so each bridge keeps one
+  // and Aliyun's own frequency control refuses a second (the bridge then waits and retries).
+  assert.deepEqual(
+    each.sms.limits.map((l) => l.limit),
+    [1, 2, 5],
+  );
+  assert.throws(() => bridgeOptions({ replicas: 0 }), /bridge replicas: want a whole number >= 1, got 0/);
 });
 
 test('a secured edge mounts its secrets by reference and probes over TCP', () => {

@@ -20,6 +20,7 @@ test('serve flags round-trip and default the port to 8080', () => {
     secretsDir: '/etc/fedstack/secrets',
     dingtalkWindowMs: 60000,
     centralUrl: 'http://central-a:9090,http://central-b:9090',
+    bridgeReplicas: 2,
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
   assert.deepEqual(parseServeArgs([]), { port: 8080 });

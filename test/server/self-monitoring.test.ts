@@ -17,7 +17,9 @@ import { capturingLogger, defaultTopology } from './helpers.ts';
 
 /** Metric names an expression reads (identifiers followed by `{`, ` `, `)` or the end, not functions or labels). */
 function metricsRead(expr: string): string[] {
-  const withoutLabels = expr.replace(/\{[^}]*\}/g, '{}').replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, '');
+  const withoutLabels = expr
+    .replace(/\{[^}]*\}/g, '{}')
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, '');
   const names = withoutLabels.match(/[a-zA-Z_:][a-zA-Z0-9_:]*(?=\s*(\{|\[|\)|$|\s*[-+*/><=!]))/g) ?? [];
   return names.filter((n) => !['sum', 'rate', 'increase', 'max', 'min', 'avg', 'count'].includes(n));
 }
