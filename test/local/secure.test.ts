@@ -74,7 +74,7 @@ describe('the secure local stack (fedstack up)', () => {
     assert.match(
       claim ?? '',
       // Whichever stand-in answered first: the three race.
-      /alerts reach Alertmanager and notifications are delivered: "Watchdog" by (DingTalk to sre-dingtalk|SMS to \+?\d+|email to \S+@\S+) \(local stand-in\)/,
+      /alerts reach Alertmanager and notifications are delivered: "[^"]+" by (DingTalk to sre-dingtalk|SMS to \+?\d+|email to \S+@\S+) \(local stand-in\)/,
     );
     // Watchdog is routed to all three receivers: each stand-in gets it.
     const channels = await waitFor(
