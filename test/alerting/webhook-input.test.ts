@@ -303,3 +303,17 @@ describe('UTF-8', () => {
     assert.ok(!msg.body.markdown!.text.includes('\uFFFD'));
   });
 });
+
+describe('numbers', () => {
+  it('a count JSON cannot hold exactly (1e309 is Infinity, 2^53 + 1 rounds) is 400, never accepted', async () => {
+    const acceptedBefore = await received('accepted');
+    for (const n of ['1e309', '-1', '1.5', '9007199254740993']) {
+      const body = good.replace(/"truncatedAlerts":\s*\d+/, `"truncatedAlerts":${n}`);
+      assert.notEqual(body, good, 'the fixture has truncatedAlerts');
+      const res = await rawPost('/v1/alerts/dingtalk/sre-dingtalk', body);
+      assert.equal(res.status, 400, n);
+      assert.match(res.body.reason!, /truncatedAlerts/, n);
+    }
+    assert.equal(await received('accepted'), acceptedBefore, 'nothing accepted');
+  });
+});
