@@ -711,6 +711,7 @@ export function formatSummary(
     ...(urls.service === undefined
       ? []
       : [
+          `  operator console    ${urls.service}/  (the fleet, rollouts, pages, explain, graph)`,
           `  fedstack service    ${urls.service}  (/v1/config and /v1/sd: -H "Authorization: Bearer $(cat ${secrets?.paths.readToken ?? 'READ-TOKEN-FILE'})")`,
         ]),
     ...federationAccess(urls, secrets),

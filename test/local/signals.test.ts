@@ -107,6 +107,10 @@ describe('fedstack up', () => {
       assert.ok(processGroup(r.child.pid!).length >= 5, 'edge, cascade, central, Alertmanager and the command');
       const service = /fedstack service ready at (\S+)/.exec(r.out())![1]!;
       assert.equal((await fetch(`${service}/healthz`)).status, 200);
+      // The summary points at the console, and the console answers there.
+      const consoleUrl = new RegExp(`operator console +(${service}/) `).exec(r.out())?.[1];
+      assert.ok(consoleUrl, r.out());
+      assert.match(await (await fetch(consoleUrl)).text(), /<title>fedstack console<\/title>/);
       const status = await terminate(r);
       assert.deepEqual(status, { code: 0, signal: null }, r.err());
       assert.equal(existsSync(dir), false, dir);
