@@ -4,7 +4,7 @@
  * labels, applies the topology's cascade label rewrites, and evaluates the regional recording rules that central federates.
  */
 import { JOB, LABEL, MOUNT, PORT, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
-import type { PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
+import type { PrometheusBundle, RemoteWriteConfig, ScrapeConfig } from '../common/prometheus.ts';
 import {
   dropFederationJobLabel,
   dropLabelsConfig,
@@ -19,7 +19,16 @@ import type { BigRegion, Topology } from '../topology/model.ts';
 import { federationClientConfig, selfScrapeClientConfig } from '../topology/security.ts';
 import { compileRelabel } from '../topology/relabel-compile.ts';
 
-export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Profile): PrometheusBundle {
+/**
+ * `remoteWrite`: where this cascade ships what central keeps, when central is not a
+ * Prometheus that federates it (backend victoriametrics: central/victoriametrics.ts makes it).
+ */
+export function renderCascade(
+  topo: Topology,
+  bigRegion: BigRegion,
+  profile: Profile,
+  remoteWrite?: readonly RemoteWriteConfig[],
+): PrometheusBundle {
   const tier = topo.global.cascade;
   const relabel = compileRelabel(topo, 'cascade', bigRegion);
 
@@ -66,6 +75,7 @@ export function renderCascade(topo: Topology, bigRegion: BigRegion, profile: Pro
         ...(profile === 'kubernetes' ? [sidecarScrapeJob()] : []),
         federate,
       ],
+      remote_write: remoteWrite === undefined ? undefined : [...remoteWrite],
     },
     rules: {
       groups: [recordingGroup('fedstack-cascade', tier.evaluationInterval, topo.recordingRules.cascade)],

@@ -4,7 +4,7 @@
  * pages once. Each federates every cascade with the central allow-list.
  */
 import { JOB, LABEL, PORT, SERVICE, SYSTEM_SELECTORS, type Profile } from '../common/conventions.ts';
-import type { AlertingRuleSpec, PrometheusBundle, ScrapeConfig } from '../common/prometheus.ts';
+import type { AlertingRuleSpec, PrometheusBundle, RuleFile, ScrapeConfig } from '../common/prometheus.ts';
 import {
   dropFederationJobLabel,
   federationJob,
@@ -35,7 +35,6 @@ export function renderCentral(
 ): PrometheusBundle {
   const tier = topo.global.central;
   const relabel = compileRelabel(topo, 'central');
-  const ns = topo.global.namespace;
 
   // Cascades are few and stable (one per big region): listed from the topology, so the top
   // tier does not depend on the fedstack service to find them.
@@ -51,11 +50,7 @@ export function renderCentral(
     metric_relabel_configs: [dropFederationJobLabel(JOB.federateCascade), ...relabel.metric],
   };
 
-  const alertmanagers = topo.alertmanager.replicas.map((am) =>
-    profile === 'local'
-      ? requireEndpoint(am.endpoint, `alertmanager replica "${am.name}"`)
-      : `${SERVICE.alertmanager(am.name, ns)}:${PORT.alertmanager}`,
-  );
+  const alertmanagers = alertmanagerAddresses(topo, profile);
   const self =
     profile === 'local'
       ? requireEndpoint(replica.endpoint, `central replica "${replica.name}"`)
@@ -84,26 +79,23 @@ export function renderCentral(
         ...(profile === 'kubernetes' ? [sidecarScrapeJob({ central: replica.name })] : []),
       ],
     },
-    rules: {
-      groups: [
-        recordingGroup('fedstack-central', tier.evaluationInterval, topo.recordingRules.central),
-        {
-          name: 'fedstack-global-alerts',
-          interval: tier.evaluationInterval,
-          rules: topo.alertRules.map(alertSpec),
-        },
-        {
-          name: 'fedstack-meta-alerts',
-          interval: tier.evaluationInterval,
-          rules: alerts.meta.map(alertSpec),
-        },
-        {
-          name: 'fedstack-self-monitoring',
-          interval: tier.evaluationInterval,
-          rules: alerts.selfMonitoring.map(alertSpec),
-        },
-      ],
-    },
+    rules: centralRules(topo, alerts),
+  };
+}
+
+/**
+ * What central evaluates, whatever runs it (the Prometheus pair, or the vmalert pair against
+ * VictoriaMetrics): the central recording rules, the global alerts, the meta-alerts and the self-monitoring alerts.
+ */
+export function centralRules(topo: Topology, alerts: CentralAlerts): RuleFile {
+  const interval = topo.global.central.evaluationInterval;
+  return {
+    groups: [
+      recordingGroup('fedstack-central', interval, topo.recordingRules.central),
+      { name: 'fedstack-global-alerts', interval, rules: topo.alertRules.map(alertSpec) },
+      { name: 'fedstack-meta-alerts', interval, rules: alerts.meta.map(alertSpec) },
+      { name: 'fedstack-self-monitoring', interval, rules: alerts.selfMonitoring.map(alertSpec) },
+    ],
   };
 }
 
@@ -121,7 +113,7 @@ function alertSpec(r: AlertRule): AlertingRuleSpec {
  * The fedstack service (and the alert bridge in it): every replica, by the headless Service's
  * A records in a cluster; the topology's serviceUrl on loopback.
  */
-function serviceScrapeJob(topo: Topology, profile: Profile): ScrapeConfig {
+export function serviceScrapeJob(topo: Topology, profile: Profile): ScrapeConfig {
   if (profile === 'kubernetes') {
     return {
       job_name: JOB.fedstack,
@@ -136,8 +128,17 @@ function serviceScrapeJob(topo: Topology, profile: Profile): ScrapeConfig {
   };
 }
 
+/** host:port of every Alertmanager replica: each is sent to on its own, never through a load balancer. */
+export function alertmanagerAddresses(topo: Topology, profile: Profile): string[] {
+  return topo.alertmanager.replicas.map((am) =>
+    profile === 'local'
+      ? requireEndpoint(am.endpoint, `alertmanager replica "${am.name}"`)
+      : `${SERVICE.alertmanager(am.name, topo.global.namespace)}:${PORT.alertmanager}`,
+  );
+}
+
 /** The local profile runs everything on loopback, so it needs every address spelled out. */
-function requireEndpoint(endpoint: string | undefined, what: string): string {
+export function requireEndpoint(endpoint: string | undefined, what: string): string {
   if (endpoint === undefined) throw new Error(`${what} has no endpoint, which the local profile needs`);
   return endpoint;
 }

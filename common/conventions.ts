@@ -56,6 +56,20 @@ export const JOB = {
 export const SIDECAR_CONFIG_VALID = 'fedstack_sidecar_config_valid';
 
 /**
+ * Jobs of the VictoriaMetrics backend's self-monitoring scrape (victoriametrics/scrape.yml):
+ * the single node (local profile) or the cluster's components (kubernetes), and the vmalerts.
+ */
+export const VM_JOB = {
+  single: 'victoria-metrics',
+  vmstorage: 'vmstorage',
+  vminsert: 'vminsert',
+  vmselect: 'vmselect',
+  vmauth: 'vmauth',
+  vmagent: 'vmagent',
+  vmalert: 'vmalert',
+} as const;
+
+/**
  * A series the edge records every evaluation: its value is the edge's clock. Upstream,
  * `time() - value` is the end-to-end federation lag (dashboards) and FederationStale keys on it.
  */
@@ -78,6 +92,19 @@ export const SYSTEM_SELECTORS = {
 } as const;
 
 /**
+ * Matchers of the series a cascade makes about itself (its self-scrape), as opposed to the
+ * edges' own series it federated under the same job name: those carry `meta_cluster`.
+ */
+export const CASCADE_SELF_MATCHERS = `job="${JOB.self}",${LABEL.metaCluster}=""`;
+
+/**
+ * What every cascade ships to VictoriaMetrics about itself (backend: victoriametrics), besides
+ * SYSTEM_SELECTORS.central: its own `up` (CascadeDown keys on its absence) and the remote_write
+ * queue's health (RemoteWriteFailing, RemoteWriteBehind, the federation-health dashboard).
+ */
+export const REMOTE_WRITE_SELF_SELECTOR = `{__name__=~"up|prometheus_remote_storage_(samples_total|samples_failed_total|samples_retried_total|samples_dropped_total|samples_pending|highest_timestamp_in_seconds|queue_highest_sent_timestamp_seconds|shards|shards_max|shards_desired)",${CASCADE_SELF_MATCHERS}}`;
+
+/**
  * Series a Prometheus makes itself for each scrape target. They exist at a tier without being
  * federated into it, so the allow-list subset check must count them as present.
  */
@@ -96,7 +123,14 @@ export const FILE = {
   webConfig: 'web-config.yml',
   manifests: 'manifests.yaml',
   alertmanager: 'alertmanager.yml',
+  /** victoriametrics/: what vmagent (kubernetes) or the single node (local) scrapes of the backend itself. */
+  vmScrape: 'scrape.yml',
+  /** victoriametrics/: vmauth's users and routes, when federation is secured. */
+  vmAuth: 'auth.yml',
 } as const;
+
+/** The directory of the VictoriaMetrics backend's shared files and manifests. */
+export const VM_DIR = 'victoriametrics';
 
 /** Where Kubernetes mounts secrets inside a Prometheus pod; the rendered configs point here. */
 export const MOUNT = {
@@ -119,6 +153,24 @@ export const MOUNT = {
   etcdKey: '/etc/prometheus/secrets/etcd/client.key',
 } as const;
 
+/** Paths inside the VictoriaMetrics backend's pods (kubernetes profile); its flags point here. */
+export const VM_MOUNT = {
+  /** vmalert's rules.yml (its ConfigMap). */
+  rules: '/etc/vmalert',
+  /** scrape.yml and auth.yml (the victoriametrics ConfigMap). */
+  config: '/etc/victoriametrics',
+  /** The serving certificate of vmauth (a kubernetes.io/tls Secret). */
+  tlsCertFile: '/etc/victoriametrics/tls/tls.crt',
+  tlsKeyFile: '/etc/victoriametrics/tls/tls.key',
+  /** vmstorage's data (its PersistentVolumeClaim). */
+  storage: '/storage',
+  /** vmagent's on-disk queue. */
+  queue: '/vmagent-queue',
+} as const;
+
+/** The environment variable vmauth reads the federation password from (`%{...}` in auth.yml). */
+export const VMAUTH_PASSWORD_ENV = 'FEDSTACK_FEDERATION_PASSWORD';
+
 /** Ports fedstack assumes inside a cluster (kubernetes profile). */
 export const PORT = {
   prometheus: 9090,
@@ -126,6 +178,16 @@ export const PORT = {
   alertmanagerCluster: 9094,
   fedstack: 8080,
   sidecar: 8081,
+  /** VictoriaMetrics' defaults, kept so docs and dashboards read the same numbers. */
+  victoriaMetrics: 8428,
+  vminsert: 8480,
+  vmselect: 8481,
+  vmstorage: 8482,
+  vmstorageInsert: 8400,
+  vmstorageSelect: 8401,
+  vmalert: 8880,
+  vmauth: 8427,
+  vmagent: 8429,
 } as const;
 
 /**
@@ -142,6 +204,18 @@ export const SERVICE = {
   fedstack: (namespace: string) => `fedstack.${namespace}.svc`,
   /** One Service per Alertmanager replica (so each is addressed on its own, never via a load balancer). */
   alertmanager: (replica: string, namespace: string) => `alertmanager-${replica}.${namespace}.svc`,
+  /** backend victoriametrics: one vmalert per central replica. */
+  vmalert: (replica: string, namespace: string) => `vmalert-${replica}.${namespace}.svc`,
+  /** vmstorage nodes of one zone slice (a StatefulSet per central replica's zone), node `ordinal`. */
+  vmstorage: (replica: string, ordinal: number, namespace: string) =>
+    `vmstorage-${replica}-${ordinal}.vmstorage-${replica}.${namespace}.svc`,
+  /** Load-balanced in-cluster Services of the stateless components. */
+  vminsert: (namespace: string) => `vminsert.${namespace}.svc`,
+  vmselect: (namespace: string) => `vmselect.${namespace}.svc`,
+  /** Headless twins of those, for the self-monitoring scrape to find every pod (dns_sd). */
+  vminsertPods: (namespace: string) => `vminsert-pods.${namespace}.svc`,
+  vmselectPods: (namespace: string) => `vmselect-pods.${namespace}.svc`,
+  vmauthPods: (namespace: string) => `vmauth-pods.${namespace}.svc`,
 } as const;
 
 export const GENERATED_HEADER = '# Code generated by fedstack. DO NOT EDIT.';

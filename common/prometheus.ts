@@ -16,6 +16,37 @@ export interface PrometheusConfig {
     alertmanagers: AlertmanagerEndpoint[];
   };
   scrape_configs: ScrapeConfig[];
+  remote_write?: RemoteWriteConfig[];
+}
+
+/** One remote_write target (2.42): its queue, its relabelling, its client settings. */
+export interface RemoteWriteConfig {
+  url: string;
+  name?: string;
+  remote_timeout?: string;
+  write_relabel_configs?: RelabelConfig[];
+  basic_auth?: BasicAuth;
+  tls_config?: TlsConfig;
+  queue_config?: {
+    capacity?: number;
+    min_shards?: number;
+    max_shards?: number;
+    max_samples_per_send?: number;
+    batch_send_deadline?: string;
+    min_backoff?: string;
+    max_backoff?: string;
+    retry_on_http_429?: boolean;
+  };
+  metadata_config?: { send: boolean };
+}
+
+/**
+ * A scrape config file as vmagent (and the single-node victoria-metrics) reads it with
+ * -promscrape.config: Prometheus' `global` and `scrape_configs`, nothing else.
+ */
+export interface ScrapeFile {
+  global: { scrape_interval: string; scrape_timeout?: string };
+  scrape_configs: ScrapeConfig[];
 }
 
 export interface AlertmanagerEndpoint {

@@ -13,9 +13,12 @@
  *   alerting/{alertmanager.yml,templates/<name>.tmpl,manifests.yaml,kustomization.yaml}
  *   dashboards/<uid>.json, dashboards/provisioning/{dashboards,datasources}/fedstack.yaml
  *   service/{manifests.yaml,kustomization.yaml,topology.yaml}
+ * With central.backend victoriametrics, central/<replica>/ holds a vmalert's files
+ * (rules.yml, manifests.yaml, kustomization.yaml) and the storage side has its own directory:
+ *   victoriametrics/{scrape.yml,auth.yml (secured federation),manifests.yaml,kustomization.yaml}
  * Manifests, kustomizations and service/ are the kubernetes profile's only.
  */
-import { FILE } from '../common/conventions.ts';
+import { FILE, VM_DIR } from '../common/conventions.ts';
 import { TEMPLATES_DIR } from '../alerting/render.ts';
 import { toJson, toYaml, toYamlStream } from '../common/serialize.ts';
 import {
@@ -26,6 +29,7 @@ import {
   serviceManifests,
   type ManifestBundle,
 } from '../deploy/manifests/index.ts';
+import { victoriaMetricsManifests, vmalertManifests } from '../deploy/manifests/victoriametrics.ts';
 import type { PrometheusTier, RenderPlan } from './plan.ts';
 import { Recent } from '../common/recent.ts';
 
@@ -63,12 +67,15 @@ export function createEmitter(plan: RenderPlan): Emitter {
   const manifests = new Recent<ManifestBundle | undefined>(16);
   const manifestText = (b: ManifestBundle) => toYamlStream(b.objects);
 
-  /** The config files of a Prometheus directory (they are also its ConfigMap's keys). */
-  const configFiles = (tier: PrometheusTier): string[] => [
-    FILE.prometheus,
-    FILE.rules,
-    ...(plan.webConfigFor(tier) !== undefined ? [FILE.webConfig] : []),
-  ];
+  const vm = plan.backend === 'victoriametrics';
+  /** The config files of a Prometheus directory (they are also its ConfigMap's keys); a vmalert's rules. */
+  const configFiles = (tier: PrometheusTier): string[] =>
+    tier === 'central' && vm
+      ? [FILE.rules]
+      : [FILE.prometheus, FILE.rules, ...(plan.webConfigFor(tier) !== undefined ? [FILE.webConfig] : [])];
+  /** victoriametrics/: the self-monitoring scrape, vmauth's config when the cascades authenticate. */
+  const vmConfigFiles = (): string[] =>
+    vm ? [FILE.vmScrape, ...(plan.victoriaMetrics()?.auth !== undefined ? [FILE.vmAuth] : [])] : [];
   const alertingConfigFiles = () => [
     FILE.alertmanager,
     ...[...plan.alerting().templates.keys()].sort(byPath).map((n) => `${TEMPLATES_DIR}/${n}`),
@@ -94,8 +101,13 @@ export function createEmitter(plan: RenderPlan): Emitter {
         }
         case 'central': {
           const r = plan.findCentral(name);
-          return r && centralManifests(plan, r, configFiles('central'), FILE.manifests);
+          if (r === undefined) return undefined;
+          return vm
+            ? vmalertManifests(plan, r, configFiles('central'), FILE.manifests)
+            : centralManifests(plan, r, configFiles('central'), FILE.manifests);
         }
+        case VM_DIR:
+          return vm ? victoriaMetricsManifests(plan, vmConfigFiles(), FILE.manifests) : undefined;
         case 'alerting':
           return alertingManifests(plan, alertingConfigFiles(), FILE.manifests);
         case 'service':
@@ -115,6 +127,10 @@ export function createEmitter(plan: RenderPlan): Emitter {
 
   const prometheusFile = (tier: PrometheusTier, name: string, file: string): string | undefined => {
     if (file === FILE.manifests || file === KUSTOMIZATION) return manifestFile(tier, name, file);
+    if (tier === 'central' && vm) {
+      const v = plan.vmalert(name);
+      return v !== undefined && file === FILE.rules ? yaml(v.rules) : undefined;
+    }
     const entry = plan.prometheus(tier, name);
     if (entry === undefined) return undefined;
     if (file === FILE.prometheus) return yaml(entry.bundle.config);
@@ -143,6 +159,14 @@ export function createEmitter(plan: RenderPlan): Emitter {
     return p === undefined ? undefined : yaml(p);
   };
 
+  const victoriaMetricsFile = (rest: readonly string[]): string | undefined => {
+    const b = plan.victoriaMetrics();
+    if (b === undefined || rest.length !== 1) return undefined;
+    if (rest[0] === FILE.vmScrape) return yaml(b.scrape);
+    if (rest[0] === FILE.vmAuth) return b.auth === undefined ? undefined : yaml(b.auth);
+    return manifestFile(VM_DIR, '', rest[0]!);
+  };
+
   const serviceFile = (rest: readonly string[]): string | undefined => {
     if (!k8s || rest.length !== 1) return undefined;
     // The validated model, written back with defaults made explicit. No secret can be in it:
@@ -169,7 +193,9 @@ export function createEmitter(plan: RenderPlan): Emitter {
       const { dashboards, provisioning } = plan.dashboards();
       for (const uid of dashboards.keys()) out.push(`dashboards/${uid}.json`);
       for (const p of provisioning.keys()) out.push(`dashboards/${p}`);
+      for (const f of vmConfigFiles()) out.push(`${VM_DIR}/${f}`);
       if (k8s) {
+        if (vm) out.push(`${VM_DIR}/${FILE.manifests}`, `${VM_DIR}/${KUSTOMIZATION}`);
         out.push(`alerting/${FILE.manifests}`, `alerting/${KUSTOMIZATION}`);
         out.push(`service/${FILE.manifests}`, `service/${KUSTOMIZATION}`, `service/${TOPOLOGY}`);
       }
@@ -189,6 +215,8 @@ export function createEmitter(plan: RenderPlan): Emitter {
           return dashboardsFile(rest);
         case 'service':
           return serviceFile(rest);
+        case VM_DIR:
+          return victoriaMetricsFile(rest);
         default:
           return undefined;
       }

@@ -24,6 +24,13 @@ import { SELF_MONITORING_RULES } from '../central/self-monitoring.ts';
 import { BRIDGE_ALERT_RULES } from '../alerting/rules.ts';
 import { renderCentral } from '../central/render.ts';
 import {
+  cascadeRemoteWrite,
+  renderVictoriaMetrics,
+  renderVmalert,
+  type VictoriaMetricsBundle,
+  type VmalertBundle,
+} from '../central/victoriametrics.ts';
+import {
   panelQueries,
   renderDashboards,
   type PanelQuery,
@@ -47,6 +54,7 @@ import {
   type Topology,
 } from '../topology/model.ts';
 import { federationWebConfig, type WebConfig } from '../topology/security.ts';
+import type { CentralBackend } from '../topology/backend.ts';
 import { Recent } from '../common/recent.ts';
 
 export type PrometheusTier = 'edge' | 'cascade' | 'central';
@@ -58,6 +66,12 @@ export interface PrometheusEntry {
   readonly bundle: PrometheusBundle;
   /** The --web.config.file of a Prometheus that serves /federate behind TLS / basic auth. */
   readonly webConfig?: WebConfig;
+}
+
+/** A vmalert replica (backend victoriametrics): it stands where a central Prometheus would. */
+export interface VmalertEntry extends VmalertBundle {
+  readonly tier: 'central';
+  readonly name: string;
 }
 
 /** Facts derived once per plan. */
@@ -86,9 +100,16 @@ export interface RenderPlan {
   readonly facts: PlanFacts;
   /** Every meta-cluster in topology order. */
   readonly metaClusters: readonly PlacedMetaCluster[];
+  /** Where the global tier stores and evaluates (the topology's central.backend). */
+  readonly backend: CentralBackend;
   edge(metaCluster: string): PrometheusEntry | undefined;
   cascade(bigRegion: string): PrometheusEntry | undefined;
+  /** A central Prometheus replica (undefined with the victoriametrics backend: see vmalert). */
   central(replica: string): PrometheusEntry | undefined;
+  /** A vmalert replica (backend victoriametrics only). */
+  vmalert(replica: string): VmalertEntry | undefined;
+  /** VictoriaMetrics itself (backend victoriametrics only). */
+  victoriaMetrics(): VictoriaMetricsBundle | undefined;
   /** The entry of any Prometheus instance. */
   prometheus(tier: PrometheusTier, name: string): PrometheusEntry | undefined;
   /** The web config a tier's Prometheus serves with (every instance of a tier shares it), if any. */
@@ -153,9 +174,12 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
   // profiles: the local stack runs exactly what production runs, with local paths. Without
   // protection (an explicit opt-out) it is empty, which Prometheus reads as "plain HTTP".
   const webConfig = lazy(() => federationWebConfig(topology.security, profile));
+  const backend = topology.central.backend;
+  const vm = backend === 'victoriametrics';
   const webConfigFor = (tier: PrometheusTier): WebConfig | undefined =>
     tier === 'central' ? undefined : webConfig();
   const entries = new Recent<PrometheusEntry>(opts.cacheSize ?? 64);
+  const vmalerts = new Recent<VmalertEntry>(8);
 
   const plan: RenderPlan = {
     topology,
@@ -180,13 +204,19 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
       return entries.get(`cascade/${name}`, () => ({
         tier: 'cascade',
         name,
-        bundle: renderCascade(topology, b, profile),
+        bundle: renderCascade(
+          topology,
+          b,
+          profile,
+          vm ? cascadeRemoteWrite(topology, b, profile) : undefined,
+        ),
         webConfig: webConfigFor('cascade'),
       }));
     },
+    backend,
     central: (name) => {
       const r = byCentral().get(name);
-      if (r === undefined) return undefined;
+      if (r === undefined || vm) return undefined;
       return entries.get(`central/${name}`, () => ({
         tier: 'central',
         name,
@@ -196,6 +226,19 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
         }),
       }));
     },
+    vmalert: (name) => {
+      const r = byCentral().get(name);
+      if (r === undefined || !vm) return undefined;
+      return vmalerts.get(name, () => ({
+        tier: 'central',
+        name,
+        ...renderVmalert(topology, r, profile, {
+          meta: metaAlerts(),
+          selfMonitoring: facts.selfMonitoringRules,
+        }),
+      }));
+    },
+    victoriaMetrics: lazy(() => (vm ? renderVictoriaMetrics(topology, profile) : undefined)),
     prometheus: (tier, name) => plan[tier](name),
     webConfigFor,
     alerting: lazy(() => renderAlertmanager(topology, profile)),

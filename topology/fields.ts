@@ -48,3 +48,13 @@ export function intSchema(range: IntRange) {
     },
   );
 }
+
+/** host:port, host being a DNS name, an IPv4 address or a bracketed IPv6 address. */
+export const HOST_PORT_RE = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?):(\d{1,5})$/;
+export const hostPortSchema = z.string().refine(
+  (s) => {
+    const m = HOST_PORT_RE.exec(s);
+    return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  },
+  { error: (iss) => `invalid endpoint ${JSON.stringify(iss.input)} (want host:port, e.g. 10.0.0.1:9090)` },
+);

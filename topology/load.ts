@@ -282,7 +282,7 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
         {
           path,
           message: issue.message.startsWith('Invalid')
-            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(valueAt(raw, path))}`
+            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(valueAt(raw, path))}${suggestValue(valueAt(raw, path), issue.values)}`
             : issue.message,
         },
       ];
@@ -297,6 +297,12 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
     default:
       return [{ path, message: issue.message }];
   }
+}
+
+/** " (did you mean ...)" for a misspelt choice of a fixed set (`backend: victoria`). */
+function suggestValue(value: unknown, choices: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  return didYouMean(value, choices.filter((c): c is string => typeof c === 'string'), 2);
 }
 
 interface ZodDefLike {

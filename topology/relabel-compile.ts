@@ -47,10 +47,10 @@ export function compileRelabel(topo: Topology, tier: RelabelTier, bigRegion?: Bi
   return { target, metric };
 }
 
-/** One rule, with its scope's guard. */
-export function compilePlacedRule(placed: PlacedRule): CompiledRelabel {
+/** One rule, with its scope's guard. `system`: the series its keep/drop never touches (default: the hop's). */
+export function compilePlacedRule(placed: PlacedRule, system?: readonly string[]): CompiledRelabel {
   const { rule, guard } = placed;
-  const configs = compileRule(rule, guard, SYSTEM_SERIES[placed.tier]);
+  const configs = compileRule(rule, guard, system ?? SYSTEM_SERIES[placed.tier]);
   return ruleEffect(rule).onTarget ? { target: configs, metric: [] } : { target: [], metric: configs };
 }
 
@@ -60,7 +60,71 @@ const TMP = {
   match: '__tmp_fedstack_match',
   exempt: '__tmp_fedstack_exempt',
   drop: '__tmp_fedstack_drop',
+  allow: '__tmp_fedstack_allow',
+  own: '__tmp_fedstack_own',
 } as const;
+
+/**
+ * Central's rules as one cascade's remote_write applies them (backend victoriametrics): the
+ * same rules in the same order, on each sample the cascade ships. A rule that labels the
+ * federation target at central (onConflict: keep, so a series' own value wins through
+ * honor_labels) has no target here: it runs on the sample, and the series' own value of what
+ * it writes is put back afterwards. `system`: what keep/drop rules never touch on this hop.
+ */
+export function compileWriteRelabel(
+  topo: Topology,
+  bigRegion: BigRegion,
+  system: readonly string[],
+): RelabelConfig[] {
+  return relabelChain(topo, 'central', bigRegion).flatMap((placed) => writeRule(placed, system));
+}
+
+/** One placed rule of the central hop, as compileWriteRelabel runs it. */
+export function writeRule(placed: PlacedRule, system: readonly string[]): RelabelConfig[] {
+  const c = compilePlacedRule(placed, system);
+  if (c.target.length === 0) return [...c.metric];
+  // Only onConflict: keep puts a rule on the target, and such a rule writes one label.
+  const [label] = ruleEffect(placed.rule).writes;
+  return [
+    { source_labels: [label!], regex: '(.+)', target_label: TMP.own, replacement: '$1', action: 'replace' },
+    ...c.target,
+    { source_labels: [TMP.own], regex: '(.+)', target_label: label!, replacement: '$1', action: 'replace' },
+    cleanup(TMP.own),
+  ];
+}
+
+/**
+ * Keeps exactly the series any of `selectors` selects, as /federate's match[] would: what a
+ * cascade's remote_write ships where central would have federated. Selectors on the metric
+ * name alone become one alternation; the others set a flag matcher by matcher (matchFlag), so
+ * no label value, whatever it holds, can make a concatenation match what it should not.
+ */
+export function compileAllowList(selectors: readonly string[]): RelabelConfig[] {
+  const byName: string[] = [];
+  const general: (readonly Matcher[])[] = [];
+  for (const text of selectors) {
+    const { matchers } = parseSelector(text);
+    if (matchers.length === 1 && matchers[0]!.name === '__name__' && positive(matchers[0]!))
+      byName.push(matcherRegex(matchers[0]!));
+    else general.push(matchers);
+  }
+  const mark = (source: string, regex: string): RelabelConfig => ({
+    source_labels: [source],
+    regex,
+    target_label: TMP.allow,
+    replacement: '1',
+    action: 'replace',
+  });
+  if (general.length === 0)
+    return [{ source_labels: ['__name__'], regex: byName.join('|'), action: 'keep' }];
+  const configs: RelabelConfig[] = byName.length > 0 ? [mark('__name__', byName.join('|'))] : [];
+  for (const matchers of general) {
+    const m = matchFlag(TMP.match, undefined, matchers);
+    configs.push(...m.configs, mark(TMP.match, m.final));
+  }
+  configs.push({ source_labels: [TMP.allow], regex: '1', action: 'keep' }, cleanup(TMP.match, TMP.allow));
+  return configs;
+}
 
 /** `$` is special in a replacement (`$1`, `${name}`); `$$` is a literal one. */
 const literal = (s: string) => s.replaceAll('$', '$$$$');

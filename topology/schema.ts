@@ -9,9 +9,10 @@ import { securitySchema } from './security.ts';
 import { promqlSyntaxMessage } from './promql-syntax.ts';
 import { LABEL_NAME_RE } from './names.ts';
 import { relabelSectionSchema } from './relabel-schema.ts';
-import { durationSchema, intSchema } from './fields.ts';
+import { durationSchema, hostPortSchema, intSchema } from './fields.ts';
+import { CENTRAL_BACKENDS, victoriaMetricsSchema } from './backend.ts';
 
-export { LABEL_NAME_RE };
+export { LABEL_NAME_RE, hostPortSchema };
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Names become directory names, Kubernetes object names and label values: DNS-1123 labels. */
 export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -36,16 +37,6 @@ export const nameSchema = z
     error: (iss) =>
       `invalid name ${JSON.stringify(iss.input)} (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
   });
-
-/** host:port, host being a DNS name, an IPv4 address or a bracketed IPv6 address. */
-export const HOST_PORT_RE = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?):(\d{1,5})$/;
-export const hostPortSchema = z.string().refine(
-  (s) => {
-    const m = HOST_PORT_RE.exec(s);
-    return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
-  },
-  { error: (iss) => `invalid endpoint ${JSON.stringify(iss.input)} (want host:port, e.g. 10.0.0.1:9090)` },
-);
 
 /** Marks a custom issue about a mapping key, so its position is the key's. */
 export const AT_KEY = { atKey: true } as const;
@@ -191,7 +182,18 @@ export const topologySchema = z.strictObject({
       namespace: nameSchema.default('fedstack-system'),
       /** Container images of the kubernetes profile; each defaults to the version fedstack is tested with. */
       images: z
-        .strictObject({ fedstack: imageSchema.optional(), prometheus: imageSchema.optional(), alertmanager: imageSchema.optional() })
+        .strictObject({
+          fedstack: imageSchema.optional(),
+          prometheus: imageSchema.optional(),
+          alertmanager: imageSchema.optional(),
+          // backend victoriametrics
+          vmstorage: imageSchema.optional(),
+          vminsert: imageSchema.optional(),
+          vmselect: imageSchema.optional(),
+          vmalert: imageSchema.optional(),
+          vmagent: imageSchema.optional(),
+          vmauth: imageSchema.optional(),
+        })
         .optional(),
     })
     .default(() => ({
@@ -201,7 +203,13 @@ export const topologySchema = z.strictObject({
       serviceUrl: 'http://fedstack.fedstack-system.svc:8080',
       namespace: 'fedstack-system',
     })),
-  central: z.strictObject({ replicas: z.array(replicaSchema).min(1) }),
+  central: z.strictObject({
+    /** Where the global tier stores and evaluates: the Prometheus pair, or VictoriaMetrics (backend.ts). */
+    backend: z.enum(CENTRAL_BACKENDS).default('prometheus'),
+    /** The Prometheus replicas, or with victoriametrics the vmalert replicas (one per zone). */
+    replicas: z.array(replicaSchema).min(1),
+    victoriaMetrics: victoriaMetricsSchema.optional(),
+  }),
   alertmanager: z.strictObject({ replicas: z.array(alertmanagerReplicaSchema).min(1) }),
   bigRegions: z.array(bigRegionSchema).min(1),
   /** PromQL series selectors (a metric name is one) each tier federates; omitted → fedstack's defaults. */

@@ -15,7 +15,8 @@ import { parseDuration } from '../common/duration.ts';
 import type { PathSegment, TopologyIssue } from './errors.ts';
 import { checkRouting } from './routing.ts';
 import { checkRelabel } from './relabel-check.ts';
-import { checkFederationSecurity } from './security.ts';
+import { checkFederationSecurity, isSecured } from './security.ts';
+import { checkBackend } from './backend.ts';
 import type { RecordingRule, Topology } from './model.ts';
 import { LABEL_NAME_RE } from './schema.ts';
 import {
@@ -51,6 +52,12 @@ const CHECKS: readonly Check[] = [
   (topo, opts) => checkFederationSecurity(topo.security, opts.profile),
   (topo) => checkRouting(topo.routing),
   checkRelabel,
+  (topo, opts) =>
+    checkBackend(topo.central, {
+      profile: opts.profile,
+      secured: isSecured(topo.security),
+      basicAuth: topo.security?.federation.basicAuth !== undefined,
+    }),
 ];
 
 /**
@@ -129,6 +136,13 @@ function uniqueEndpoints(topo: Topology): TopologyIssue[] {
   topo.central.replicas.forEach(
     (r, i) => r.endpoint && entries.push({ path: ['central', 'replicas', i, 'endpoint'], value: r.endpoint }),
   );
+  const vm = topo.central.victoriaMetrics;
+  if (vm !== undefined) {
+    entries.push({ path: ['central', 'victoriaMetrics', 'endpoint'], value: vm.endpoint });
+    // queryEndpoint may name the same process as endpoint (nothing in front of it): checkBackend says when not.
+    if (vm.queryEndpoint !== undefined && vm.queryEndpoint !== vm.endpoint)
+      entries.push({ path: ['central', 'victoriaMetrics', 'queryEndpoint'], value: vm.queryEndpoint });
+  }
   topo.alertmanager.replicas.forEach((r, i) => {
     if (r.endpoint) entries.push({ path: ['alertmanager', 'replicas', i, 'endpoint'], value: r.endpoint });
     if (r.clusterEndpoint)

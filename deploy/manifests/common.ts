@@ -15,6 +15,17 @@ const IMAGE = {
   alertmanager: 'quay.io/prometheus/alertmanager:v0.25.0',
   /** The fedstack CLI (serve, sidecar); carries promtool for the sidecar's checks. */
   fedstack: 'ghcr.io/fedstack/fedstack:0.1.0',
+  /**
+   * The VictoriaMetrics backend at Debian's 1.79.5, the version the tests run (cluster
+   * components carry upstream's `-cluster` tag suffix). Never v1.117.0, v1.110.7 or v1.102.20:
+   * they skip -remoteWrite.relabelConfig (VictoriaMetrics issue 8941).
+   */
+  vmstorage: 'victoriametrics/vmstorage:v1.79.5-cluster',
+  vminsert: 'victoriametrics/vminsert:v1.79.5-cluster',
+  vmselect: 'victoriametrics/vmselect:v1.79.5-cluster',
+  vmalert: 'victoriametrics/vmalert:v1.79.5',
+  vmagent: 'victoriametrics/vmagent:v1.79.5',
+  vmauth: 'victoriametrics/vmauth:v1.79.5',
 } as const;
 
 /** Secrets fedstack refers to but never renders; operators create them (see docs in index.ts). */
@@ -112,6 +123,13 @@ export const RESOURCES = {
   alertmanager: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
   service: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } },
   sidecar: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+  // backend victoriametrics: `fedstack capacity` sizes vmstorage for the fleet; overlays adjust.
+  vmstorage: { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '8Gi' } },
+  vminsert: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+  vmselect: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+  vmalert: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+  vmagent: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  vmauth: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
 } as const;
 
 export const STORAGE = {
@@ -156,10 +174,9 @@ export function k8s<C extends ModelClass>(Model: C, data: DataOf<C>): ObjectOf<C
 /** The images a topology deploys: its `global.images`, else fedstack's defaults. */
 export function images(topo: {
   readonly global: { readonly images?: Partial<Record<keyof typeof IMAGE, string>> | undefined };
-}) {
-  return {
-    fedstack: topo.global.images?.fedstack ?? IMAGE.fedstack,
-    prometheus: topo.global.images?.prometheus ?? IMAGE.prometheus,
-    alertmanager: topo.global.images?.alertmanager ?? IMAGE.alertmanager,
-  };
+}): Record<keyof typeof IMAGE, string> {
+  const given = topo.global.images ?? {};
+  return Object.fromEntries(
+    (Object.keys(IMAGE) as (keyof typeof IMAGE)[]).map((k) => [k, given[k] ?? IMAGE[k]]),
+  ) as Record<keyof typeof IMAGE, string>;
 }

@@ -214,6 +214,7 @@ describe('where the console reaches central', () => {
     const local = {
       ...topo,
       central: {
+        ...topo.central,
         replicas: topo.central.replicas.map((r, i) => ({ ...r, endpoint: `127.0.0.1:${9100 + i}` })),
       },
     };

@@ -66,7 +66,7 @@ test('each cascade box sits above its own edges, and text is XML-escaped', () =>
     assert.ok(c >= Math.min(...xs) && c <= Math.max(...xs), `cascade ${br.name} above its edges`);
   }
   // Zones are free text in the schema.
-  const odd: typeof topo = { ...topo, central: { replicas: [{ ...topo.central.replicas[0]!, zone: 'a<b & "c"' }] } };
+  const odd: typeof topo = { ...topo, central: { ...topo.central, replicas: [{ ...topo.central.replicas[0]!, zone: 'a<b & "c"' }] } };
   assert.ok(renderGraphSvg(odd).includes('zone a&lt;b &amp; &quot;c&quot;'));
   assert.ok(renderGraphMermaid(odd).includes('zone a#lt;b & #quot;c#quot;'));
 });
