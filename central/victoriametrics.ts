@@ -50,7 +50,7 @@ import type {
   VmstorageFlags,
 } from '../common/vmflags.ts';
 import { remoteWriteDeadlineMs, victoriaMetricsUrls } from '../topology/facts.ts';
-import type { AlertRule, BigRegion, CentralReplica, Topology } from '../topology/model.ts';
+import type { BigRegion, CentralReplica, Topology } from '../topology/model.ts';
 import { compileAllowList, compileWriteRelabel } from '../topology/relabel-compile.ts';
 import { federationClientConfig, LOCAL_SECRET_FILES } from '../topology/security.ts';
 import {

@@ -105,6 +105,16 @@ export const CASCADE_SELF_MATCHERS = `job="${JOB.self}",${LABEL.metaCluster}=""`
 export const REMOTE_WRITE_SELF_SELECTOR = `{__name__=~"up|prometheus_remote_storage_(samples_total|samples_failed_total|samples_retried_total|samples_dropped_total|samples_pending|highest_timestamp_in_seconds|queue_highest_sent_timestamp_seconds|shards|shards_max|shards_desired)",${CASCADE_SELF_MATCHERS}}`;
 
 /**
+ * What reaches central with the victoriametrics backend besides the allow-listed series: each
+ * cascade's own health (REMOTE_WRITE_SELF_SELECTOR, shipped by its remote_write) and every
+ * series of the backend's self-monitoring scrape (its components, the vmalerts, the service).
+ */
+export const VM_CENTRAL_SERIES: readonly string[] = [
+  REMOTE_WRITE_SELF_SELECTOR,
+  `{job=~"${[...Object.values(VM_JOB), JOB.fedstack].join('|')}"}`,
+];
+
+/**
  * Series a Prometheus makes itself for each scrape target. They exist at a tier without being
  * federated into it, so the allow-list subset check must count them as present.
  */

@@ -6,6 +6,7 @@
  */
 import { PORT, SERVICE } from '../common/conventions.ts';
 import { parseDuration } from '../common/duration.ts';
+import { victoriaMetricsUrls } from '../topology/facts.ts';
 import type { Topology } from '../topology/model.ts';
 
 /** Where the Grafana pod mounts the dashboards/ folder of the bundle (the provider's path). */
@@ -68,6 +69,13 @@ export function datasources(topo: Topology): GrafanaDatasource[] {
     jsonData: { httpMethod: 'POST', timeInterval },
   });
   const out: GrafanaDatasource[] = [];
+  // Backend victoriametrics: VictoriaMetrics is central; no central Prometheus to read.
+  const backend = victoriaMetricsUrls(
+    topo,
+    topo.central.replicas[0]?.endpoint !== undefined ? 'local' : 'kubernetes',
+  );
+  if (backend !== undefined)
+    return [ds('victoriametrics', VICTORIA_METRICS_UID, vm?.replace(/\/+$/, '') ?? backend.query, true)];
   if (vm !== undefined) out.push(ds('victoriametrics', VICTORIA_METRICS_UID, vm.replace(/\/+$/, ''), true));
   topo.central.replicas.forEach((r, i) => {
     const url =

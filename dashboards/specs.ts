@@ -5,9 +5,11 @@
  *   central keeps (`meta_cluster:*`, the two per-guest-cluster `cluster:*` health series);
  * - central's own rules (`big_region:*`) and ALERTS;
  * - the system series: the edge heartbeat, `up`/`scrape_*` of the cascades' edge-federation job,
- *   and central's own `up`/`scrape_*` of its cascade-federation job.
+ *   and central's own `up`/`scrape_*` of its cascade-federation job; with the victoriametrics
+ *   backend, instead of that job, the cascades' own `up` and remote_write queue series and the
+ *   backend's self-monitoring (cascadeLinkPanels).
  */
-import { HEARTBEAT_METRIC, JOB, LABEL } from '../common/conventions.ts';
+import { CASCADE_SELF_MATCHERS, HEARTBEAT_METRIC, JOB, LABEL, VM_JOB } from '../common/conventions.ts';
 import { federationLag } from '../topology/facts.ts';
 import type { Topology } from '../topology/model.ts';
 import { drillDown, type DashboardSpec, type PanelSpec } from './compose.ts';
@@ -23,6 +25,10 @@ export const UID = {
 const { bigRegion: BR, region: R, metaCluster: MC, clusterId: CID } = LABEL;
 const EDGE_JOB = `job="${JOB.federateEdge}"`;
 const CASCADE_JOB = `job="${JOB.federateCascade}"`;
+/** A cascade's own series (backend victoriametrics: they arrive by its remote_write). */
+const CASCADE_SELF = CASCADE_SELF_MATCHERS;
+const VM_JOBS = `job=~"${Object.values(VM_JOB).join('|')}"`;
+const isVm = (topo: Topology) => topo.central.backend === 'victoriametrics';
 const HB = HEARTBEAT_METRIC;
 const NO_ALERT = 'no alert is firing';
 
@@ -85,15 +91,26 @@ export function globalOverview(topo: Topology): DashboardSpec {
               { expr: `count(up{${EDGE_JOB}, ${F_REGION}})`, legend: 'total' },
             ],
           },
-          {
-            title: 'Cascades federated',
-            description: 'Cascades this central replica scrapes successfully, of all cascades.',
-            viz: 'stat',
-            targets: [
-              { expr: `sum(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'up' },
-              { expr: `count(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'total' },
-            ],
-          },
+          isVm(topo)
+            ? {
+                title: 'Cascades writing',
+                description:
+                  'Cascades whose own samples reach VictoriaMetrics (their remote_write delivers), of those seen.',
+                viz: 'stat',
+                targets: [
+                  { expr: `sum(up{${CASCADE_SELF}, ${F_BIG_REGION}})`, legend: 'up' },
+                  { expr: `count(up{${CASCADE_SELF}, ${F_BIG_REGION}})`, legend: 'total' },
+                ],
+              }
+            : {
+                title: 'Cascades federated',
+                description: 'Cascades this central replica scrapes successfully, of all cascades.',
+                viz: 'stat',
+                targets: [
+                  { expr: `sum(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'up' },
+                  { expr: `count(up{${CASCADE_JOB}, ${F_BIG_REGION}})`, legend: 'total' },
+                ],
+              },
           {
             title: 'Max federation lag',
             description: 'Oldest edge heartbeat among the selected regions.',
@@ -549,13 +566,26 @@ export function federationHealth(topo: Topology): DashboardSpec {
             thresholds: RED_ABOVE(1),
             targets: [{ expr: `count(up${edgeSel} == 1 unless on (${BR}, ${R}, ${MC}) ${HB}) or vector(0)` }],
           },
-          {
-            title: 'Cascades unreachable',
-            description: 'Cascades this central replica fails to scrape.',
-            viz: 'stat',
-            thresholds: RED_ABOVE(1),
-            targets: [{ expr: `count(up${cascadeSel} == 0) or vector(0)` }],
-          },
+          isVm(topo)
+            ? {
+                title: 'Cascades failing to write',
+                description:
+                  'Cascades whose remote_write to VictoriaMetrics drops samples (a 4xx: not retried).',
+                viz: 'stat',
+                thresholds: RED_ABOVE(1),
+                targets: [
+                  {
+                    expr: `count(sum by (${BR}) (rate(prometheus_remote_storage_samples_failed_total{${CASCADE_SELF}, ${F_BIG_REGION}}[5m])) > 0) or vector(0)`,
+                  },
+                ],
+              }
+            : {
+                title: 'Cascades unreachable',
+                description: 'Cascades this central replica fails to scrape.',
+                viz: 'stat',
+                thresholds: RED_ABOVE(1),
+                targets: [{ expr: `count(up${cascadeSel} == 0) or vector(0)` }],
+              },
           lagPanel('Federation lag per edge', `${BR}, ${R}, ${MC}`, F_REGION, stale, [toMetaCluster]),
           {
             title: 'Stale or unreachable edges',
@@ -594,16 +624,24 @@ export function federationHealth(topo: Topology): DashboardSpec {
               },
             ],
           },
-          {
-            title: 'Scrape duration: central ← cascade',
-            description: 'How long this central replica takes to federate each cascade.',
-            viz: 'timeseries',
-            unit: 's',
-            min: 0,
-            targets: [
-              { expr: `max by (${BR}) (scrape_duration_seconds${cascadeSel})`, legend: '{{big_region}}' },
-            ],
-          },
+          ...(isVm(topo) ? vmLinkPanels() : []),
+          ...(isVm(topo)
+            ? []
+            : [
+                {
+                  title: 'Scrape duration: central ← cascade',
+                  description: 'How long this central replica takes to federate each cascade.',
+                  viz: 'timeseries' as const,
+                  unit: 's',
+                  min: 0,
+                  targets: [
+                    {
+                      expr: `max by (${BR}) (scrape_duration_seconds${cascadeSel})`,
+                      legend: '{{big_region}}',
+                    },
+                  ],
+                },
+              ]),
           {
             title: 'Samples per scrape: cascade ← edge',
             description: 'Samples each edge federation scrape returns.',
@@ -616,15 +654,22 @@ export function federationHealth(topo: Topology): DashboardSpec {
               },
             ],
           },
-          {
-            title: 'Samples per scrape: central ← cascade',
-            description: 'Samples each cascade federation scrape returns.',
-            viz: 'timeseries',
-            min: 0,
-            targets: [
-              { expr: `max by (${BR}) (scrape_samples_scraped${cascadeSel})`, legend: '{{big_region}}' },
-            ],
-          },
+          ...(isVm(topo)
+            ? []
+            : [
+                {
+                  title: 'Samples per scrape: central ← cascade',
+                  description: 'Samples each cascade federation scrape returns.',
+                  viz: 'timeseries' as const,
+                  min: 0,
+                  targets: [
+                    {
+                      expr: `max by (${BR}) (scrape_samples_scraped${cascadeSel})`,
+                      legend: '{{big_region}}',
+                    },
+                  ],
+                },
+              ]),
           {
             title: 'Series per tier',
             description:
@@ -636,7 +681,12 @@ export function federationHealth(topo: Topology): DashboardSpec {
                 expr: `sum by (${BR}) (scrape_samples_post_metric_relabeling${edgeSel})`,
                 legend: 'cascade {{big_region}}',
               },
-              { expr: `sum(scrape_samples_post_metric_relabeling${cascadeSel})`, legend: 'central' },
+              isVm(topo)
+                ? {
+                    expr: `sum(max_over_time(vm_cache_entries{${VM_JOBS}, type="storage/hour_metric_ids"}[5m]))`,
+                    legend: 'central (VictoriaMetrics active series)',
+                  }
+                : { expr: `sum(scrape_samples_post_metric_relabeling${cascadeSel})`, legend: 'central' },
             ],
           },
           {
@@ -647,15 +697,74 @@ export function federationHealth(topo: Topology): DashboardSpec {
             min: 0,
             targets: [
               { expr: `sum by (${BR}) (scrape_series_added${edgeSel})`, legend: 'cascade {{big_region}}' },
-              { expr: `sum(scrape_series_added${cascadeSel})`, legend: 'central' },
+              isVm(topo)
+                ? {
+                    expr: `sum(rate(vm_new_timeseries_created_total{${VM_JOBS}}[5m]))`,
+                    legend: 'central (new series/s)',
+                  }
+                : { expr: `sum(scrape_series_added${cascadeSel})`, legend: 'central' },
             ],
           },
           headroom(edgeLimit, edgeSel, `${BR}, ${R}, ${MC}`, 'cascade ← edge'),
-          headroom(cascadeLimit, cascadeSel, BR, 'central ← cascade'),
+          ...(isVm(topo) ? [] : [headroom(cascadeLimit, cascadeSel, BR, 'central ← cascade')]),
         ],
       },
     ],
   };
+}
+
+/**
+ * Backend victoriametrics: the cascade → VictoriaMetrics hop in place of central's federation
+ * scrape of each cascade: how far each cascade's remote_write is behind, what it sends, what
+ * waits in its queue.
+ */
+function vmLinkPanels(): PanelSpec[] {
+  const self = `{${CASCADE_SELF}, ${F_BIG_REGION}}`;
+  return [
+    {
+      title: 'remote_write lag: cascade → VictoriaMetrics',
+      description:
+        'How far each cascade has sent behind what it holds (prometheus-mixin PrometheusRemoteWriteBehind): global views lag by this much.',
+      viz: 'timeseries',
+      unit: 's',
+      min: 0,
+      targets: [
+        {
+          expr: `max by (${BR}) (prometheus_remote_storage_highest_timestamp_in_seconds${self} - ignoring (remote_name, url) group_right prometheus_remote_storage_queue_highest_sent_timestamp_seconds${self})`,
+          legend: '{{big_region}}',
+        },
+      ],
+    },
+    {
+      title: 'Samples sent: cascade → VictoriaMetrics',
+      description: 'Samples per second each cascade writes, and those it retries.',
+      viz: 'timeseries',
+      min: 0,
+      targets: [
+        {
+          expr: `sum by (${BR}) (rate(prometheus_remote_storage_samples_total${self}[5m]))`,
+          legend: 'sent {{big_region}}',
+        },
+        {
+          expr: `sum by (${BR}) (rate(prometheus_remote_storage_samples_retried_total${self}[5m]))`,
+          legend: 'retried {{big_region}}',
+        },
+      ],
+    },
+    {
+      title: 'Samples queued: cascade → VictoriaMetrics',
+      description:
+        'Samples each cascade holds waiting to be sent: rises while VictoriaMetrics or the WAN is down.',
+      viz: 'timeseries',
+      min: 0,
+      targets: [
+        {
+          expr: `sum by (${BR}) (prometheus_remote_storage_samples_pending${self})`,
+          legend: '{{big_region}}',
+        },
+      ],
+    },
+  ];
 }
 
 export function dashboardSpecs(topo: Topology): DashboardSpec[] {

@@ -23,6 +23,7 @@ import {
   LABEL,
   SYNTHETIC_SCRAPE_METRICS,
   SYSTEM_SELECTORS,
+  VM_CENTRAL_SERIES,
 } from '../common/conventions.ts';
 import { DEFAULT_ALERT_RULES, DEFAULT_CASCADE_RULES, DEFAULT_CENTRAL_RULES } from './defaults.ts';
 import { formatPath, type PathSegment, type TopologyIssue } from './errors.ts';
@@ -135,13 +136,36 @@ export function centralKeeps(topo: Topology): SeriesSource[] {
   return allowListSources('central', topo.allowLists.central, SYSTEM_SELECTORS.central);
 }
 
-/** What central makes itself: its recording rules, its cascade-federation scrape series, ALERTS. */
+/**
+ * What central makes itself: its recording rules, its cascade-federation scrape series, ALERTS;
+ * with the victoriametrics backend, no federation scrape but the cascades' own health and the
+ * backend's self-monitoring scrape (VM_CENTRAL_SERIES).
+ */
 export function centralMakes(topo: Topology): SeriesSource[] {
+  const vm = topo.central.backend === 'victoriametrics';
   return [
     ...ruleSources('central', topo.recordingRules.central),
-    ...syntheticSources('central', SYNTHETIC_SCRAPE_METRICS, JOB.federateCascade),
+    ...(vm ? vmSources() : syntheticSources('central', SYNTHETIC_SCRAPE_METRICS, JOB.federateCascade)),
     ...syntheticSources('central', CENTRAL_SYNTHETIC, undefined),
   ];
+}
+
+function vmSources(): SeriesSource[] {
+  return VM_CENTRAL_SERIES.flatMap((text) => {
+    const r = parseSeriesSelector(text);
+    return r.ok
+      ? [
+          {
+            tier: 'central' as const,
+            kind: 'synthetic' as const,
+            selector: r.selector,
+            describe: `made by the VictoriaMetrics backend ${text}`,
+            path: undefined,
+            rule: undefined,
+          },
+        ]
+      : [];
+  });
 }
 
 /** What each edge records (its rules and the heartbeat fedstack adds to every edge). */

@@ -12,6 +12,10 @@ export const BINARY = {
   alertmanager: 'prometheus-alertmanager',
   amtool: 'amtool',
   nodeExporter: 'prometheus-node-exporter',
+  /** The VictoriaMetrics backend (central.backend: victoriametrics), Debian's 1.79.5. */
+  victoriaMetrics: 'victoria-metrics',
+  vmalert: 'vmalert',
+  vmauth: 'vmauth',
 } as const;
 
 export interface PrometheusArgs {
@@ -84,10 +88,11 @@ export interface RunningServer {
 /** How a server binary is started: its ready URL is `<listen>/-/ready` for both. */
 interface RunOptions {
   name?: string;
+  env?: NodeJS.ProcessEnv;
   extraArgs?: readonly string[];
   logFile?: string;
   readyTimeoutMs?: number;
-  /** Working directory (Alertmanager resolves smtp_auth_password_file against it). */
+  /** Working directory (Alertmanager resolves smtp_auth_password_file against it; VictoriaMetrics' relative paths). */
   cwd?: string;
   /** Served behind --web.config.file: its scheme, and how to ask it whether it is ready. */
   protection?: { readonly scheme: 'http' | 'https'; readonly credentials: ClientCredentials | undefined };
@@ -99,14 +104,16 @@ async function runServer(
   listen: string,
   args: readonly string[],
   o: RunOptions,
+  readyPath = '/-/ready',
 ): Promise<RunningServer> {
   const url = `${o.protection?.scheme ?? 'http'}://${listen}`;
   const proc = await startProcess({
     cmd,
     args: [...args, ...(o.extraArgs ?? [])],
     cwd: o.cwd,
+    env: o.env,
     name: o.name ?? `${kind} ${listen}`,
-    readyUrl: `${url}/-/ready`,
+    readyUrl: `${url}${readyPath}`,
     readyCredentials: o.protection?.credentials,
     readyTimeoutMs: o.readyTimeoutMs,
     logFile: o.logFile,
@@ -120,6 +127,19 @@ export function runPrometheus(a: PrometheusArgs & RunOptions): Promise<RunningSe
 
 export function runAlertmanager(a: AlertmanagerArgs & RunOptions): Promise<RunningServer> {
   return runServer(BINARY.alertmanager, 'alertmanager', a.listen, alertmanagerArgs(a), a);
+}
+
+/**
+ * A VictoriaMetrics binary (victoria-metrics, vmalert, vmauth) with the args common/vmflags.ts
+ * built from the render plan; ready once /health answers. `listen` is its -httpListenAddr.
+ */
+export function runVictoriaMetricsBinary(
+  cmd: (typeof BINARY)['victoriaMetrics' | 'vmalert' | 'vmauth'],
+  listen: string,
+  args: readonly string[],
+  o: RunOptions,
+): Promise<RunningServer> {
+  return runServer(cmd, cmd, listen, args, o, '/health');
 }
 
 /**

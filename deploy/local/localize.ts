@@ -25,6 +25,10 @@ export interface LocalPorts {
   readonly alertmanagers: Readonly<Record<string, { readonly web: number; readonly cluster: number }>>;
   /** The fedstack service, when the stack runs one. */
   readonly service?: number;
+  /** backend victoriametrics: where the cascades write (the single node, or vmauth in front of it). */
+  readonly victoriaMetrics?: number;
+  /** backend victoriametrics behind vmauth (federation basic auth): the single node itself. */
+  readonly victoriaMetricsQuery?: number;
 }
 
 export interface LocalizeOptions {
@@ -157,6 +161,15 @@ export function localizeTopology(topo: Topology, opts: LocalizeOptions): Topolog
   }
   for (const r of t.central.replicas)
     r.endpoint = at(opts.ports.centrals[r.name], `central replica "${r.name}"`);
+  const vm = t.central.victoriaMetrics;
+  if (t.central.backend === 'victoriametrics' && vm !== undefined) {
+    vm.endpoint = at(opts.ports.victoriaMetrics, 'victoria-metrics');
+    // vmauth holds `endpoint` when the cascades authenticate; the single node then listens apart.
+    vm.queryEndpoint =
+      t.security?.federation.basicAuth !== undefined
+        ? at(opts.ports.victoriaMetricsQuery, 'victoria-metrics behind vmauth')
+        : undefined;
+  }
   for (const r of t.alertmanager.replicas) {
     const p = opts.ports.alertmanagers[r.name];
     r.endpoint = at(p?.web, `alertmanager "${r.name}"`);

@@ -8,7 +8,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILE, HEARTBEAT_METRIC, JOB, LABEL } from '../../common/conventions.ts';
+import {
+  CASCADE_SELF_MATCHERS,
+  FILE,
+  HEARTBEAT_METRIC,
+  JOB,
+  LABEL,
+  VMAUTH_PASSWORD_ENV,
+} from '../../common/conventions.ts';
 import { toYaml } from '../../common/serialize.ts';
 import { treeFiles } from '../../render/emit.ts';
 import { createPlan, type PrometheusTier, type RenderPlan } from '../../render/plan.ts';
@@ -20,9 +27,16 @@ import { metaClusters } from '../../topology/model.ts';
 import { runSimulate, type SimulateHandle } from '../../simulator/cli.ts';
 import type { Fault } from '../../simulator/fleet.ts';
 import { fillWebConfig } from '../../sidecar/web-config.ts';
-import { securityWarnings } from '../../topology/security.ts';
-import { runAlertmanager, runPrometheus, type RunningServer } from './binaries.ts';
-import { httpGet } from './http.ts';
+import { LOCAL_SECRET_FILES, securityWarnings } from '../../topology/security.ts';
+import {
+  BINARY,
+  runAlertmanager,
+  runPrometheus,
+  runVictoriaMetricsBinary,
+  type RunningServer,
+} from './binaries.ts';
+import { vmalertArgs, vmauthArgs, victoriaMetricsArgs } from '../../common/vmflags.ts';
+import { httpGet, type ClientCredentials } from './http.ts';
 import { externalDestinations, localizeTopology, type LocalPorts } from './localize.ts';
 import { ExitedError, freePort, waitFor } from './process.ts';
 import { amAlerts, amPeers, promHeadSeries, promQuery, promTargets } from './promapi.ts';
@@ -30,7 +44,12 @@ import { writeLocalSecrets, type LocalSecretPaths, type LocalSecrets } from './s
 import { startStandIns, throwawayReceiverValues, type Delivery, type StandIns } from './stand-ins/index.ts';
 import { parseDuration } from '../../common/duration.ts';
 
-export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager';
+/**
+ * `central` is a Prometheus replica, or with the victoriametrics backend a vmalert replica;
+ * `victoriametrics` the single-node victoria-metrics (and `vmauth` in front of it when the
+ * cascades authenticate).
+ */
+export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager' | 'victoriametrics' | 'vmauth';
 
 export interface ServiceContext {
   /** The localized topology (loopback endpoints, serviceUrl pointing at `port`). */
@@ -83,6 +102,8 @@ export interface StackUrls {
   readonly cascades: Readonly<Record<string, string>>;
   readonly centrals: Readonly<Record<string, string>>;
   readonly alertmanagers: Readonly<Record<string, string>>;
+  /** backend victoriametrics: the single node's query API (where global views read). */
+  readonly victoriaMetrics?: string;
   /** Simulator base URLs by meta-cluster (GET /metrics, POST /-/fault). */
   readonly simulators: Readonly<Record<string, string>>;
   readonly service?: string;
@@ -120,6 +141,8 @@ export interface LocalStack {
   stopCascade(bigRegion: string): Promise<void>;
   stopCentral(replica: string): Promise<void>;
   stopAlertmanager(replica: string): Promise<void>;
+  /** backend victoriametrics: stops the single node (its data stays for a restart). */
+  stopVictoriaMetrics(): Promise<void>;
   /** Starts a stopped component again, same port and data. */
   restart(kind: ComponentKind, name: string): Promise<void>;
   /** Injects a fault at a meta-cluster's simulator (`{}` heals). */
@@ -172,7 +195,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       log('fedstack up: stopping');
       if (housekeeping !== undefined) clearInterval(housekeeping);
       await service?.stop().catch((e: unknown) => log(`service: stop failed: ${(e as Error).message}`));
-      for (const kind of ['central', 'cascade', 'edge', 'alertmanager'] as const) {
+      for (const kind of [
+        'central',
+        'cascade',
+        'edge',
+        'vmauth',
+        'victoriametrics',
+        'alertmanager',
+      ] as const) {
         await Promise.all(components.filter((c) => c.kind === kind).map((c) => c.server?.stop()));
       }
       await sims?.stop();
@@ -219,6 +249,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         ),
       ),
       service: opts.startService === undefined ? undefined : await freePort(),
+      ...(opts.topology.central.backend === 'victoriametrics'
+        ? { victoriaMetrics: await freePort(), victoriaMetricsQuery: await freePort() }
+        : {}),
     };
     const topology = localizeTopology(opts.topology, {
       ports,
@@ -352,20 +385,34 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     for (const p of metaClusters(topology))
       components.push(prometheus('edge', p.metaCluster.name, p.metaCluster.endpoint));
     for (const b of topology.bigRegions) components.push(prometheus('cascade', b.name, b.cascade.endpoint));
-    for (const r of topology.central.replicas) components.push(prometheus('central', r.name, r.endpoint!));
+    const vm = plan.victoriaMetrics();
+    if (vm === undefined) {
+      for (const r of topology.central.replicas) components.push(prometheus('central', r.name, r.endpoint!));
+    } else {
+      components.push(
+        ...victoriaMetricsComponents(plan, configDir, dataDir, join(dir, 'data'), {
+          scheme,
+          credentials: () => secrets.credentials(),
+        }),
+      );
+    }
     mkdirSync(join(dir, 'data'), { recursive: true });
     refreshWebConfigs();
 
     // 5. Tier by tier, bottom up, so each tier finds the one below already answering.
     const tierNames: Record<ComponentKind, string> = {
       alertmanager: 'Alertmanagers (one gossip cluster)',
+      victoriametrics: 'victoria-metrics (single node)',
+      vmauth: "vmauth (the cascades' authenticated write entry)",
       edge: 'edges',
       cascade: 'cascades',
-      central: 'central replicas',
+      central: vm === undefined ? 'central replicas' : 'vmalert replicas (central)',
     };
-    for (const kind of ['alertmanager', 'edge', 'cascade', 'central'] as const) {
+    // VictoriaMetrics before the cascades, so their remote_write finds it answering.
+    for (const kind of ['alertmanager', 'victoriametrics', 'vmauth', 'edge', 'cascade', 'central'] as const) {
       checkAbort();
       const tier = components.filter((c) => c.kind === kind);
+      if (tier.length === 0) continue;
       await inBatches(tier, 4, async (c) => {
         c.server = await c.start();
       });
@@ -394,6 +441,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       cascades: byKind('cascade'),
       centrals: byKind('central'),
       alertmanagers: byKind('alertmanager'),
+      victoriaMetrics: Object.values(byKind('victoriametrics'))[0],
       simulators: Object.fromEntries((sims?.exporters ?? []).map((e) => [e.metaCluster, e.url])),
       service: service === undefined ? undefined : (service.url ?? topology.global.serviceUrl),
     };
@@ -417,6 +465,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       stopCascade: (n) => stopOne('cascade', n),
       stopCentral: (n) => stopOne('central', n),
       stopAlertmanager: (n) => stopOne('alertmanager', n),
+      stopVictoriaMetrics: () => stopOne('victoriametrics', VM_SINGLE),
       restart: async (kind, name) => {
         const c = find(kind, name);
         if (c.server?.process.running === true) return;
@@ -483,6 +532,95 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   }
 }
 
+/** The single node's component name. */
+const VM_SINGLE = 'single';
+
+/**
+ * The backend's processes from the plan (central/victoriametrics.ts, common/vmflags.ts): the
+ * single node, vmauth when the cascades authenticate, and a vmalert per central replica. They
+ * run in the config dir, where the flags' relative paths (rules, scrape config) point.
+ */
+function victoriaMetricsComponents(
+  plan: RenderPlan,
+  configDir: string,
+  dataDir: (kind: string, name: string) => string,
+  logDir: string,
+  /** How the cascades reach vmauth: the federation's scheme and the stack's credentials. */
+  federation: { readonly scheme: 'http' | 'https'; credentials(): ClientCredentials | undefined },
+): Component[] {
+  const vm = plan.victoriaMetrics()!;
+  const single = vm.single!;
+  const log = (name: string) => join(logDir, `${name}.log`);
+  const out: Component[] = [
+    {
+      kind: 'victoriametrics',
+      name: VM_SINGLE,
+      url: `http://${single.httpListenAddr}`,
+      protected: false,
+      start: () =>
+        runVictoriaMetricsBinary(
+          BINARY.victoriaMetrics,
+          single.httpListenAddr,
+          victoriaMetricsArgs({
+            ...single,
+            storageDataPath: dataDir('victoriametrics', VM_SINGLE),
+            loggerLevel: 'WARN',
+          }),
+          { name: 'victoria-metrics', cwd: configDir, logFile: log('victoria-metrics') },
+        ),
+    },
+  ];
+  const vmauth = vm.vmauth;
+  if (vmauth !== undefined)
+    out.push({
+      kind: 'vmauth',
+      name: 'vmauth',
+      url: `${federation.scheme}://${vmauth.httpListenAddr}`,
+      protected: true,
+      start: () =>
+        runVictoriaMetricsBinary(
+          BINARY.vmauth,
+          vmauth.httpListenAddr,
+          vmauthArgs({ ...vmauth, loggerLevel: 'WARN' }),
+          {
+            name: 'vmauth',
+            cwd: configDir,
+            // auth.yml names the password by environment variable: the rendered file holds none.
+            env: {
+              ...process.env,
+              [VMAUTH_PASSWORD_ENV]: readFileSync(
+                join(configDir, LOCAL_SECRET_FILES.federationPassword),
+                'utf8',
+              ).trim(),
+            },
+            protection: { scheme: federation.scheme, credentials: federation.credentials() },
+            logFile: log('vmauth'),
+          },
+        ),
+    });
+  for (const r of plan.topology.central.replicas) {
+    const flags = plan.vmalert(r.name)!.flags;
+    out.push({
+      kind: 'central',
+      name: r.name,
+      url: `http://${flags.httpListenAddr}`,
+      protected: false,
+      start: () =>
+        runVictoriaMetricsBinary(
+          BINARY.vmalert,
+          flags.httpListenAddr,
+          vmalertArgs({ ...flags, loggerLevel: 'WARN' }),
+          {
+            name: `vmalert ${r.name}`,
+            cwd: configDir,
+            logFile: log(`vmalert-${r.name}`),
+          },
+        ),
+    });
+  }
+  return out;
+}
+
 async function portsFor(names: readonly string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const n of names) out[n] = await freePort();
@@ -503,7 +641,10 @@ async function waitForCentralData(
   await waitFor(
     async () => {
       notStopping();
-      for (const url of Object.values(urls.centrals)) {
+      // With VictoriaMetrics the global views read the single node, not the vmalerts.
+      for (const url of urls.victoriaMetrics !== undefined
+        ? [urls.victoriaMetrics]
+        : Object.values(urls.centrals)) {
         const n = await promQuery(url, `count(count by (${LABEL.metaCluster}) (${HEARTBEAT_METRIC}))`);
         if ((n[0]?.value ?? 0) < edges) return false;
       }
@@ -682,15 +823,19 @@ export function formatSummary(
       c.kind === 'alertmanager'
         ? `${c.peers ?? '?'} peers`
         : `${String(c.series ?? '?').padStart(7)} series  ${c.targetsUp ?? '?'}/${c.targets ?? '?'} targets up`;
-    return `  ${c.kind.padEnd(13)}${c.name.padEnd(18)}${c.url.padEnd(26)}${c.running ? detail : 'stopped'}`;
+    return `  ${c.kind.padEnd(16)}${c.name.padEnd(18)}${c.url.padEnd(26)}${c.running ? detail : 'stopped'}`;
   });
   const alerts = Object.entries(summary.firingAlerts)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, n]) => `${name} ×${n}`)
     .join(', ');
-  const central = Object.values(urls.centrals)[0];
+  const vm = urls.victoriaMetrics;
+  const central = vm ?? Object.values(urls.centrals)[0];
   const sim = Object.entries(urls.simulators)[0];
-  const q = (expr: string) => `${central}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`;
+  const q = (expr: string) =>
+    vm === undefined
+      ? `${central}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`
+      : `${vm}/vmui/#/?g0.expr=${encodeURIComponent(expr)}`;
   const lines = [
     '',
     `fedstack up: "${topology.metadata.name}" is running`,
@@ -698,7 +843,9 @@ export function formatSummary(
     `  firing alerts: ${alerts === '' ? 'none' : alerts}`,
     '',
     'Look at:',
-    `  central targets     ${central}/targets  (one ${JOB.federateCascade} target per big region)`,
+    vm === undefined
+      ? `  central targets     ${central}/targets  (one ${JOB.federateCascade} target per big region)`
+      : `  cascades writing    ${q(`up{${CASCADE_SELF_MATCHERS}}`)}  (each cascade's remote_write)`,
     `  regional error rate ${q('region:apiserver_request_errors:ratio_rate5m')}`,
     `  edges up per region ${q(`up{job="${JOB.federateEdge}"}`)}`,
     `  federation lag      ${q(`time() - ${HEARTBEAT_METRIC}`)}`,
