@@ -5,7 +5,7 @@
  */
 import { CASCADE_SELF_MATCHERS, HEARTBEAT_METRIC, JOB, LABEL, VM_JOB } from '../common/conventions.ts';
 import { formatDuration, parseDuration } from '../common/duration.ts';
-import type { FederationLag } from '../topology/facts.ts';
+import { remoteWriteDeadlineMs, type FederationLag } from '../topology/facts.ts';
 import type { AlertRule, Topology } from '../topology/model.ts';
 
 export function metaAlertRules(topo: Topology, lag: FederationLag): AlertRule[] {
@@ -100,13 +100,15 @@ function sampleLimitAlert(tier: 'cascade' | 'central', job: string, limit: numbe
 
 /**
  * CascadeDown without a central scrape: no sample of a cascade's own `up` has reached
- * VictoriaMetrics for three of its scrape intervals. One absent_over_time per big region (the
+ * VictoriaMetrics for three of its scrape intervals (plus the remote_write hop's delay). One absent_over_time per big region (the
  * topology names them): a cascade that is down and one whose remote_write cannot deliver look
  * the same from here, and both blind its regions.
  */
 function cascadeSilent(topo: Topology): AlertRule {
   const { cascade, central } = topo.global;
-  const window = formatDuration(3 * parseDuration(cascade.scrapeInterval));
+  // Three of its scrapes, plus a batch deadline in its queue and one for VictoriaMetrics to
+  // make the batch searchable: a healthy cascade never looks silent.
+  const window = formatDuration(3 * parseDuration(cascade.scrapeInterval) + 2 * remoteWriteDeadlineMs(topo));
   return {
     alert: 'CascadeDown',
     expr: topo.bigRegions

@@ -68,6 +68,19 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     profile: 'local',
     only: /^((edge|cascade|central)\/[^/]+\/prometheus\.yml|alerting\/alertmanager\.yml|dashboards\/provisioning\/.+)$/,
   },
+  {
+    // central.backend victoriametrics: the cascades' remote_write, the vmalert pair, the cluster.
+    name: 'scenarios/central-victoriametrics',
+    topologyFile: scenario('central-victoriametrics'),
+    profile: 'kubernetes',
+    only: /^(cascade\/[^/]+\/prometheus\.yml|central\/.+|victoriametrics\/.+|dashboards\/provisioning\/datasources\/.+)$/,
+  },
+  {
+    name: 'scenarios/central-victoriametrics-local',
+    topologyFile: here('../examples/victoriametrics.yaml'),
+    profile: 'local',
+    only: /^(cascade\/[^/]+\/prometheus\.yml|central\/.+|victoriametrics\/.+)$/,
+  },
 ];
 
 export const goldenDir = (c: GoldenCase) => here(`./golden/${c.name}`);

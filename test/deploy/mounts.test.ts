@@ -15,6 +15,7 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { parseServeArgs, parseSidecarArgs } from '../../common/flags.ts';
+import { vmFilesRead } from '../../common/vmflags.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../../examples/index.ts';
 import { renderTree } from '../../render/emit.ts';
 import { validateTopology } from '../../render/validate.ts';
@@ -198,6 +199,9 @@ function problems(objects: Obj[]): string[] {
           for (const ref of routingSecrets(routing).bridge)
             need(`${where} (bridge)`, r.file(`${f.secretsDir}/${ref.name}/${ref.key}`));
         }
+      } else if (vmFilesRead(args).length > 0) {
+        // A VictoriaMetrics process (single-dash Go flags): -rule, -promscrape.config, -auth.config, -…File.
+        for (const file of vmFilesRead(args)) need(where, r.file(file));
       } else if (flag(args, 'config.file') !== undefined) {
         const configFile = flag(args, 'config.file')!;
         const text = need(where, r.file(configFile));
@@ -232,6 +236,7 @@ for (const [name, file] of [
   ['the example topology', DEFAULT_TOPOLOGY_PATH],
   ['a TLS + basic auth topology', scenario('federation-tls-basic-auth')],
   ['a topology with routing and mute intervals', scenario('routing-mute-intervals')],
+  ['a VictoriaMetrics central with TLS + basic auth', scenario('central-victoriametrics')],
 ] as const) {
   describe(`every file read in ${name} is mounted by its pod`, () => {
     const { dir, dirs } = renderCase(name.replace(/\W+/g, '-'), file);
