@@ -22,6 +22,7 @@ import { validateTopology } from '../../render/validate.ts';
 import type { RenderPlan } from '../../render/plan.ts';
 import { vmalertArgs, victoriaMetricsArgs } from '../../common/vmflags.ts';
 import { checkPrometheusConfig } from '../support/promcheck.ts';
+import { explain } from '../../render/explain.ts';
 
 const exec = promisify(execFile);
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -213,6 +214,15 @@ for (const c of CASES) {
         );
       });
     }
+
+    it('explains a global series as shipped by the remote_write hop, and a cascade-only one as dropped', () => {
+      const kept = explain(plan, 'meta_cluster:apiserver_request_errors:ratio_rate5m');
+      assert.ok(kept.reachesCentral);
+      const note = kept.steps.find((st) => st.tier === 'central')!.note;
+      assert.match(note, /remote_write to VictoriaMetrics at \S+; its write_relabel_configs/);
+      const dropped = explain(plan, 'cluster:apiserver_request:rate5m', { code: '200' });
+      assert.equal(dropped.reachesCentral, false);
+    });
 
     it('rejects a broken rule through the same vmalert check (the check can fail)', async () => {
       const bad = join(dir, 'bad-rules.yml');
