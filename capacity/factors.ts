@@ -29,6 +29,17 @@ export interface CapacityFactors {
   readonly samplesPerCoreSecond: number;
   /** Largest pod memory limit a tier may be given before it must shard, bytes. */
   readonly maxPodMemoryBytes: number;
+  /**
+   * VictoriaMetrics (central.backend victoriametrics): vmstorage memory per active series,
+   * bytes (upstream's capacity rule of thumb ~1 KiB; `npm run bench` can calibrate it).
+   */
+  readonly vmBytesPerSeries: number;
+  /** VictoriaMetrics disk per stored sample after compression, bytes (upstream: 0.4-1). */
+  readonly vmBytesPerSample: number;
+  /** Samples per second one vCPU of vminsert or vmstorage ingests (upstream: 100k-300k). */
+  readonly vmSamplesPerCoreSecond: number;
+  /** Largest volume one vmstorage node should hold, bytes (resync and backup times grow with it). */
+  readonly vmMaxDiskBytesPerNode: number;
   /** Fraction of every limit kept free (0.4: plan to 60% of a limit). */
   readonly headroom: number;
   /** Where these numbers come from (printed with the report). */
@@ -48,6 +59,10 @@ export const DEFAULT_FACTORS: CapacityFactors = {
   baseMemoryBytes: 100 * 2 ** 20,
   samplesPerCoreSecond: 100_000,
   maxPodMemoryBytes: 64 * 2 ** 30,
+  vmBytesPerSeries: 1024,
+  vmBytesPerSample: 1,
+  vmSamplesPerCoreSecond: 150_000,
+  vmMaxDiskBytesPerNode: 2 * 2 ** 40,
   headroom: 0.4,
   source: 'documented defaults',
 };

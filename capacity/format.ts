@@ -62,6 +62,10 @@ export function formatCapacity(report: CapacityReport): string {
     `${totals.metaClusters} meta-clusters, ${n(totals.guestClusters)} guest clusters, ${n(totals.nodes)} nodes; factors: ${factors.source}; ${Math.round(factors.headroom * 100)}% headroom kept`,
     table(['tier', 'series', 'samples/s', 'memory', 'sent upstream', 'shards', 'recommended pod'], rows),
   ];
+  const vm = report.victoriaMetrics;
+  out.push(
+    `central on VictoriaMetrics (replicationFactor ${vm.replicationFactor}): ${vm.vmstorage} vmstorage x ${mem(vm.memoryPerNodeBytes)} memory, ${mem(vm.storagePerNodeBytes)} volume each (limited by ${vm.limitedBy}); ${vm.vminsert} vminsert, ${vm.vmselect} vmselect; ${mem(vm.memoryBytes)} memory and ${mem(vm.diskBytes)} disk for the retention, all copies`,
+  );
   if (report.warnings.length === 0) out.push('no warnings');
   else out.push(...report.warnings.map((w) => `${w.level}: ${w.at}: ${w.message}`));
   return `${out.join('\n')}\n`;

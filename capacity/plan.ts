@@ -16,6 +16,7 @@ import { parseSelector, selectorMatches, type Selector } from '../topology/selec
 import { relabelChain, SYSTEM_SERIES, type PlacedRule, type RelabelTier } from '../topology/relabel.ts';
 import { groupingLabels, ruleSeries, seriesOf, type LabelCardinality } from './cardinality.ts';
 import { DEFAULT_FACTORS, type CapacityFactors } from './factors.ts';
+import { planVictoriaMetrics, type VmEstimate } from './victoriametrics.ts';
 
 /** A group of series with the same name and job. */
 interface SeriesGroup {
@@ -76,6 +77,11 @@ export interface CapacityReport {
   readonly cascades: readonly CascadeEstimate[];
   /** One central replica (every replica federates everything). */
   readonly central: TierEstimate & { readonly replicas: number; readonly federatedSeries: number };
+  /**
+   * The same central on VictoriaMetrics (always sized, so the two can be compared; the
+   * topology's replicationFactor when it uses that backend, else 2).
+   */
+  readonly victoriaMetrics: VmEstimate;
   readonly warnings: readonly CapacityWarning[];
 }
 
@@ -341,7 +347,41 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
   const series = total(centralInv);
   const samplesPerSecond = series / centralScrape;
   const r = resources(series, samplesPerSecond, f);
-  checkMemory('central', r.memoryBytes);
+  const vmBackend = topo.central.backend === 'victoriametrics' ? topo.central.victoriaMetrics : undefined;
+  if (vmBackend === undefined && r.memoryBytes / use > f.maxPodMemoryBytes)
+    warnings.push({
+      level: r.memoryBytes > f.maxPodMemoryBytes ? 'critical' : 'warning',
+      at: 'central',
+      message: `memory: ${GiB(r.memoryBytes)} estimated, over ${Math.round(use * 100)}% of the largest pod (${GiB(f.maxPodMemoryBytes)}): one central is not enough, switch to central.backend: victoriametrics (README "When one central is not enough")`,
+    });
+  else if (vmBackend === undefined) checkMemory('central', r.memoryBytes);
+  // With VictoriaMetrics every sample a cascade keeps is shipped, at the cascade's scrape rate.
+  const vm = planVictoriaMetrics(
+    {
+      series,
+      samplesPerSecond:
+        sum(cascades.map((c) => c.federatedSeries / cascadeScrape)) +
+        (series - federatedSeries) / centralScrape,
+      retention: centralTier.retention,
+      replicationFactor: vmBackend?.replicationFactor ?? 2,
+      zones: new Set(topo.central.replicas.map((x) => x.zone)).size,
+    },
+    f,
+  );
+  if (vmBackend !== undefined) {
+    if (vmBackend.vmstorage < vm.vmstorage)
+      warnings.push({
+        level: 'warning',
+        at: 'central.victoriaMetrics',
+        message: `vmstorage: ${vmBackend.vmstorage} node(s) configured, ${vm.vmstorage} needed (${vm.limitedBy})`,
+      });
+    if (quantityBytes(vmBackend.storageSize) < vm.storagePerNodeBytes * (vm.vmstorage / vmBackend.vmstorage))
+      warnings.push({
+        level: 'warning',
+        at: 'central.victoriaMetrics',
+        message: `storageSize: ${vmBackend.storageSize} per node holds less than the retention needs (${GiB(vm.diskBytes / vmBackend.vmstorage / use)} per node on ${vmBackend.vmstorage} nodes)`,
+      });
+  }
 
   const placedAll = topo.bigRegions.flatMap((b) => metaClustersOf(b));
   return {
@@ -361,8 +401,30 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
       federatedSeries,
       ...r,
     },
+    victoriaMetrics: vm,
     warnings,
   };
+}
+
+const QUANTITY_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+/** A Kubernetes quantity (500Gi, 1T) in bytes; the schema has checked its shape. */
+function quantityBytes(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)([a-zA-Z]*)$/.exec(q);
+  return m === null ? 0 : Number(m[1]) * (QUANTITY_UNITS[m[2]!] ?? 1);
 }
 
 function cascadeInventory(
