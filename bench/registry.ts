@@ -1,5 +1,6 @@
 /** Every benchmark, in the order they run and appear in the table. */
 import { federationCostBench } from './federation-cost.ts';
+import { centralBackendBench } from './central-backend.ts';
 import { alertLatencyBench } from './alert-latency.ts';
 import { capacityBench } from './capacity.ts';
 import { bridgeCrashBench } from './bridge-crash.ts';
@@ -14,6 +15,7 @@ export const BENCHES: readonly Bench[] = [
   cliStartBench,
   renderScaleBench,
   federationCostBench,
+  centralBackendBench,
   capacityBench,
   alertLatencyBench,
   serviceThroughputBench,
