@@ -330,6 +330,22 @@ export function victoriaMetricsManifests(
       out.push(
         // In-cluster: vmalert, vmagent and Grafana (vmselect), vmauth and vmalert (vminsert).
         k8s(Service, { metadata: meta, spec: { selector, ports } }),
+        // Without vmauth the cascades write to vminsert itself: a LoadBalancer of its own,
+        // open to their egress only (none declared: not exposed at all).
+        ...(component === 'vminsert' && b.vmauth === undefined && cascadeEgress(topo).length > 0
+          ? [
+              k8s(Service, {
+                metadata: { ...meta, name: 'vminsert-write' },
+                spec: {
+                  type: 'LoadBalancer' as const,
+                  selector,
+                  ports: writePorts(topo),
+                  externalTrafficPolicy: 'Local',
+                  loadBalancerSourceRanges: cascadeEgress(topo),
+                },
+              }),
+            ]
+          : []),
         // Every pod by DNS, for the self-monitoring scrape.
         k8s(Service, {
           metadata: {
@@ -392,7 +408,7 @@ export function victoriaMetricsManifests(
               ? {
                   type: 'LoadBalancer',
                   selector,
-                  ports,
+                  ports: writePorts(topo),
                   externalTrafficPolicy: 'Local',
                   loadBalancerSourceRanges: sources,
                 }
@@ -412,6 +428,12 @@ export function victoriaMetricsManifests(
     files: configFiles,
     instance: VM_DIR,
   });
+}
+
+/** The write LoadBalancer listens on the port of central.victoriaMetrics.endpoint, where the cascades write. */
+function writePorts(topo: Topology) {
+  const port = Number(/:(\d+)$/.exec(topo.central.victoriaMetrics!.endpoint)![1]);
+  return [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' as const }];
 }
 
 /** Where cascades write from: every big region's declared egress CIDRs. */

@@ -233,3 +233,25 @@ for (const c of CASES) {
     });
   });
 }
+
+describe('the victoriametrics backend without federation security (kubernetes)', () => {
+  const file = here('../fixtures/scenarios/central-victoriametrics.good.yaml');
+  const text = readFileSync(file, 'utf8').replace(/\nsecurity:[\s\S]*$/, '\n');
+  const r = validateTopology(text, file, { profile: 'kubernetes' });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const tree = renderTree(r.plan);
+
+  it('has the cascades write to vminsert under tenant 0, through a LoadBalancer open to their egress only', () => {
+    const rw = (YAML.parse(tree.get('cascade/china/prometheus.yml')!) as { remote_write: { url: string }[] })
+      .remote_write[0]!;
+    assert.equal(rw.url, 'http://vm-write.example.com:8427/insert/0/prometheus/api/v1/write');
+    assert.ok(!tree.has('victoriametrics/auth.yml'));
+    const objects = YAML.parseAllDocuments(tree.get('victoriametrics/manifests.yaml')!).map((d) => d.toJS());
+    const lbs = objects.filter((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer');
+    assert.deepEqual(
+      lbs.map((o) => [o.metadata.name, o.spec.ports[0].port, o.spec.loadBalancerSourceRanges]),
+      // The port the topology's endpoint names, whatever vminsert listens on inside.
+      [['vminsert-write', 8427, ['18.184.0.10/32', '47.96.0.10/32']]],
+    );
+  });
+});
