@@ -67,7 +67,7 @@ export interface Kustomization {
   readonly configMapGenerator?: readonly ConfigMapGenerator[];
 }
 
-interface ConfigMapGenerator {
+export interface ConfigMapGenerator {
   readonly name: string;
   readonly files: readonly string[];
   readonly options?: {
@@ -88,7 +88,7 @@ export interface ManifestSource {
 }
 
 /** `objects` builds (and so schema-checks) the objects; a failure names the bundle too. */
-function bundle(
+export function bundle(
   where: string,
   ns: string,
   resources: readonly string[],

@@ -27,7 +27,7 @@ import {
 import type { VictoriaMetricsBundle, VmalertBundle } from '../../central/victoriametrics.ts';
 import type { CentralReplica, Topology } from '../../topology/model.ts';
 import { CONTAINER_SECURITY, images, k8s, namespace, POD_SECURITY, RESOURCES } from './common.ts';
-import type { KubeObject, ManifestBundle } from './index.ts';
+import { bundle, type ConfigMapGenerator, type KubeObject, type ManifestBundle } from './index.ts';
 
 /** The manifests' view of the plan with the victoriametrics backend. */
 export interface VmManifestSource {
@@ -112,37 +112,12 @@ function pdb(name: string, ns: string, component: Component, instance: string, r
   });
 }
 
-function manifestBundle(
-  where: string,
-  ns: string,
-  manifestsFile: string,
-  objects: () => KubeObject[],
-  generator: { name: string; files: readonly string[]; instance: string },
-): ManifestBundle {
-  let built: KubeObject[];
-  try {
-    built = objects();
-  } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
-  }
-  return {
-    objects: built,
-    kustomization: {
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      namespace: ns,
-      resources: [manifestsFile],
-      configMapGenerator: [
-        {
-          name: generator.name,
-          files: generator.files,
-          // A stable name: kubelet swaps the files and vmalert/vmagent re-read them (-configCheckInterval).
-          options: { labels: { 'app.kubernetes.io/part-of': 'fedstack' }, disableNameSuffixHash: true },
-        },
-      ],
-    },
-  };
-}
+/** A stable ConfigMap name: kubelet swaps the files and vmalert/vmagent re-read them (-configCheckInterval). */
+const configMap = (name: string, files: readonly string[]): ConfigMapGenerator => ({
+  name,
+  files,
+  options: { labels: { 'app.kubernetes.io/part-of': 'fedstack' }, disableNameSuffixHash: true },
+});
 
 /** One vmalert replica, pinned to its central replica's zone: the rules ConfigMap, a Deployment, a Service. */
 export function vmalertManifests(
@@ -158,10 +133,10 @@ export function vmalertManifests(
   if (entry === undefined) throw new Error(`central replica ${replica.name} has no vmalert`);
   const selector = vmSelector('vmalert', replica.name);
   const meta = { name, namespace: ns, labels: vmLabels('vmalert', replica.name) };
-  return manifestBundle(
+  return bundle(
     `central/${replica.name}`,
     ns,
-    manifestsFile,
+    [manifestsFile],
     () => [
       namespace(ns),
       k8s(Deployment, {
@@ -193,7 +168,7 @@ export function vmalertManifests(
         },
       }),
     ],
-    { name: `${name}-rules`, files: configFiles, instance: replica.name },
+    [configMap(`${name}-rules`, configFiles)],
   );
 }
 
@@ -423,11 +398,7 @@ export function victoriaMetricsManifests(
     return out;
   };
 
-  return manifestBundle(VM_DIR, ns, manifestsFile, objects, {
-    name: CONFIG_MAP,
-    files: configFiles,
-    instance: VM_DIR,
-  });
+  return bundle(VM_DIR, ns, [manifestsFile], objects, [configMap(CONFIG_MAP, configFiles)]);
 }
 
 /** The write LoadBalancer listens on the port of central.victoriaMetrics.endpoint, where the cascades write. */

@@ -9,11 +9,7 @@ import { describeProblems, runPanelQueries } from '../../dashboards/check.ts';
 import { panelQueries } from '../../dashboards/index.ts';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { JOB, LABEL, FILE } from '../../common/conventions.ts';
-import { toYaml } from '../../common/serialize.ts';
-import { createEmitter } from '../../render/emit.ts';
-import { createPlan } from '../../render/plan.ts';
+import { JOB, LABEL } from '../../common/conventions.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { SIMULATOR_JOB } from '../../deploy/local/localize.ts';
 import { parseTopology } from '../../topology/load.ts';
@@ -24,6 +20,7 @@ import {
   startNodeExporter,
   startWebhookReceiver,
   waitFor,
+  webhookAlertmanagerConfig,
   type PromSample,
   type WebhookReceiver,
 } from '../support/index.ts';
@@ -38,42 +35,6 @@ function loadFixture(nodeExporterTarget: string): Topology {
   const parsed = parseTopology(text, FIXTURE.pathname);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
   return parsed.topology;
-}
-
-/**
- * The Alertmanager config of the test: the rendered one (routes, inhibitions, grouping), with
- * every receiver pointed at the counting webhook and timers made short. Each alert its own
- * group (`...`), so "once" is countable.
- */
-function alertmanagerConfig(topo: Topology, hookUrl: string): string {
-  const rendered = createEmitter(createPlan(topo, 'local')).file(`alerting/${FILE.alertmanager}`)!;
-  const timers = { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
-  const config = YAML.parse(rendered) as {
-    route: Route;
-    receivers: { name: string }[];
-    templates?: string[];
-  };
-  interface Route {
-    group_by?: string[];
-    group_wait?: string;
-    group_interval?: string;
-    repeat_interval?: string;
-    routes?: Route[];
-  }
-  const shorten = (r: Route): void => {
-    if (r.group_wait !== undefined || r === config.route) r.group_wait = timers.group_wait;
-    if (r.group_interval !== undefined || r === config.route) r.group_interval = timers.group_interval;
-    if (r.repeat_interval !== undefined || r === config.route) r.repeat_interval = timers.repeat_interval;
-    if (r.group_by !== undefined || r === config.route) r.group_by = ['...'];
-    r.routes?.forEach(shorten);
-  };
-  shorten(config.route);
-  config.receivers = config.receivers.map((r) => ({
-    name: r.name,
-    webhook_configs: [{ url: `${hookUrl}/${r.name}` }],
-  }));
-  delete config.templates;
-  return toYaml(config);
 }
 
 const labelsOf = (s: PromSample) => Object.keys(s.metric).sort();
@@ -92,7 +53,7 @@ describe('the local federated stack, end to end', () => {
     stack = await startLocalStack({
       topology,
       simulate: { maxGuestClusters: 3 },
-      alertmanagerConfig: alertmanagerConfig(topology, hook.url),
+      alertmanagerConfig: webhookAlertmanagerConfig(topology, hook.url),
       alertmanagerPeerTimeout: `${PEER_TIMEOUT_S}s`,
       waitForData: true,
     });

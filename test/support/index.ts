@@ -32,6 +32,7 @@ export {
 } from '../../deploy/local/promapi.ts';
 export type { PromSample } from '../../deploy/local/promapi.ts';
 export { startWebhookReceiver } from './webhook.ts';
+export { webhookAlertmanagerConfig } from './alertmanager-config.ts';
 export type { Notification, WebhookAlert, WebhookReceiver } from './webhook.ts';
 
 const dirs = new Set<string>();

@@ -7,14 +7,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { FILE, LABEL, SYSTEM_SELECTORS, VM_JOB } from '../../common/conventions.ts';
-import { toYaml } from '../../common/serialize.ts';
+import { LABEL, SYSTEM_SELECTORS, VM_JOB } from '../../common/conventions.ts';
 import { describeProblems, runPanelQueries } from '../../dashboards/check.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { SIMULATOR_JOB } from '../../deploy/local/localize.ts';
-import { createEmitter } from '../../render/emit.ts';
-import { createPlan } from '../../render/plan.ts';
 import { parseTopology } from '../../topology/load.ts';
 import type { Topology } from '../../topology/model.ts';
 import { parseSeriesSelector, selectorAcceptsName } from '../../topology/promql.ts';
@@ -24,6 +20,7 @@ import {
   startWebhookReceiver,
   waitFor,
   type WebhookReceiver,
+  webhookAlertmanagerConfig,
 } from '../support/index.ts';
 
 const FIXTURE = new URL('./fixtures/e2e.good.yaml', import.meta.url);
@@ -35,37 +32,6 @@ function loadFixture(): Topology {
   const parsed = parseTopology(readFileSync(FIXTURE, 'utf8'), FIXTURE.pathname);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
   return parsed.topology;
-}
-
-/** The rendered Alertmanager config with every receiver at the webhook, short timers, one group per alert. */
-function alertmanagerConfig(topo: Topology, hookUrl: string): string {
-  const rendered = createEmitter(createPlan(topo, 'local')).file(`alerting/${FILE.alertmanager}`)!;
-  interface Route {
-    group_by?: string[];
-    group_wait?: string;
-    group_interval?: string;
-    repeat_interval?: string;
-    routes?: Route[];
-  }
-  const config = YAML.parse(rendered) as {
-    route: Route;
-    receivers: { name: string }[];
-    templates?: string[];
-  };
-  const shorten = (r: Route): void => {
-    r.group_wait = '1s';
-    r.group_interval = '1s';
-    r.repeat_interval = '1h';
-    r.group_by = ['...'];
-    r.routes?.forEach(shorten);
-  };
-  shorten(config.route);
-  config.receivers = config.receivers.map((r) => ({
-    name: r.name,
-    webhook_configs: [{ url: `${hookUrl}/${r.name}` }],
-  }));
-  delete config.templates;
-  return toYaml(config);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -126,7 +92,7 @@ describe('the VictoriaMetrics backend on the local stack, end to end', () => {
     stack = await startLocalStack({
       topology,
       simulate: { maxGuestClusters: 3 },
-      alertmanagerConfig: alertmanagerConfig(topology, hook.url),
+      alertmanagerConfig: webhookAlertmanagerConfig(topology, hook.url),
       alertmanagerPeerTimeout: `${PEER_TIMEOUT_S}s`,
       waitForData: true,
     });
