@@ -177,6 +177,31 @@ describe('the VictoriaMetrics backend on the local stack, end to end', () => {
     assert.equal(self.length, 3);
   });
 
+  it("stores the vmalert pair's identical recording results once per evaluation", async () => {
+    // Both vmalerts evaluate and write (each is scraped, each counts its evaluations).
+    const writers = await waitFor(async () => {
+      const v = await promQuery(
+        vm,
+        `sum by (instance) (vmalert_iteration_total{job="${VM_JOB.vmalert}"}) > 0`,
+      );
+      return v.length === 2 ? v : undefined;
+    });
+    assert.equal(writers.length, 2);
+    // Ten evaluations of a central recording rule, once its inputs have arrived.
+    const stamps = await waitFor(async () => {
+      const end = Date.now();
+      const [series] = await vmRaw(vm, 'big_region:edge_up:ratio{big_region="china"}', end - 20_000, end);
+      const t = (series?.samples ?? []).map((x) => Number(x.split('=')[0]));
+      return t.length >= 10 ? t : undefined;
+    });
+    // One evaluation interval (1 s) apart: the two replicas' samples share timestamps and dedup merges them.
+    const gaps = stamps.slice(1).map((t, i) => t - stamps[i]!);
+    assert.deepEqual(
+      gaps.filter((g) => g < 1000),
+      [],
+    );
+  });
+
   it('answers every dashboard panel and variable query from VictoriaMetrics', async () => {
     // Rates need two samples of their window: wait until the slowest panel has data.
     const problems = await waitFor(
