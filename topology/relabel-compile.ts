@@ -80,7 +80,7 @@ export function compileWriteRelabel(
 }
 
 /** One placed rule of the central hop, as compileWriteRelabel runs it. */
-export function writeRule(placed: PlacedRule, system: readonly string[]): RelabelConfig[] {
+function writeRule(placed: PlacedRule, system: readonly string[]): RelabelConfig[] {
   const c = compilePlacedRule(placed, system);
   if (c.target.length === 0) return [...c.metric];
   // Only onConflict: keep puts a rule on the target, and such a rule writes one label.
