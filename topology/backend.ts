@@ -100,7 +100,7 @@ export function checkBackend(
       {
         path: ['central', 'backend'],
         message:
-          'victoriametrics needs central.victoriaMetrics with an endpoint (where the cascades\' remote_write reaches it)',
+          "victoriametrics needs central.victoriaMetrics with an endpoint (where the cascades' remote_write reaches it)",
       },
     ];
   const issues: TopologyIssue[] = [];
@@ -108,7 +108,7 @@ export function checkBackend(
     issues.push({
       path: ['central', 'backend'],
       message:
-        "victoriametrics with secured federation needs security.federation.basicAuth: vmauth 1.79, the cascades' write entry, authenticates writers by it (TLS alone would let anyone in the source ranges write)",
+        "victoriametrics with secured federation needs security.federation.basicAuth: vmauth 1.79, the cascades' write entry, authenticates writers by it and cannot check client certificates (with TLS alone, or mutual TLS it cannot check, anyone in the source ranges could write)",
     });
   if (vm.replicationFactor > vm.vmstorage)
     issues.push({

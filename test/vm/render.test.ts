@@ -234,9 +234,13 @@ for (const c of CASES) {
   });
 }
 
-describe('the victoriametrics backend without federation security (kubernetes)', () => {
+describe('the victoriametrics backend with federation security opted out (kubernetes)', () => {
   const file = here('../fixtures/scenarios/central-victoriametrics.good.yaml');
-  const text = readFileSync(file, 'utf8').replace(/\nsecurity:[\s\S]*$/, '\n');
+  // The kubernetes profile takes unprotected federation only as an explicit opt-out.
+  const text = readFileSync(file, 'utf8').replace(
+    /\nsecurity:[\s\S]*$/,
+    '\nsecurity: { federation: { insecure: true } }\n',
+  );
   const r = validateTopology(text, file, { profile: 'kubernetes' });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   const tree = renderTree(r.plan);
