@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { LABEL, SYSTEM_SELECTORS, VM_JOB } from '../../common/conventions.ts';
 import { describeProblems, runPanelQueries } from '../../dashboards/check.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
+import { httpGet, type ClientCredentials } from '../../deploy/local/http.ts';
 import { SIMULATOR_JOB } from '../../deploy/local/localize.ts';
 import { parseTopology } from '../../topology/load.ts';
 import type { Topology } from '../../topology/model.ts';
@@ -41,11 +42,18 @@ interface RawSeries {
   readonly metric: Record<string, string>;
   readonly samples: readonly string[];
 }
-async function promRaw(url: string, selector: string, startMs: number, endMs: number): Promise<RawSeries[]> {
+async function promRaw(
+  url: string,
+  selector: string,
+  startMs: number,
+  endMs: number,
+  creds: ClientCredentials | undefined,
+): Promise<RawSeries[]> {
   const seconds = Math.ceil((endMs - startMs) / 1000);
-  const body = new URLSearchParams({ query: `${selector}[${seconds}s]`, time: String(endMs / 1000) });
-  const res = await fetch(`${url}/api/v1/query`, { method: 'POST', body });
-  const answer = (await res.json()) as {
+  const q = new URLSearchParams({ query: `${selector}[${seconds}s]`, time: String(endMs / 1000) });
+  // The cascade serves behind TLS and basic auth, asked the way central would ask it.
+  const res = await httpGet(`${url}/api/v1/query?${q}`, creds);
+  const answer = JSON.parse(res.text) as {
     data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
   };
   return answer.data.result.map((r) => ({
@@ -161,7 +169,13 @@ describe('the VictoriaMetrics backend on the local stack, end to end', () => {
     assert.deepEqual(strays, []);
     // Kept at the cascade, not at central; and never past the edge.
     assert.ok(
-      (await promQuery(stack.urls.cascades.china!, 'count(cluster:apiserver_request:rate5m)')).length > 0,
+      (
+        await promQuery(
+          stack.urls.cascades.china!,
+          'count(cluster:apiserver_request:rate5m)',
+          stack.secrets.credentials(),
+        )
+      ).length > 0,
     );
     assert.deepEqual(await promQuery(vm, 'count(cluster:apiserver_request:rate5m)'), []);
     assert.deepEqual(await promQuery(vm, 'count(node_cpu_seconds_total)'), []);
@@ -200,6 +214,27 @@ describe('the VictoriaMetrics backend on the local stack, end to end', () => {
       gaps.filter((g) => g < 1000),
       [],
     );
+  });
+
+  it('takes writes only over TLS with the federation credentials, as federation itself (vmauth)', async () => {
+    const creds = stack.secrets.credentials()!;
+    const write = `https://${stack.topology.central.victoriaMetrics!.endpoint}/api/v1/write`;
+    assert.equal((await httpGet(write, { ...creds, basicAuth: undefined })).status, 401);
+    const wrong = await httpGet(write, {
+      ...creds,
+      basicAuth: { username: creds.basicAuth!.username, password: 'wrong' },
+    });
+    assert.match(wrong.text, /cannot find the provided auth token/);
+    // The right credentials reach victoria-metrics' write handler (an empty body is no write).
+    assert.match((await httpGet(write, creds)).text, /cannot decompress request|snappy/);
+    // Plain HTTP and an unknown CA are refused before any request.
+    await assert.rejects(
+      httpGet(write.replace('https:', 'http:'), undefined).then((r) => {
+        if (r.status === 400) throw new Error('plain HTTP refused');
+        return r;
+      }),
+    );
+    await assert.rejects(httpGet(write, { basicAuth: creds.basicAuth }));
   });
 
   it('answers every dashboard panel and variable query from VictoriaMetrics', async () => {
@@ -255,7 +290,7 @@ describe('the VictoriaMetrics backend on the local stack, end to end', () => {
     await stack.restart('victoriametrics', 'single');
     const end = Date.now() + 5000;
     await sleep(5000);
-    const expected = await promRaw(cascade, selector, start - 5000, end);
+    const expected = await promRaw(cascade, selector, start - 5000, end, stack.secrets.credentials());
     assert.ok(
       expected.length > 0 && expected.every((s) => s.samples.length >= OUTAGE_MS / 1000),
       'the cascade kept sampling',
