@@ -239,14 +239,7 @@ export function explain(
         { job: JOB.federateEdge, ...added },
         only(places.map((p) => p.bigRegion)),
       );
-      const vm = topo.central.victoriaMetrics;
-      // Backend victoriametrics: no central scrape; the cascade's remote_write is the hop, and
-      // its write_relabel_configs run the allow-list, then central's relabel rules.
-      const via =
-        topo.central.backend === 'victoriametrics' && vm !== undefined
-          ? ` (shipped by the cascade's remote_write to VictoriaMetrics at ${vm.endpoint}; its write_relabel_configs apply the allow-list, then central's relabel rules)`
-          : '';
-      const keptBy = `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}${via}`;
+      const keptBy = `kept by ${kept.source.describe}${conditions.length > 0 ? ` if ${conditions.join(', ')}` : ''}`;
       steps.push({
         tier: 'cascade',
         status: hop.labels === undefined ? 'dropped' : 'kept',

@@ -220,6 +220,11 @@ for (const c of CASES) {
       assert.ok(kept.reachesCentral);
       const note = kept.steps.find((st) => st.tier === 'central')!.note;
       assert.match(note, /remote_write to VictoriaMetrics at \S+; its write_relabel_configs/);
+      // Only the last hop changed: edge → cascade is still federation.
+      const atCascade = explain(plan, 'cluster:etcd_server_has_leader:min').steps.find(
+        (st) => st.tier === 'cascade',
+      )!;
+      assert.doesNotMatch(atCascade.note, /remote_write/);
       const dropped = explain(plan, 'cluster:apiserver_request:rate5m', { code: '200' });
       assert.equal(dropped.reachesCentral, false);
     });
