@@ -6,10 +6,19 @@
  * (SYSTEM_SELECTORS), so the tree never goes blind because of a narrow allow-list.
  */
 import { parseDuration } from '../common/duration.ts';
-import { HEARTBEAT_METRIC, JOB, LABEL, PORT, SERVICE, type Profile } from '../common/conventions.ts';
+import {
+  CASCADE_SELF_MATCHERS,
+  HEARTBEAT_METRIC,
+  JOB,
+  LABEL,
+  PORT,
+  SERVICE,
+  type Profile,
+} from '../common/conventions.ts';
 import { promHeadSeries, promQuery, type PromSample } from '../deploy/local/promapi.ts';
 import type { Registration } from '../server/registrations.ts';
 import type { TopologySnapshot } from '../server/topology-watch.ts';
+import { victoriaMetricsUrls } from '../topology/facts.ts';
 import type { Topology } from '../topology/model.ts';
 import type { Applied, CentralNode, MetaClusterNode, NodeState, TreeView } from './types.ts';
 
@@ -22,7 +31,9 @@ export interface CentralEndpoint {
 /**
  * Where the console reaches each central replica: the given URLs (the service's
  * `--central-url`), else the replica's endpoint in the local profile, else its in-cluster
- * Service (kubernetes profile, as the manifests create it).
+ * Service (kubernetes profile, as the manifests create it). With the VictoriaMetrics backend
+ * the replicas are vmalerts, which answer no queries: the one query endpoint is
+ * VictoriaMetrics itself (the single node locally, vmselect in a cluster).
  */
 export function centralEndpoints(
   topo: Topology,
@@ -30,6 +41,8 @@ export function centralEndpoints(
   urls?: readonly string[],
 ): CentralEndpoint[] {
   const replicas = topo.central.replicas;
+  const vm = urls !== undefined && urls.length > 0 ? undefined : victoriaMetricsUrls(topo, profile);
+  if (vm !== undefined) return [{ name: 'victoriametrics', zone: '', url: vm.query }];
   if (urls !== undefined && urls.length > 0) {
     return urls.map((url, i) => {
       // Paired with the topology's replicas by position when the counts agree.
@@ -67,17 +80,30 @@ export const FLEET_QUERIES = {
   cascadeSamples: `max by (${LABEL.bigRegion}) (scrape_samples_post_metric_relabeling{${CASCADE}})`,
 } as const;
 
+/**
+ * With VictoriaMetrics no central scrape of a cascade exists: a cascade is up when its own
+ * self-scrape arrives through its remote_write (the signal of that backend's CascadeDown), and
+ * what it ships per scrape is not a series there.
+ */
+export const VM_FLEET_QUERIES = {
+  ...FLEET_QUERIES,
+  cascadeUp: `min by (${LABEL.bigRegion}) (up{${CASCADE_SELF_MATCHERS}})`,
+  cascadeSamples: undefined,
+} as const;
+
+type FleetQueries = { readonly [K in keyof typeof FLEET_QUERIES]: string | undefined };
+
 const byLabel = (samples: readonly PromSample[], label: string): Map<string, number> =>
   new Map(samples.flatMap((s) => (s.metric[label] === undefined ? [] : [[s.metric[label]!, s.value]])));
 
-async function readFleet(url: string): Promise<FleetReading> {
-  const q = FLEET_QUERIES;
+async function readFleet(url: string, q: FleetQueries): Promise<FleetReading> {
+  const ask = async (expr: string | undefined) => (expr === undefined ? [] : promQuery(url, expr));
   const [edgeUp, edgeLag, edgeSamples, cascadeUp, cascadeSamples] = await Promise.all([
-    promQuery(url, q.edgeUp),
-    promQuery(url, q.edgeLag),
-    promQuery(url, q.edgeSamples),
-    promQuery(url, q.cascadeUp),
-    promQuery(url, q.cascadeSamples),
+    ask(q.edgeUp),
+    ask(q.edgeLag),
+    ask(q.edgeSamples),
+    ask(q.cascadeUp),
+    ask(q.cascadeSamples),
   ]);
   return {
     edgeUp: byLabel(edgeUp, LABEL.metaCluster),
@@ -151,7 +177,7 @@ export function buildTree(input: {
     }));
     const samples = reading?.cascadeSamples.get(br.name);
     const sampleLimitUsage = usage(samples, limits.central);
-    const [state, why] = cascadeState(reading, cascadeUp);
+    const [state, why] = cascadeState(reading, cascadeUp, topo.central.backend === 'victoriametrics');
     return {
       name: br.name,
       cascade: {
@@ -201,8 +227,18 @@ function edgeState(x: {
   return ['up', `federated, heartbeat within the ${x.budget} s budget`];
 }
 
-function cascadeState(reading: FleetReading | undefined, up: number | undefined): [NodeState, string] {
+function cascadeState(
+  reading: FleetReading | undefined,
+  up: number | undefined,
+  remoteWrite: boolean,
+): [NodeState, string] {
   if (reading === undefined) return ['unknown', 'no central replica answered'];
+  if (remoteWrite) {
+    if (up === undefined) return ['unknown', 'nothing of it has reached VictoriaMetrics lately'];
+    return up === 0
+      ? ['down', 'it cannot scrape itself']
+      : ['up', 'its remote_write reaches VictoriaMetrics'];
+  }
   if (up === undefined) return ['unknown', 'central has no federation target for it'];
   if (up === 0) return ['down', 'central cannot scrape its /federate'];
   return ['up', 'federated by central'];
@@ -212,7 +248,10 @@ function cascadeState(reading: FleetReading | undefined, up: number | undefined)
  * Every replica's health (head series), and the fleet from the first replica that answers,
  * both at once: the fleet's five queries need not wait for the health checks.
  */
-export async function readCentral(endpoints: readonly CentralEndpoint[]): Promise<{
+export async function readCentral(
+  endpoints: readonly CentralEndpoint[],
+  backend: Topology['central']['backend'] = 'prometheus',
+): Promise<{
   central: CentralNode[];
   reading: FleetReading | undefined;
   source: string | undefined;
@@ -230,7 +269,7 @@ export async function readCentral(endpoints: readonly CentralEndpoint[]): Promis
   let source: string | undefined;
   for (const e of endpoints) {
     try {
-      reading = await readFleet(e.url);
+      reading = await readFleet(e.url, backend === 'victoriametrics' ? VM_FLEET_QUERIES : FLEET_QUERIES);
       source = e.name;
       break;
     } catch {

@@ -138,7 +138,7 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
     reading ??= (async () => {
       try {
         const endpoints = centralEndpoints(snapshot.topology, opts.profile, opts.centralUrls);
-        const central = await readCentral(endpoints);
+        const central = await readCentral(endpoints, snapshot.topology.central.backend);
         const at = now();
         const view: TreeView = buildTree({
           snapshot,

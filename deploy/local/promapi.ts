@@ -90,13 +90,16 @@ export async function promAlerts(baseUrl: string): Promise<PromAlert[]> {
 }
 
 /** Number of series in the head block (what the tier holds now). */
+/** Head series of a Prometheus, or the series VictoriaMetrics holds (its `totalSeries`). */
 export async function promHeadSeries(baseUrl: string, creds?: ClientCredentials): Promise<number> {
-  const data = await getJson<{ headStats: { numSeries: number } }>(
+  const data = await getJson<{ headStats?: { numSeries: number }; totalSeries?: number }>(
     `${baseUrl}/api/v1/status/tsdb`,
     `tsdb status of ${baseUrl}`,
     creds,
   );
-  return data.headStats.numSeries;
+  const n = data.headStats?.numSeries ?? data.totalSeries;
+  if (n === undefined) throw new Error(`tsdb status of ${baseUrl}: no series count in the answer`);
+  return n;
 }
 
 export interface AmAlert {

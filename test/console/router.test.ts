@@ -22,7 +22,17 @@ import type { Topology } from '../../topology/model.ts';
 import { generateFleetInput } from '../../bench/topology-gen.ts';
 import { topologySchema } from '../../topology/schema.ts';
 import { buildModel } from '../../topology/model.ts';
-import { freePort, startPrometheus, waitFor, promQuery, type TestServer } from '../support/index.ts';
+import {
+  freePort,
+  promQuery,
+  removeTempDir,
+  startProcess,
+  startPrometheus,
+  tempDir,
+  waitFor,
+  type ProcessHandle,
+  type TestServer,
+} from '../support/index.ts';
 import { defaultTopology } from '../server/helpers.ts';
 
 const TOKEN = 'console-test-token';
@@ -120,6 +130,88 @@ describe('the tree, read from central', () => {
     clock += 1_000;
     await request(a).get('/console/api/tree').expect(200);
     assert.equal((await queriesAt(central.url)) - before, 10);
+  });
+});
+
+describe('the tree, read from VictoriaMetrics (central.backend: victoriametrics)', () => {
+  let vm: ProcessHandle;
+  let vmTopo: Topology;
+  let dir: string;
+
+  before(async () => {
+    dir = tempDir('fedstack-console-vm-');
+    const port = await freePort();
+    vm = await startProcess({
+      cmd: 'victoria-metrics',
+      args: [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s'],
+      readyUrl: `http://127.0.0.1:${port}/health`,
+    });
+    // What the cascades' remote_write would have shipped: the edges' federation, the heartbeat,
+    // and the china cascade's own self-scrape (no meta_cluster).
+    const ts = Date.now() - 1_000;
+    const text = [
+      `up{job="${JOB.federateEdge}",meta_cluster="mc-hz-01",big_region="china"} 0 ${ts}`,
+      `up{job="${JOB.federateEdge}",meta_cluster="mc-hz-02",big_region="china"} 1 ${ts}`,
+      `${HEARTBEAT_METRIC}{meta_cluster="mc-hz-02"} ${ts / 1000 - 5} ${ts}`,
+      `scrape_samples_post_metric_relabeling{job="${JOB.federateEdge}",meta_cluster="mc-hz-02"} 1234 ${ts}`,
+      `up{job="${JOB.self}",big_region="china"} 1 ${ts}`,
+    ].join('\n');
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/import/prometheus`, {
+      method: 'POST',
+      body: `${text}\n`,
+    });
+    assert.equal(res.status, 204);
+    await waitFor(async () => (await promQuery(`http://127.0.0.1:${port}`, HEARTBEAT_METRIC)).length > 0, {
+      what: 'the imported series at VictoriaMetrics',
+    });
+    vmTopo = {
+      ...topo,
+      central: {
+        ...topo.central,
+        backend: 'victoriametrics',
+        victoriaMetrics: {
+          endpoint: '127.0.0.1:1',
+          queryEndpoint: `127.0.0.1:${port}`,
+          replicationFactor: 1,
+          vmstorage: 1,
+          vminsert: 1,
+          vmselect: 1,
+          storageSize: '1Gi',
+        },
+      },
+    } as Topology;
+  });
+  after(async () => {
+    await vm?.stop();
+    removeTempDir(dir);
+  });
+
+  it('reads the fleet where the vmalert pair cannot answer: VictoriaMetrics, and the cascades by their own up', async () => {
+    const view = (
+      await request(app({ topology: vmTopo, profile: 'local' }))
+        .get('/console/api/tree')
+        .expect(200)
+    ).body as TreeView;
+    assert.equal(view.source, 'victoriametrics');
+    assert.deepEqual(
+      view.central.map((c) => [c.name, c.state]),
+      [['victoriametrics', 'up']],
+    );
+    assert.ok(view.central[0]!.series! >= 5, `series ${view.central[0]!.series}`);
+    const china = view.bigRegions.find((b) => b.name === 'china')!;
+    const mcs = Object.fromEntries(china.regions.flatMap((r) => r.metaClusters).map((m) => [m.name, m]));
+    assert.equal(mcs['mc-hz-01']!.state, 'down');
+    assert.equal(mcs['mc-hz-02']!.state, 'up');
+    assert.equal(mcs['mc-hz-02']!.samples, 1234);
+    assert.deepEqual(
+      [china.cascade.state, china.cascade.why],
+      ['up', 'its remote_write reaches VictoriaMetrics'],
+    );
+    const europe = view.bigRegions.find((b) => b.name === 'europe')!.cascade;
+    assert.deepEqual(
+      [europe.state, europe.why],
+      ['unknown', 'nothing of it has reached VictoriaMetrics lately'],
+    );
   });
 });
 
