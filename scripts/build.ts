@@ -13,7 +13,7 @@
  * Type errors do not stop the build (that is `npm run typecheck`'s job, and `npm ci` must not
  * fail on them); syntax and option errors do.
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,10 @@ const CONFIG = join(ROOT, 'tsconfig.build.json');
 export const RUNTIME_ASSETS: readonly { readonly path: string; readonly optional?: boolean }[] = [
   { path: 'examples/default-topology.yaml' },
   { path: 'bench/results/capacity-factors.json', optional: true },
+  // The console's page, scripts and styles (console/router.ts serves them from its own dir).
+  ...readdirSync(join(ROOT, 'console', 'assets'))
+    .sort()
+    .map((f) => ({ path: `console/assets/${f}` })),
 ];
 
 function main(argv: readonly string[]): number {
@@ -38,12 +42,16 @@ function main(argv: readonly string[]): number {
   const out = resolve(values.out ?? join(ROOT, 'dist'));
   const startedAtMs = Date.now();
 
-  const config = ts.getParsedCommandLineOfConfigFile(CONFIG, { outDir: out }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    CONFIG,
+    { outDir: out },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   if (config === undefined) throw new Error(`${CONFIG}: cannot read`);
   const assets = RUNTIME_ASSETS.filter((a) => !a.optional || existsSync(join(ROOT, a.path)));
   // Recorded before compiling: an edit made while the build runs makes the next run see it as stale.

@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
@@ -47,9 +57,17 @@ describe('scripts/build.ts', () => {
     assert.doesNotMatch(main, /\.ts["']/);
     const info = JSON.parse(readFileSync(join(out, BUILD_INFO_FILE), 'utf8')) as BuildInfo;
     const paths = info.inputs.map((i) => i.path);
-    for (const p of ['cli/main.ts', 'topology/load.ts', 'tsconfig.build.json', 'examples/default-topology.yaml'])
+    for (const p of [
+      'cli/main.ts',
+      'topology/load.ts',
+      'tsconfig.build.json',
+      'examples/default-topology.yaml',
+    ])
       assert.ok(paths.includes(p), `${p} is not a recorded input`);
-    assert.ok(!paths.some((p) => p.startsWith('test/') || p.startsWith('node_modules/')), 'tests and packages are not inputs');
+    assert.ok(
+      !paths.some((p) => p.startsWith('test/') || p.startsWith('node_modules/')),
+      'tests and packages are not inputs',
+    );
   });
 
   it('prints the same help as the sources', async () => {
@@ -65,6 +83,26 @@ describe('scripts/build.ts', () => {
     const r = compiled(['render', '-o', join(work, 'rendered')]);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(statSync(join(work, 'rendered', 'alerting', 'alertmanager.yml')).size > 0);
+  });
+
+  it("serves the console's page and assets from dist, as fedstack up runs it", async () => {
+    for (const f of readdirSync(join(ROOT, 'console', 'assets')))
+      assert.equal(
+        readFileSync(join(out, 'console', 'assets', f), 'utf8'),
+        readFileSync(join(ROOT, 'console', 'assets', f), 'utf8'),
+        f,
+      );
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { ASSETS_DIR } = await import(${JSON.stringify(join(out, 'console', 'router.js'))}); console.log(ASSETS_DIR);`,
+      ],
+      { encoding: 'utf8', cwd: work },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `${join(out, 'console', 'assets')}/`);
   });
 
   it('finds the bench calibration for capacity, as the sources do', async () => {
