@@ -112,17 +112,7 @@ function* compareAll(from: Emitter, to: Emitter): Generator<InstanceChange | und
   for (const i of allInstances(from, to)) yield compare(from, to, i, diff);
 }
 
-export function diffRevisions(from: Emitter, to: Emitter): ChangeSet {
-  const changed: InstanceChange[] = [];
-  let unchanged = 0;
-  for (const c of compareAll(from, to)) {
-    if (c === undefined) unchanged++;
-    else changed.push(c);
-  }
-  return { changed, unchanged };
-}
-
-/** diffRevisions, yielding to the event loop after every `sliceMs` of work. */
+/** What changed between two revisions, yielding to the event loop after every `sliceMs` of work. */
 export async function diffRevisionsAsync(from: Emitter, to: Emitter, sliceMs = 20): Promise<ChangeSet> {
   const changed: InstanceChange[] = [];
   let unchanged = 0;
