@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Profile } from '../common/conventions.ts';
+import { ROLLOUT_ROLLED_BACK, type Profile } from '../common/conventions.ts';
 import { createEmitter, type Emitter } from '../render/emit.ts';
 import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
@@ -71,8 +71,6 @@ interface Loaded {
   readonly served: Served;
   readonly emitter: Emitter;
 }
-
-export const ROLLED_BACK_METRIC = 'fedstack_rollout_rolled_back';
 
 export class RolloutService {
   private readonly file: StateFile;
@@ -329,7 +327,7 @@ function rolloutMetrics(registry: Registry, state: () => StoredState) {
     },
   });
   new Gauge({
-    name: ROLLED_BACK_METRIC,
+    name: ROLLOUT_ROLLED_BACK,
     help: '1 while the latest rollout ended rolled back (until the next one starts), by the team it pages.',
     labelNames: ['team'],
     registers,
