@@ -444,8 +444,19 @@ function stepWave(r: Rollout, obs: Observations, events: RolloutEvent[]): void {
       events.push(record(r, now, 'wave-started', `${w.instances.length} instance(s), at most ${w.maxConcurrency} at a time, soak ${Math.round(w.soakMs / 1000)}s, failure budget ${w.failureBudget}`, { wave: w.name, instances: w.instances }));
       return;
     case 'running': {
-      if (w.baseline === undefined) return;
       const elapsed = now - w.startedAt! - w.pausedMs;
+      if (w.baseline === undefined) {
+        // No baseline, no judging: a wave never starts blind, and never waits forever either.
+        if (elapsed > w.progressDeadlineMs)
+          startRollback(r, now, 'rolled-back', {
+            kind: 'unjudged',
+            wave: w.name,
+            gate: Object.keys(r.gateErrors)[0] ?? 'gates',
+            instances: [],
+            summary: `wave "${w.name}": no clean reading of the gates at central for a baseline within the ${Math.round(w.progressDeadlineMs / 1000)}s progress deadline (${Object.values(r.gateErrors)[0] ?? 'no reading'})`,
+          }, events);
+        return;
+      }
       if (elapsed > w.progressDeadlineMs) {
         const stuck = w.instances.filter((id) => w.progress[id]?.phase !== 'applied' && w.progress[id]?.phase !== 'failed');
         for (const id of stuck) {
