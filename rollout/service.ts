@@ -88,9 +88,10 @@ export class RolloutService {
     if (saved !== undefined) {
       this.state = saved;
     } else {
+      this.file.writeText(1, opts.initial.text);
       this.state = {
         version: 1,
-        revisions: [{ seq: 1, hash: opts.initial.hash, at: opts.now(), file: opts.initial.file, text: opts.initial.text, note: 'initial' }],
+        revisions: [{ seq: 1, hash: opts.initial.hash, at: opts.now(), file: opts.initial.file, note: 'initial' }],
         stable: 1,
       };
       this.file.save(this.state);
@@ -124,8 +125,8 @@ export class RolloutService {
     return this.state.rollout;
   }
 
-  revisions(): Omit<RevisionRecord, 'text'>[] {
-    return this.state.revisions.map(({ text: _text, ...rest }) => ({ ...rest, stable: rest.seq === this.state.stable }));
+  revisions(): (RevisionRecord & { stable: boolean })[] {
+    return this.state.revisions.map((r) => ({ ...r, stable: r.seq === this.state.stable }));
   }
 
   /** The reports the service holds, by instance (status shows them). */
@@ -194,7 +195,6 @@ export class RolloutService {
         hash: to.hash,
         at: this.opts.now(),
         file: req.topologyFile,
-        text: req.topology,
         ...(req.note === undefined ? {} : { note: req.note }),
         changes: { from: from.seq, instances: changes.changed.length, unchanged: changes.unchanged, files: summarize(changes) },
       };
@@ -212,6 +212,7 @@ export class RolloutService {
         settleMs: dry.value.lagMs,
         now: this.opts.now(),
       });
+      this.file.writeText(record.seq, req.topology);
       this.state.revisions.push(record);
       this.state.rollout = rollout;
       this.file.save(this.state);
@@ -279,7 +280,7 @@ export class RolloutService {
     if (l !== undefined) return l;
     const rec = this.state.revisions.find((r) => r.seq === seq);
     if (rec === undefined) throw new Error(`revision ${seq} is not kept`);
-    const v = validateTopology(rec.text, rec.file, { profile: this.opts.profile });
+    const v = validateTopology(this.file.text(seq), rec.file, { profile: this.opts.profile });
     if (!v.ok) throw new Error(`revision ${seq} no longer validates: ${v.errors.map(formatError).join('; ')}`);
     l = { served: { topology: v.topology, seq, hash: rec.hash }, emitter: createEmitter(v.plan) };
     // The stable revision and a rollout's two: never more than a handful worth keeping.

@@ -5,8 +5,8 @@
  * and fsyncs the directory, so a `kill -9` at any instant leaves either the state before a step
  * or the state after it, never half of one: a restarted service resumes exactly there.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Rollout } from './engine.ts';
 
 export interface FileSummary {
@@ -26,9 +26,8 @@ export interface RevisionRecord {
   readonly note?: string;
   /** ms since the epoch. */
   readonly at: number;
-  /** The file name it was given as (errors and status name it). */
+  /** The file name it was given as (errors and status name it). Its text is kept beside the state (StateFile.text). */
   readonly file: string;
-  readonly text: string;
   /** Against the revision it was rolled out over (absent for the first). */
   readonly changes?: {
     readonly from: number;
@@ -52,10 +51,24 @@ const KEPT = 20;
 
 export class StateFile {
   readonly path: string;
+  private readonly dir: string;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
+    this.dir = join(dir, 'revisions');
+    mkdirSync(this.dir, { recursive: true });
     this.path = join(dir, 'rollout-state.json');
+  }
+
+  /**
+   * A revision's topology text lives in its own file, written once before the state names it:
+   * the state file, saved at every step, stays small at any fleet size.
+   */
+  writeText(seq: number, text: string): void {
+    writeAtomically(join(this.dir, `${seq}.yaml`), text);
+  }
+
+  text(seq: number): string {
+    return readFileSync(join(this.dir, `${seq}.yaml`), 'utf8');
   }
 
   /** The saved state, or undefined when there is none yet. Throws on a corrupt file (never guess). */
@@ -78,26 +91,32 @@ export class StateFile {
     while (state.revisions.length > KEPT) {
       const i = state.revisions.findIndex((r) => !keep.has(r.seq));
       if (i < 0) break;
-      state.revisions.splice(i, 1);
+      const [gone] = state.revisions.splice(i, 1);
+      rmSync(join(this.dir, `${gone!.seq}.yaml`), { force: true });
     }
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
+    writeAtomically(this.path, JSON.stringify(state));
+  }
+}
+
+/** Temp file, fsync, rename, directory fsync: the old content or the new, never half. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  try {
+    const dir = openSync(dirname(path), 'r');
     try {
-      writeSync(fd, JSON.stringify(state));
-      fsyncSync(fd);
+      fsyncSync(dir);
     } finally {
-      closeSync(fd);
+      closeSync(dir);
     }
-    renameSync(tmp, this.path);
-    try {
-      const dir = openSync(join(this.path, '..'), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    } catch {
-      // Directory fsync is not supported everywhere; the rename is what must be atomic.
-    }
+  } catch {
+    // Directory fsync is not supported everywhere; the rename is what must be atomic.
   }
 }
