@@ -373,6 +373,15 @@ function judgeReading(r: Rollout, reading: GateReading, events: RolloutEvent[]):
   if (Object.keys(reading.errors).length === 0) r.lastCleanReadingAt = reading.at;
 
   const newlyFailed: { id: string; gate: string; detail: string }[] = [];
+  // The unrolled instances' drift, once per gate and wave (not per instance: 10,000 edges).
+  const controls = new Map<WaveRun, Map<string, Control>>();
+  const control = (g: Gate, values: Readonly<Record<string, GateValue>>, w: WaveRun) => {
+    let byGate = controls.get(w);
+    if (byGate === undefined) controls.set(w, (byGate = new Map()));
+    let c = byGate.get(gateKey(g));
+    if (c === undefined) byGate.set(gateKey(g), (c = controlOf(r, g, values, w)));
+    return c;
+  };
   for (const w of r.waves) {
     for (const [id, p] of Object.entries(w.progress)) {
       if (p.phase !== 'applied' || p.appliedAt === undefined || reading.at < p.appliedAt + r.settleMs) continue;
@@ -381,7 +390,7 @@ function judgeReading(r: Rollout, reading: GateReading, events: RolloutEvent[]):
         const key = gateKey(g);
         if (reading.errors[key] !== undefined) continue;
         const values = reading.values[key] ?? {};
-        const verdict = judge(g.check, values[id], w.baseline?.[key]?.[id], controlOf(r, g, values, w));
+        const verdict = judge(g.check, values[id], w.baseline?.[key]?.[id], control(g, values, w));
         (r.verdicts[key] ??= {})[id] = verdict;
         const strike = `${key}|${id}`;
         if (verdict.ok) {

@@ -162,7 +162,7 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
       async () =>
         (await promQuery(
           Object.values(s.stack.urls.centrals)[0]!,
-          'count(timestamp(meta_cluster:apiserver_request:rate5m{meta_cluster=~"mc-hz-01|mc-fra-01"}) > time() - 6)',
+          'count(count by (meta_cluster) (timestamp(meta_cluster:apiserver_request:rate5m{meta_cluster=~"mc-hz-01|mc-fra-01"}) > time() - 6))',
         ))[0]?.value === 2 || undefined,
       { timeoutMs: 30_000, what: 'fresh meta_cluster:apiserver_request:rate5m from both canaries at central' },
     );
