@@ -56,6 +56,11 @@ export interface SidecarOptions {
   readonly instance?: string;
   /** The read token GET /v1/config takes (a mounted Secret), re-read at each pull. */
   readonly readTokenFile?: string;
+  /**
+   * Files of the live directory that are not the sidecar's: never written, checked or removed
+   * (the local stack keeps each Prometheus' web config itself, with paths relative to it).
+   */
+  readonly keepFiles?: readonly string[];
   /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). Unused when pulling. */
   readonly configDir?: string;
   /** Where Prometheus reads its config (--config.file=<liveDir>/prometheus.yml): only good configs land here. */
@@ -134,7 +139,10 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   opts.signal?.addEventListener('abort', () => halt.abort(), { once: true });
 
   // What is live now: on restart, whatever the live dir holds passed a check before.
-  let applied = existsSync(join(opts.liveDir, FILE.prometheus)) ? hashFiles(readLive(opts.liveDir)) : 'none';
+  const keep = new Set(opts.keepFiles ?? []);
+  let applied = existsSync(join(opts.liveDir, FILE.prometheus))
+    ? hashFiles(readLive(opts.liveDir, keep))
+    : 'none';
   let rejected: string | undefined;
   let busy: Promise<SyncOutcome> | undefined;
 
@@ -153,7 +161,11 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   };
   const pull = opts.instance === undefined ? undefined : pullSource(opts, halt.signal);
   const readConfig = async (): Promise<{ files: Map<string, string>; revision?: string }> => {
-    if (pull !== undefined) return pull();
+    if (pull !== undefined) {
+      const got = await pull();
+      for (const name of keep) got.files.delete(name);
+      return got;
+    }
     if (opts.configDir === undefined) throw new Error('no --config-dir and no --instance to pull');
     return { files: readMounted(opts.configDir, opts.passwordHashFile) };
   };
@@ -225,7 +237,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       }
       // One rename per file: each is atomic, and Prometheus reads only on reload (below).
       for (const name of files.keys()) renameSync(join(staging, name), join(opts.liveDir, name));
-      for (const name of liveNames(opts.liveDir))
+      for (const name of liveNames(opts.liveDir, keep))
         if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
     } catch (e) {
       // A disk problem, not a config problem: try again next time.
@@ -434,13 +446,13 @@ function readMounted(dir: string, hashFile: string | undefined): Map<string, str
   return files;
 }
 
-function liveNames(dir: string): string[] {
-  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isFile());
+function liveNames(dir: string, keep: ReadonlySet<string>): string[] {
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && !keep.has(n) && statSync(join(dir, n)).isFile());
 }
 
-function readLive(dir: string): Map<string, string> {
+function readLive(dir: string, keep: ReadonlySet<string>): Map<string, string> {
   return new Map(
-    liveNames(dir)
+    liveNames(dir, keep)
       .sort()
       .map((n) => [n, readFileSync(join(dir, n), 'utf8')]),
   );

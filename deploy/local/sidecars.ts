@@ -9,7 +9,9 @@ import pino from 'pino';
 import type { RenderPlan } from '../../render/plan.ts';
 import { metaClusters } from '../../topology/model.ts';
 import { runSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
+import { FILE } from '../../common/conventions.ts';
 import type { LocalSecretPaths } from './secrets.ts';
+import { LIVE_WEB_CONFIG } from './stack.ts';
 
 export interface StackSidecarOptions {
   /** The stack's render plan (its topology, which tiers serve a protected web config). */
@@ -64,6 +66,9 @@ export async function startStackSidecars(opts: StackSidecarOptions): Promise<Sta
             ? { prometheusTls: { caFile: opts.secrets.ca, insecureSkipVerify: true } }
             : {}),
           passwordHashFile: opts.secrets.passwordHash,
+          // The stack fills each web config itself (web-config.live.yml, next to the rendered
+          // one, so that its relative certificate paths resolve): the sidecar leaves both alone.
+          keepFiles: [FILE.webConfig, LIVE_WEB_CONFIG],
           interval: opts.intervalMs,
           promtoolPath: opts.promtoolPath,
           logger,
