@@ -28,6 +28,23 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
       timeoutMs: 20_000,
       what: 'every sidecar on revision 1',
     });
+    // Gates compare with a baseline: let every edge's federated series settle first (recording
+    // rules over rate() answer only from their second sample on).
+    let last = '';
+    let steady = 0;
+    await waitFor(
+      async () => {
+        const got = await promQuery(
+          Object.values(s.stack.urls.centrals)[0]!,
+          'sum by (meta_cluster) (scrape_samples_post_metric_relabeling{job="fedstack-federate-edge"})',
+        );
+        const now = JSON.stringify(got.map((x) => [x.metric.meta_cluster, x.value]).sort());
+        steady = got.length === EDGES.length && now === last ? steady + 1 : 0;
+        last = now;
+        return steady >= 3;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, what: "every edge's federated series steady at central" },
+    );
   });
   after(async () => {
     await s?.stop();
@@ -155,7 +172,7 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
     const failed = end.failure!.instances.map((i) => i.id);
     assert.ok(failed.length > 0 && failed.every((id) => CANARIES.includes(id)), failed.join(', '));
     assert.deepEqual(end.rollback, { outcome: 'rolled-back', instances: 2, confirmed: 2, verified: true });
-    assert.deepEqual(end.waves.slice(1).map((w) => w.assigned), [0, 0, 0, 0, 0, 0, 0]);
+    assert.ok(end.waves.length > 1 && end.waves.slice(1).every((w) => w.assigned === 0), 'no wave after the canary');
     assert.deepEqual(others, [], 'instances outside the canary that ran the bad revision');
     for (const id of CANARIES) assert.equal(s.sidecars().sidecars.get(id)!.liveRevision(), old, id);
     assert.equal(stableHash(), old);
@@ -188,7 +205,7 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
     assert.equal(end.failure!.kind, 'sidecar');
     assert.equal(end.failure!.gate, 'edge:sidecar');
     assert.match(end.failure!.instances[0]!.detail, /promtool refused revision \d+: promtool check config/);
-    assert.deepEqual(end.waves.slice(1).map((w) => w.assigned), [0, 0, 0, 0, 0, 0, 0]);
+    assert.ok(end.waves.length > 1 && end.waves.slice(1).every((w) => w.assigned === 0), 'no second wave');
     assert.equal(end.rollback!.verified, true);
     assert.deepEqual(leaked(), [], 'no instance runs a revision promtool refused');
     for (const id of EDGES) assert.equal(s.sidecars().sidecars.get(id)!.liveRevision(), old, id);
