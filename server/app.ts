@@ -401,7 +401,7 @@ export function createApp(deps: AppDeps): express.Express {
     },
   );
 
-  if (deps.rollouts !== undefined) app.use('/v1/rollouts', rolloutRouter(deps.rollouts, guard));
+  app.use('/v1/rollouts', rolloutRouter(deps.rollouts, guard));
 
   const ctx: AppContext = {
     topologySource,

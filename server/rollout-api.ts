@@ -30,10 +30,16 @@ const fail = (status: number, reason: string) =>
 
 /** Mounted at /v1/rollouts; `guard` is the app's check of each route's policy (server/auth.ts). */
 export function rolloutRouter(
-  service: RolloutService,
+  rollouts: RolloutService | undefined,
   guard: (method: 'GET' | 'POST', path: string) => RequestHandler,
 ): Router {
   const router = Router();
+  // The routes exist (and check the token) even when the service runs no rollouts.
+  const on = (): RolloutService => {
+    if (rollouts === undefined)
+      throw new HttpError(409, 'conflict', 'this service runs no staged rollouts: start it with --data-dir');
+    return rollouts;
+  };
   const json = express.json({ limit: '8mb', strict: true });
   const body = (req: Request): StartRequest => {
     const parsed = startSchema.safeParse(req.body);
@@ -44,13 +50,13 @@ export function rolloutRouter(
   const refuse = (o: { status: number; errors: string[] }) => fail(o.status, o.errors.join('\n'));
 
   router.post('/', guard('POST', '/v1/rollouts/'), json, async (req, res) => {
-    const out = await service.start(body(req));
+    const out = await on().start(body(req));
     if (!out.ok) throw refuse(out);
     res.status(201).json(rolloutStatus(out.value));
   });
 
   router.post('/plan', guard('POST', '/v1/rollouts/plan'), json, async (req, res) => {
-    const out = await service.plan(body(req));
+    const out = await on().plan(body(req));
     if (!out.ok) throw refuse(out);
     const { changes, plan, from, to } = out.value;
     res.json({
@@ -85,7 +91,7 @@ export function rolloutRouter(
   });
 
   router.get('/current', guard('GET', '/v1/rollouts/current'), (_req, res) => {
-    const r = service.current();
+    const r = on().current();
     if (r === undefined) throw fail(404, 'no rollout has been started');
     res.json(rolloutStatus(r));
   });
@@ -93,19 +99,19 @@ export function rolloutRouter(
   router.post('/current/:action', guard('POST', '/v1/rollouts/current/:action'), (req, res) => {
     const action = req.params.action as Action;
     if (!ACTIONS.includes(action)) throw fail(404, `unknown action ${JSON.stringify(action)} (${ACTIONS.join(', ')})`);
-    const out = service.act(action);
+    const out = on().act(action);
     if (!out.ok) throw refuse(out);
     res.json(rolloutStatus(out.value));
   });
 
   router.get('/revisions', guard('GET', '/v1/rollouts/revisions'), (_req, res) => {
-    res.json(service.revisions());
+    res.json(on().revisions());
   });
 
   // One instance's unified diff against the revision this one was rolled out over.
   router.get('/revisions/:seq/diff', guard('GET', '/v1/rollouts/revisions/:seq/diff'), (req, res) => {
     const instance = typeof req.query.instance === 'string' ? req.query.instance : '';
-    const text = service.diff(Number(req.params.seq), instance);
+    const text = on().diff(Number(req.params.seq), instance);
     if (text === undefined)
       throw fail(404, `no diff for revision ${JSON.stringify(req.params.seq)} and instance ${JSON.stringify(instance)} (want ?instance=<tier>/<name>)`);
     res.type('text/plain; charset=utf-8').send(text);
