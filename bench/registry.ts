@@ -7,6 +7,7 @@ import { bridgeCrashBench } from './bridge-crash.ts';
 import { cliStartBench } from './cli-start.ts';
 import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
+import { rolloutControlBench } from './rollout-control.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
 import { consoleRenderBench } from './console-render.ts';
 import type { Bench } from './types.ts';
@@ -22,4 +23,5 @@ export const BENCHES: readonly Bench[] = [
   bridgeThroughputBench,
   bridgeCrashBench,
   consoleRenderBench,
+  rolloutControlBench,
 ];

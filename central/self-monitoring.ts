@@ -6,7 +6,7 @@
  * The series are the service's and the sidecar's own (server/app.ts, sidecar/sidecar.ts);
  * test/server/self-monitoring.test.ts runs these rules on what a live service exports.
  */
-import { JOB, SIDECAR_CONFIG_VALID } from '../common/conventions.ts';
+import { JOB, ROLLOUT_ROLLED_BACK, SIDECAR_CONFIG_VALID } from '../common/conventions.ts';
 import type { AlertRule } from '../topology/model.ts';
 import { BRIDGE_ALERT_LABEL } from '../topology/routing.ts';
 
@@ -66,6 +66,24 @@ export const SELF_MONITORING_RULES: readonly AlertRule[] = [
         'The config sidecar refuses the mounted config of {{ with $labels.meta_cluster }}meta-cluster {{ . }}{{ else }}{{ with $labels.big_region }}the {{ . }} cascade{{ else }}central replica {{ $labels.central }}{{ end }}{{ end }}',
       description:
         'promtool rejected the mounted config: Prometheus keeps running its last good one. Run promtool check config on the rendered files of that instance.',
+    },
+  },
+];
+
+/**
+ * Staged rollouts (rollout/service.ts, when the service runs with --data-dir): a rollout that
+ * rolled back pages the team that owns it (the plan's `owner`, by default the default
+ * receiver's team), through a route matching `team`. It fires until the next rollout starts.
+ */
+export const ROLLOUT_ALERT_RULES: readonly AlertRule[] = [
+  {
+    alert: 'FedstackRolloutRolledBack',
+    expr: `max by (team) (${ROLLOUT_ROLLED_BACK}{job="${JOB.fedstack}"}) == 1`,
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'A staged config rollout was rolled back{{ with $labels.team }} (owner {{ . }}){{ end }}',
+      description:
+        'A health gate failed past its wave\'s budget, or a wave missed its progress deadline, and every instance that got the new revision was put back on the last good one. `fedstack rollout status` names the gate, the instances and the numbers.',
     },
   },
 ];

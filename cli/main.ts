@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PROFILES, type Profile } from '../common/conventions.ts';
 import { EXIT, processIo, type CliIo } from './io.ts';
+import type { RolloutAction, RolloutFlags } from './rollout.ts';
 import type { SimulateFlags, UpFlags } from './runtime.ts';
 import type { SecretsInitFlags } from './secrets.ts';
 
@@ -107,6 +108,36 @@ function program(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (opts: { topology?: string; format: 'mermaid' | 'svg' }) =>
       setCode((await import('./graph.ts')).graphCommand(opts, io)),
     );
+
+  const rollout = root
+    .command('rollout')
+    .description('staged config rollout through the fedstack service: start, status, pause, resume, abort, rollback, plan');
+  const serviceOptions = (c: Command) =>
+    c
+      .option('--service <url>', 'the fedstack service (default $FEDSTACK_SERVICE_URL or http://127.0.0.1:8080)')
+      .option('--token-file <file>', "the rollout API's bearer token (default $FEDSTACK_TOKEN_FILE)")
+      .option('--json', 'print the answer as JSON');
+  const rolloutAction = (action: RolloutAction) => async (opts: RolloutFlags) =>
+    setCode(await (await import('./rollout.ts')).rolloutCommand(action, opts, io));
+  for (const [action, what] of [
+    ['start', 'roll a new topology out wave by wave, gated on health, rolled back on harm'],
+    ['plan', 'dry run: which instances and files change, the waves and the gates (nothing is touched)'],
+  ] as const) {
+    serviceOptions(rollout.command(action).description(what))
+      .requiredOption('-t, --topology <file>', 'the new topology')
+      .option('--plan <file>', 'rollout plan (waves, soak, failure budgets, gates; default: canary, 10%, 50%, all, cascades, central)')
+      .option('--note <text>', "the revision's author note")
+      .action(rolloutAction(action));
+  }
+  for (const [action, what] of [
+    ['status', 'the rollout: waves, gates (PromQL and what they saw), failure, rollback, last steps'],
+    ['pause', 'assign no more instances (gates keep judging, and may still roll back)'],
+    ['resume', 'continue a paused rollout'],
+    ['abort', 'put every instance back on the old revision; ends as aborted'],
+    ['rollback', 'put every instance back on the old revision; ends as rolled-back (pages the owner)'],
+  ] as const) {
+    serviceOptions(rollout.command(action).description(what)).action(rolloutAction(action));
+  }
 
   addRuntimeCommands(root, io, setCode);
   addSecretsCommand(root, io, setCode);

@@ -70,6 +70,12 @@ export const VM_JOB = {
 } as const;
 
 /**
+ * The service's gauge, by `team`: 1 while the latest staged rollout ended rolled back. Central's
+ * FedstackRolloutRolledBack reads it; the team is the rollout plan's owner.
+ */
+export const ROLLOUT_ROLLED_BACK = 'fedstack_rollout_rolled_back';
+
+/**
  * A series the edge records every evaluation: its value is the edge's clock. Upstream,
  * `time() - value` is the end-to-end federation lag (dashboards) and FederationStale keys on it.
  */

@@ -48,6 +48,10 @@ export interface ServeFlags {
   readonly centralUrl?: string;
   /** How many service replicas' bridges share each robot's and number's budget (default 1). */
   readonly bridgeReplicas?: number;
+  /** Durable rollout state (revisions, the rollout in progress); enables staged rollouts (operator token). */
+  readonly dataDir?: string;
+  /** How often the rollout controller looks, ms (default 1000). */
+  readonly rolloutTickMs?: number;
 }
 
 const SERVE: Spec = {
@@ -65,6 +69,8 @@ const SERVE: Spec = {
   dingtalkWindowMs: { type: 'int', min: 100, max: 3_600_000 },
   centralUrl: STRING,
   bridgeReplicas: { type: 'int', min: 1, max: 100 },
+  dataDir: STRING,
+  rolloutTickMs: { type: 'int', min: 50, max: 3_600_000 },
 };
 
 export const DEFAULT_SERVE_PORT = 8080;
@@ -75,6 +81,11 @@ export interface SidecarFlags {
   readonly metaCluster?: string;
   readonly endpoint?: string;
   readonly tokenFile?: string;
+  /** `<tier>/<name>`: pull the config from the service (staged rollouts) instead of configDir. */
+  readonly instance?: string;
+  /** The read token for pulling configs (GET /v1/config needs it). */
+  readonly readTokenFile?: string;
+  /** The mounted config (with --instance, the fallback the manifests still mount). */
   readonly configDir: string;
   readonly liveDir: string;
   readonly prometheusUrl: string;
@@ -101,6 +112,8 @@ const SIDECAR: Spec = {
   metaCluster: STRING,
   endpoint: STRING,
   tokenFile: STRING,
+  instance: STRING,
+  readTokenFile: STRING,
   configDir: STRING,
   liveDir: STRING,
   prometheusUrl: STRING,
@@ -234,8 +247,14 @@ export function parseSidecarArgs(argv: readonly string[]): SidecarFlags {
     throw new Error('--prometheus-username and --prometheus-password-file: give both or neither');
   if ((v.prometheusCertFile === undefined) !== (v.prometheusKeyFile === undefined))
     throw new Error('--prometheus-cert-file and --prometheus-key-file: give both or neither');
+  if (v.instance !== undefined) {
+    if (!/^(edge|cascade|central)\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.instance as string))
+      throw new Error(`--instance: want <tier>/<name> (edge/mc-hz-01, cascade/china, central/central-a), got ${JSON.stringify(v.instance)}`);
+    if (v.serviceUrl === undefined || v.tokenFile === undefined || v.readTokenFile === undefined)
+      throw new Error('--instance: pulling the config needs --service-url, --token-file and --read-token-file');
+  }
   const beat = [v.serviceUrl, v.metaCluster, v.endpoint, v.tokenFile];
-  if (beat.some((x) => x !== undefined) && beat.some((x) => x === undefined))
+  if (v.instance === undefined && beat.some((x) => x !== undefined) && beat.some((x) => x === undefined))
     throw new Error(
       '--service-url, --meta-cluster, --endpoint and --token-file: give all four (heartbeats) or none',
     );

@@ -46,6 +46,8 @@ export interface Emitter {
   paths(): string[];
   /** The paths of one Prometheus instance's directory (what a change to that instance touches). */
   instancePaths(tier: PrometheusTier, name: string): string[];
+  /** The config files of a tier's Prometheus directory: what its sidecar syncs (no manifests). */
+  configFiles(tier: PrometheusTier): string[];
   /** One file's text, or undefined when the tree has no such path. */
   file(path: string): string | undefined;
 }
@@ -182,6 +184,7 @@ export function createEmitter(plan: RenderPlan): Emitter {
 
   return {
     plan,
+    configFiles,
     instancePaths: (tier, name) => instanceFiles(tier).map((f) => `${tier}/${name}/${f}`),
     paths() {
       const out: string[] = [];

@@ -20,7 +20,7 @@ import type { PrometheusBundle } from '../common/prometheus.ts';
 import { renderAlertmanager, type RenderedAlertmanager } from '../alerting/render.ts';
 import { renderCascade } from '../cascade/render.ts';
 import { metaAlertRules } from '../central/alerts.ts';
-import { SELF_MONITORING_RULES } from '../central/self-monitoring.ts';
+import { ROLLOUT_ALERT_RULES, SELF_MONITORING_RULES } from '../central/self-monitoring.ts';
 import { BRIDGE_ALERT_RULES } from '../alerting/rules.ts';
 import { renderCentral } from '../central/render.ts';
 import {
@@ -156,7 +156,7 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
     get metaAlertRules() {
       return metaAlerts();
     },
-    selfMonitoringRules: [...SELF_MONITORING_RULES, ...BRIDGE_ALERT_RULES],
+    selfMonitoringRules: [...SELF_MONITORING_RULES, ...ROLLOUT_ALERT_RULES, ...BRIDGE_ALERT_RULES],
     edgeJobs: EDGE_JOBS,
     get panelQueries() {
       return queries();

@@ -22,11 +22,14 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { LABEL, type Profile } from '../common/conventions.ts';
 import { createEmitter, type Emitter } from '../render/emit.ts';
-import { createPlan, type RenderPlan } from '../render/plan.ts';
+import { createPlan, type PrometheusTier, type RenderPlan } from '../render/plan.ts';
+import type { RolloutService } from '../rollout/service.ts';
+import type { Topology } from '../topology/model.ts';
 import { hostPortSchema } from '../topology/schema.ts';
 import { HttpError, policyOf, requireToken, type TokenSource } from './auth.ts';
 import type { RegistrationStore } from './registrations.ts';
-import type { TopologySource } from './topology-watch.ts';
+import { rolloutRouter } from './rollout-api.ts';
+import type { TopologySnapshot, TopologySource } from './topology-watch.ts';
 import { Recent } from '../common/recent.ts';
 
 export interface AppDeps {
@@ -47,6 +50,12 @@ export interface AppDeps {
   readonly now: () => number;
   /** Profile of the files served under /v1/config (default kubernetes). */
   readonly profile?: Profile;
+  /**
+   * Staged rollouts (rollout/service.ts): each Prometheus instance is served the revision the
+   * rollout assigns it, sidecars' reports go to it, and /v1/rollouts is its API (operator
+   * token). Without it, every instance gets the topology source's current revision.
+   */
+  readonly rollouts?: RolloutService;
   /** Max request body size (express/body-parser syntax), default 16kb. */
   readonly bodyLimit?: string;
   /**
@@ -71,13 +80,30 @@ export interface AppContext {
   readonly guard: (method: 'GET' | 'POST', path: string) => RequestHandler;
 }
 
-const heartbeatSchema = z.strictObject({
-  endpoint: hostPortSchema,
+const hashSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9:_-]{1,128}$/, { error: 'must be 1-128 letters, digits, ":", "_" or "-"' });
+/** What a sidecar says about itself; `revision` and `sync` only when it pulls its config (rollouts). */
+const reportFields = {
   version: z.string().min(1).max(128),
-  configHash: z
-    .string()
-    .regex(/^[A-Za-z0-9:_-]{1,128}$/, { error: 'must be 1-128 letters, digits, ":", "_" or "-"' }),
-});
+  configHash: hashSchema,
+  /** The topology revision (hash) whose files are live. */
+  revision: hashSchema.optional(),
+  /** Its last sync of a new revision: promtool's verdict and the reload's. */
+  sync: z
+    .strictObject({
+      revision: hashSchema,
+      promtool: z.enum(['ok', 'failed']),
+      reload: z.enum(['ok', 'failed', 'not-needed']),
+      problem: z.string().max(4000).optional(),
+    })
+    .optional(),
+};
+const heartbeatSchema = z.strictObject({ endpoint: hostPortSchema, ...reportFields });
+const instanceHeartbeatSchema = z.strictObject(reportFields);
+const PROMETHEUS_TIERS: readonly string[] = ['edge', 'cascade', 'central'];
+const issuesText = (issues: readonly z.core.$ZodIssue[]) =>
+  issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
 
 /** File names the config route accepts: no path separators, no leading dot. */
 const SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -194,33 +220,43 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // One render plan per topology revision, made when first asked for (cheap: everything in it
-  // is lazy), with the answers given from it. Only the current revision is worth keeping.
-  let served:
-    | {
-        key: string;
-        emitter: Emitter;
-        answers: Recent<Answer>;
-        sd: Map<string, { key: number; answer: Answer }>;
-      }
-    | undefined;
-  const current = () => {
-    const snap = topologySource.current();
+  // is lazy), with the answers given from it. Only the revisions being served are worth keeping:
+  // the current one, or during a rollout its old and new one.
+  interface Served {
+    emitter: Emitter;
+    answers: Recent<Answer>;
+    sd: Map<string, { key: number; answer: Answer }>;
+  }
+  const served = new Map<string, Served>();
+  const serve = (snap: TopologySnapshot) => {
     const key = `${snap.revision}:${snap.hash}`;
-    if (served?.key !== key)
-      served = {
-        key,
-        emitter: createEmitter(createPlan(snap.topology, profile)),
-        answers: new Recent(ANSWERS_KEPT),
-        sd: new Map(),
-      };
-    return { snap, ...served };
+    let s = served.get(key);
+    if (s === undefined) {
+      if (served.size >= 3) served.delete(served.keys().next().value!);
+      s = { emitter: createEmitter(createPlan(snap.topology, profile)), answers: new Recent(ANSWERS_KEPT), sd: new Map() };
+      served.set(key, s);
+    }
+    return { snap, ...s };
   };
+  const snapshotOf = (r: { topology: Topology; seq: number; hash: string }): TopologySnapshot => ({
+    topology: r.topology,
+    revision: r.seq,
+    hash: r.hash,
+  });
+  /** The revision everything outside a rollout is served. */
+  const current = () => serve(deps.rollouts ? snapshotOf(deps.rollouts.stable()) : topologySource.current());
+  /** The revision one Prometheus instance is served. */
+  const currentFor = (tier: string, name: string) =>
+    deps.rollouts && PROMETHEUS_TIERS.includes(tier)
+      ? serve(snapshotOf(deps.rollouts.servedTo(tier as PrometheusTier, name)))
+      : current();
 
   // http_sd answers are built once per (topology revision, live endpoints): Prometheus servers
   // of a whole big region poll them, and 2,500 targets take milliseconds to serialize.
   app.get('/v1/sd/cascade/:bigRegion', guard('GET', '/v1/sd/cascade/:bigRegion'), (req, res) => {
-    const { emitter, sd, snap } = current();
     const name = String(req.params.bigRegion);
+    // Which edges a cascade federates is part of its config: it follows the cascade's revision.
+    const { emitter, sd, snap } = currentFor('cascade', name);
     const key = registrations.version(now());
     let cached = sd.get(name);
     if (cached?.key !== key) {
@@ -255,7 +291,7 @@ export function createApp(deps: AppDeps): express.Express {
         throw new HttpError(400, 'bad request', `invalid path segment ${JSON.stringify(s)}`);
     }
     const path = segments.join('/');
-    const { snap, emitter, answers } = current();
+    const { snap, emitter, answers } = currentFor(segments[0]!, segments[1] ?? '');
     const cached = answers.get(`config/${path}`, () => {
       const end = metrics.renderSeconds.startTimer();
       let text: string | undefined;
@@ -279,13 +315,39 @@ export function createApp(deps: AppDeps): express.Express {
     if (cached === NOT_RENDERED)
       throw new HttpError(404, 'not found', `no rendered file ${JSON.stringify(path)}`);
     res.setHeader('X-Fedstack-Topology-Revision', String(snap.revision));
+    res.setHeader('X-Fedstack-Revision-Hash', snap.hash);
+    send(req, res, cached);
+  };
+  /**
+   * `/v1/config/<tier>/<name>`: every config file of one Prometheus instance at once, with the
+   * revision they belong to, as the pulling sidecar takes them (one answer, never files of two
+   * revisions mixed).
+   */
+  const serveInstance = (req: Request, res: Response, tier: PrometheusTier, name: string) => {
+    const { snap, emitter, answers } = currentFor(tier, name);
+    if (emitter.plan.prometheus(tier, name) === undefined)
+      throw new HttpError(404, 'not found', `no ${tier} instance ${JSON.stringify(name)} in topology revision ${snap.revision}`);
+    const cached = answers.get(`instance/${tier}/${name}`, () => {
+      const files: Record<string, string> = {};
+      for (const f of emitter.configFiles(tier)) {
+        const text = emitter.file(`${tier}/${name}/${f}`);
+        if (text !== undefined) files[f] = text;
+      }
+      return answer(JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }), 'application/json');
+    });
+    res.setHeader('X-Fedstack-Topology-Revision', String(snap.revision));
+    res.setHeader('X-Fedstack-Revision-Hash', snap.hash);
     send(req, res, cached);
   };
   // `/v1/config/<tier>/<name>/<file>`, and any other depth the tree has
   // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
-  app.get('/v1/config/*path', guard('GET', '/v1/config/*path'), (req, res) =>
-    serveConfig(req, res, req.params.path as unknown as string[]),
-  );
+  // `/v1/config/<tier>/<name>` alone: that instance's files as one answer (serveInstance).
+  app.get('/v1/config/*path', guard('GET', '/v1/config/*path'), (req, res) => {
+    const segments = req.params.path as unknown as string[];
+    if (segments.length === 2 && PROMETHEUS_TIERS.includes(segments[0]!) && SEGMENT_RE.test(segments[1]!))
+      serveInstance(req, res, segments[0] as PrometheusTier, segments[1]!);
+    else serveConfig(req, res, segments);
+  });
 
   app.post(
     '/v1/edges/:metaCluster/heartbeat',
@@ -302,14 +364,11 @@ export function createApp(deps: AppDeps): express.Express {
         throw new HttpError(404, 'not found', `unknown meta-cluster ${JSON.stringify(name)}`);
       }
       const parsed = heartbeatSchema.safeParse(req.body);
-      if (!parsed.success) {
-        const reason = parsed.error.issues
-          .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
-          .join('; ');
-        throw new HttpError(400, 'bad request', reason);
-      }
+      if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
       const at = now();
-      registrations.record(name, { ...parsed.data, receivedAt: at });
+      const { revision, sync, ...registration } = parsed.data;
+      registrations.record(name, { ...registration, receivedAt: at });
+      deps.rollouts?.report(`edge/${name}`, { ...(revision ? { revision } : {}), ...(sync ? { sync } : {}) });
       metrics.heartbeats.inc({ [LABEL.metaCluster]: name });
       res.json({
         status: 'registered',
@@ -318,6 +377,31 @@ export function createApp(deps: AppDeps): express.Express {
       });
     },
   );
+
+  // Cascades and central replicas report what they applied (edges do in their heartbeat).
+  app.post(
+    '/v1/instances/:tier/:name/heartbeat',
+    guard('POST', '/v1/instances/:tier/:name/heartbeat'),
+    (req, _res, next) => {
+      if (!req.is('application/json'))
+        throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
+      next();
+    },
+    express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
+    (req, res) => {
+      const tier = String(req.params.tier);
+      const name = String(req.params.name);
+      if (!PROMETHEUS_TIERS.includes(tier) || current().emitter.plan.prometheus(tier as PrometheusTier, name) === undefined)
+        throw new HttpError(404, 'not found', `unknown instance ${JSON.stringify(`${tier}/${name}`)}`);
+      const parsed = instanceHeartbeatSchema.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
+      const { revision, sync } = parsed.data;
+      deps.rollouts?.report(`${tier}/${name}`, { ...(revision ? { revision } : {}), ...(sync ? { sync } : {}) });
+      res.json({ status: 'recorded', instance: `${tier}/${name}` });
+    },
+  );
+
+  app.use('/v1/rollouts', rolloutRouter(deps.rollouts, guard));
 
   const ctx: AppContext = {
     topologySource,

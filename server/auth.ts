@@ -44,6 +44,30 @@ export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
     token: 'sidecar',
     why: 'a heartbeat redirects a cascade to an address: only edge sidecars may move an edge',
   },
+  'POST /v1/instances/:tier/:name/heartbeat': {
+    auth: 'bearer',
+    token: 'sidecar',
+    why: "a cascade's or central replica's sidecar reports which revision it applied: only sidecars may vouch for a rollout",
+  },
+  // Staged rollouts (server/rollout-api.ts): starting, stopping or rolling back changes what the
+  // whole fleet runs; reading its status shows the fleet's instances and the topology's diff.
+  ...Object.fromEntries(
+    [
+      'POST /v1/rollouts/',
+      'POST /v1/rollouts/plan',
+      'GET /v1/rollouts/current',
+      'POST /v1/rollouts/current/:action',
+      'GET /v1/rollouts/revisions',
+      'GET /v1/rollouts/revisions/:seq/diff',
+    ].map((route) => [
+      route,
+      {
+        auth: 'bearer',
+        token: 'operator',
+        why: 'a rollout changes what every Prometheus of the fleet runs: an operator decision',
+      } as const,
+    ]),
+  ),
   // The operator console (console/router.ts): the on-call reads it without a token (names,
   // states, lag, revisions, the bridge's queue; no address list, credential or rule file, which
   // stay behind the read token); its buttons act, so they take the operator token.

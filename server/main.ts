@@ -13,6 +13,7 @@ import type { Profile } from '../common/conventions.ts';
 import type { Secret } from '../common/secret.ts';
 import { consoleRouter } from '../console/router.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
+import { RolloutService } from '../rollout/service.ts';
 import { createApp, type ExtraRouter } from './app.ts';
 import { tokenFromFile, type TokenSource } from './auth.ts';
 import { RegistrationStore } from './registrations.ts';
@@ -49,6 +50,9 @@ export interface ServerOptions {
   readonly bridge?: AlertBridgeConfig;
   /** Where the console at `/` reads central (`--central-url`); default from the topology and profile. */
   readonly centralUrls?: readonly string[];
+  /** Durable rollout state; with it, the service runs staged rollouts (rollout/service.ts, operator token). */
+  readonly dataDir?: string;
+  readonly rolloutTickMs?: number;
 }
 
 export interface RunningServer {
@@ -82,7 +86,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       })
     : undefined;
 
+  const rollouts =
+    opts.dataDir === undefined
+      ? undefined
+      : new RolloutService({
+          dataDir: opts.dataDir,
+          profile: opts.profile ?? 'kubernetes',
+          initial: { text: readFileSync(file, 'utf8'), file, hash: watcher.current().hash },
+          logger: logger.child({ component: 'rollout' }),
+          registry,
+          now: opts.now ?? Date.now,
+          tickMs: opts.rolloutTickMs,
+          ...(opts.centralUrls === undefined ? {} : { centralUrls: () => centralsByName(opts.centralUrls!) }),
+        });
+
   const app = createApp({
+    rollouts,
     topologySource: watcher,
     registrations: new RegistrationStore({ ttlMs: opts.registrationTtlMs ?? 90_000 }),
     heartbeatToken,
@@ -110,6 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.once('error', (e) => {
       watcher.close();
       void bridge?.close();
+      void rollouts?.close();
       reject(e);
     });
   });
@@ -131,6 +151,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       // In-flight sends finish and are recorded; what is still queued stays in the outbox.
       await bridge?.close();
+      await rollouts?.close();
       watcher.close();
     },
   };
@@ -144,4 +165,9 @@ function tokenOption(file: string | undefined, fixed: Secret | undefined): Token
   if (file === undefined) return fixed;
   readFileSync(file);
   return tokenFromFile(file);
+}
+
+/** `--central-url` given as a list: the gates read central there (names by position). */
+function centralsByName(urls: readonly string[]): Record<string, string> {
+  return Object.fromEntries(urls.map((u, i) => [`central-${i}`, u.replace(/\/$/, '')]));
 }

@@ -47,8 +47,22 @@ export interface SidecarOptions {
   readonly endpoint?: string;
   /** Bearer token for heartbeats (a mounted Secret); re-read every time, so rotation works. */
   readonly tokenFile?: string;
-  /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). */
-  readonly configDir: string;
+  /**
+   * `<tier>/<name>` (edge/mc-hz-01, cascade/china, central/central-a): pull the config from the
+   * service (GET /v1/config/<tier>/<name>, the revision a rollout assigns this instance) instead
+   * of reading configDir, and report the revision applied and how promtool and the reload went
+   * in every heartbeat. Needs serviceUrl, tokenFile and readTokenFile.
+   */
+  readonly instance?: string;
+  /** The read token GET /v1/config takes (a mounted Secret), re-read at each pull. */
+  readonly readTokenFile?: string;
+  /**
+   * Files of the live directory that are not the sidecar's: never written, checked or removed
+   * (the local stack keeps each Prometheus' web config itself, with paths relative to it).
+   */
+  readonly keepFiles?: readonly string[];
+  /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). Unused when pulling. */
+  readonly configDir?: string;
   /** Where Prometheus reads its config (--config.file=<liveDir>/prometheus.yml): only good configs land here. */
   readonly liveDir: string;
   /** Prometheus' own URL from inside the pod, e.g. https://localhost:9090. */
@@ -102,6 +116,8 @@ export interface RunningSidecar {
   heartbeat(): Promise<boolean>;
   /** Hash of the config in the live directory ("none" before the first good one). */
   appliedHash(): string;
+  /** Pulling: the revision (topology hash) whose files are live. */
+  liveRevision(): string | undefined;
   readonly registry: Registry;
   close(): Promise<void>;
 }
@@ -123,23 +139,50 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   opts.signal?.addEventListener('abort', () => halt.abort(), { once: true });
 
   // What is live now: on restart, whatever the live dir holds passed a check before.
-  let applied = existsSync(join(opts.liveDir, FILE.prometheus)) ? hashFiles(readLive(opts.liveDir)) : 'none';
+  const keep = new Set(opts.keepFiles ?? []);
+  let applied = existsSync(join(opts.liveDir, FILE.prometheus))
+    ? hashFiles(readLive(opts.liveDir, keep))
+    : 'none';
   let rejected: string | undefined;
   let busy: Promise<SyncOutcome> | undefined;
 
   // A live config Prometheus has not loaded yet (its reload failed): retried every sync.
   let reloadPending = false;
 
-  const reloadPrometheus = async (hash: string): Promise<SyncOutcome> => {
+  // Pulling: the revision whose files are live (kept beside them, so a restart still knows) and
+  // what the last sync of a new revision said, both reported in the heartbeat.
+  const revisionFile = join(opts.liveDir, '.fedstack-revision');
+  let liveRevision = existsSync(revisionFile) ? readFileSync(revisionFile, 'utf8').trim() : undefined;
+  let lastSync: SyncReport | undefined;
+  const setLiveRevision = (revision: string | undefined) => {
+    if (revision === undefined || revision === liveRevision) return;
+    liveRevision = revision;
+    writeFileSync(revisionFile, `${revision}\n`);
+  };
+  const pull = opts.instance === undefined ? undefined : pullSource(opts, halt.signal);
+  const readConfig = async (): Promise<{ files: Map<string, string>; revision?: string }> => {
+    if (pull !== undefined) {
+      const got = await pull();
+      for (const name of keep) got.files.delete(name);
+      return got;
+    }
+    if (opts.configDir === undefined) throw new Error('no --config-dir and no --instance to pull');
+    return { files: readMounted(opts.configDir, opts.passwordHashFile) };
+  };
+
+  const reloadPrometheus = async (hash: string, revision?: string): Promise<SyncOutcome> => {
     try {
       await http.post('/-/reload');
       reloadPending = false;
+      if (revision !== undefined) lastSync = { revision, promtool: 'ok', reload: 'ok' };
       m.syncs.inc({ outcome: 'applied' });
       m.lastReload.set(Date.now() / 1000);
       logger.info({ hash }, 'config applied and Prometheus reloaded');
       return 'applied';
     } catch (e) {
       reloadPending = true;
+      if (revision !== undefined)
+        lastSync = { revision, promtool: 'ok', reload: 'failed', problem: describeHttpError(e) };
       m.syncs.inc({ outcome: 'reload-failed' });
       logger.error({ hash, err: describeHttpError(e) }, 'Prometheus reload failed, will retry');
       return 'reload-failed';
@@ -148,9 +191,16 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
 
   const doSync = async (reload: boolean): Promise<SyncOutcome> => {
     let files: Map<string, string>;
+    let revision: string | undefined;
     try {
-      files = readMounted(opts.configDir, opts.passwordHashFile);
+      ({ files, revision } = await readConfig());
     } catch (e) {
+      if (halt.signal.aborted) return 'unchanged';
+      // Not reaching the service is no verdict on the config: keep the live one, say nothing.
+      if (pull !== undefined) {
+        logger.warn({ err: describeHttpError(e) }, 'cannot pull the config from the service, keeping the live config');
+        return 'unchanged';
+      }
       m.syncs.inc({ outcome: 'rejected' });
       m.valid.set(0);
       logger.warn({ err: (e as Error).message }, 'mounted config unreadable, keeping the live config');
@@ -158,10 +208,15 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     }
     const hash = hashFiles(files);
     if (hash === applied) {
-      // Back to (or still on) the live config, e.g. a bad edit reverted.
+      // Back to (or still on) the live config, e.g. a bad edit reverted, or a revision that
+      // changes nothing here: it is live as it stands.
       rejected = undefined;
       m.valid.set(1);
-      return reload && reloadPending ? reloadPrometheus(hash) : 'unchanged';
+      if (revision !== undefined && revision !== liveRevision) {
+        setLiveRevision(revision);
+        lastSync = { revision, promtool: 'ok', reload: 'not-needed' };
+      }
+      return reload && reloadPending ? reloadPrometheus(hash, revision) : 'unchanged';
     }
     if (hash === rejected) return 'unchanged';
 
@@ -174,6 +229,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       if (halt.signal.aborted) return 'unchanged';
       if (problem !== undefined) {
         rejected = hash;
+        if (revision !== undefined) lastSync = { revision, promtool: 'failed', reload: 'not-needed', problem };
         m.syncs.inc({ outcome: 'rejected' });
         m.valid.set(0);
         logger.warn({ hash, problem }, 'new config failed promtool check, keeping the last good one');
@@ -181,7 +237,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       }
       // One rename per file: each is atomic, and Prometheus reads only on reload (below).
       for (const name of files.keys()) renameSync(join(staging, name), join(opts.liveDir, name));
-      for (const name of liveNames(opts.liveDir))
+      for (const name of liveNames(opts.liveDir, keep))
         if (!files.has(name)) rmSync(join(opts.liveDir, name), { force: true });
     } catch (e) {
       // A disk problem, not a config problem: try again next time.
@@ -193,12 +249,14 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     }
     applied = hash;
     rejected = undefined;
+    setLiveRevision(revision);
     m.valid.set(1);
     if (!reload) {
+      if (revision !== undefined) lastSync = { revision, promtool: 'ok', reload: 'not-needed' };
       m.syncs.inc({ outcome: 'applied' });
       return 'applied';
     }
-    return reloadPrometheus(hash);
+    return reloadPrometheus(hash, revision);
   };
   const sync = (reload = true): Promise<SyncOutcome> => {
     // Never two syncs at once: they would share the live directory.
@@ -210,11 +268,9 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   };
 
   const { serviceUrl, metaCluster, endpoint, tokenFile } = opts;
+  const registers = metaCluster !== undefined && endpoint !== undefined;
   const heartbeats =
-    serviceUrl !== undefined &&
-    metaCluster !== undefined &&
-    endpoint !== undefined &&
-    tokenFile !== undefined;
+    serviceUrl !== undefined && tokenFile !== undefined && (registers || opts.instance !== undefined);
   const resolveAll = opts.resolveAll ?? defaultResolveAll;
   /**
    * The service keeps registrations in memory per replica, so the sidecar tells every replica:
@@ -225,9 +281,19 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     if (!heartbeats) return false;
     let token: string;
     let addresses: string[];
+    // An edge registers its endpoint; a pulling cascade or central replica only reports.
     const url = new URL(
-      `${serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(metaCluster)}/heartbeat`,
+      registers
+        ? `${serviceUrl.replace(/\/$/, '')}/v1/edges/${encodeURIComponent(metaCluster)}/heartbeat`
+        : `${serviceUrl.replace(/\/$/, '')}/v1/instances/${opts.instance!.split('/').map(encodeURIComponent).join('/')}/heartbeat`,
     );
+    const body = {
+      ...(registers ? { endpoint } : {}),
+      version,
+      configHash: applied,
+      ...(liveRevision === undefined ? {} : { revision: liveRevision }),
+      ...(lastSync === undefined ? {} : { sync: lastSync }),
+    };
     try {
       token = readFileSync(tokenFile, 'utf8').trim();
       addresses = await resolveAll(url.hostname);
@@ -243,7 +309,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
         try {
           await axios.post(
             target.toString(),
-            { endpoint, version, configHash: applied },
+            body,
             // The original Host, for virtual hosting and TLS names in front of the service.
             {
               headers: { Authorization: `Bearer ${token}`, Host: url.host },
@@ -268,8 +334,15 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   if (opts.once) {
     const outcome = await sync(false);
     if (outcome === 'rejected' && applied === 'none')
-      throw new Error(`${opts.configDir}: config failed promtool check and there is no last good config`);
-    return { sync: () => sync(), heartbeat, appliedHash: () => applied, registry, close: async () => {} };
+      throw new Error(`${opts.configDir ?? opts.instance}: config failed promtool check and there is no last good config`);
+    return {
+      sync: () => sync(),
+      heartbeat,
+      appliedHash: () => applied,
+      liveRevision: () => liveRevision,
+      registry,
+      close: async () => {},
+    };
   }
 
   let server: Server | undefined;
@@ -311,6 +384,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
     sync: () => sync(),
     heartbeat,
     appliedHash: () => applied,
+    liveRevision: () => liveRevision,
     registry,
     close: async () => {
       stopped = true;
@@ -321,6 +395,40 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
       server?.closeAllConnections();
       if (server) await new Promise<void>((r) => server!.close(() => r()));
     },
+  };
+}
+
+/** What a pulling sidecar reports about its last sync of a new revision. */
+interface SyncReport {
+  readonly revision: string;
+  readonly promtool: 'ok' | 'failed';
+  readonly reload: 'ok' | 'failed' | 'not-needed';
+  readonly problem?: string;
+}
+
+/** GET /v1/config/<tier>/<name> at the service: the files of the revision assigned, as one answer. */
+function pullSource(
+  opts: SidecarOptions,
+  signal: AbortSignal,
+): () => Promise<{ files: Map<string, string>; revision: string }> {
+  const { serviceUrl, readTokenFile, instance } = opts;
+  if (serviceUrl === undefined || readTokenFile === undefined)
+    throw new Error('--instance: pulling the config needs --service-url and --read-token-file');
+  const url = `${serviceUrl.replace(/\/$/, '')}/v1/config/${instance!.split('/').map(encodeURIComponent).join('/')}`;
+  return async () => {
+    const token = readFileSync(readTokenFile, 'utf8').trim();
+    const res = await axios.get<{ hash: string; files: Record<string, string> }>(url, {
+      headers: { Authorization: `Bearer ${token}` },
+      timeout: 10_000,
+      signal,
+    });
+    const files = new Map<string, string>();
+    for (const name of Object.keys(res.data.files).sort()) {
+      const text = res.data.files[name]!;
+      files.set(name, name === FILE.webConfig ? fillWebConfig(text, opts.passwordHashFile) : text);
+    }
+    if (!files.has(FILE.prometheus)) throw new Error(`${url}: no ${FILE.prometheus} in the answer`);
+    return { files, revision: res.data.hash };
   };
 }
 
@@ -338,13 +446,13 @@ function readMounted(dir: string, hashFile: string | undefined): Map<string, str
   return files;
 }
 
-function liveNames(dir: string): string[] {
-  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isFile());
+function liveNames(dir: string, keep: ReadonlySet<string>): string[] {
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && !keep.has(n) && statSync(join(dir, n)).isFile());
 }
 
-function readLive(dir: string): Map<string, string> {
+function readLive(dir: string, keep: ReadonlySet<string>): Map<string, string> {
   return new Map(
-    liveNames(dir)
+    liveNames(dir, keep)
       .sort()
       .map((n) => [n, readFileSync(join(dir, n), 'utf8')]),
   );

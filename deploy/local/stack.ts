@@ -51,6 +51,9 @@ import { parseDuration } from '../../common/duration.ts';
  */
 export type ComponentKind = 'edge' | 'cascade' | 'central' | 'alertmanager' | 'victoriametrics' | 'vmauth';
 
+/** The filled web config each protected Prometheus reads, next to the rendered template. */
+export const LIVE_WEB_CONFIG = 'web-config.live.yml';
+
 export interface ServiceContext {
   /** The localized topology (loopback endpoints, serviceUrl pointing at `port`). */
   readonly topology: Topology;
@@ -328,7 +331,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           : {
               template: join(cfgDir, FILE.webConfig),
               // Next to the rendered one: its relative paths resolve the same.
-              live: join(cfgDir, 'web-config.live.yml'),
+              live: join(cfgDir, LIVE_WEB_CONFIG),
             };
       if (webConfig !== undefined) webConfigs.push(webConfig);
       return {

@@ -21,6 +21,8 @@ test('serve flags round-trip and default the port to 8080', () => {
     dingtalkWindowMs: 60000,
     centralUrl: 'http://central-a:9090,http://central-b:9090',
     bridgeReplicas: 2,
+    dataDir: '/var/lib/fedstack/rollouts',
+    rolloutTickMs: 500,
   };
   assert.deepEqual(parseServeArgs(serveArgs(flags)), flags);
   assert.deepEqual(parseServeArgs([]), { port: 8080 });
@@ -71,6 +73,16 @@ const badSidecar: [string, string[], RegExp][] = [
     /--prometheus-cert-file and --prometheus-key-file: give both or neither/,
   ],
   ['a username without a password file', [...base, '--prometheus-username=u'], /give both or neither/],
+  [
+    'a pulled instance that names no tier',
+    [...base, '--instance=mc-1', '--service-url=http://s', '--token-file=/t', '--read-token-file=/r'],
+    /--instance: want <tier>\/<name>/,
+  ],
+  [
+    'a pulled instance without the read token',
+    [...base, '--instance=edge/mc-1', '--service-url=http://s', '--token-file=/t'],
+    /--instance: pulling the config needs --service-url, --token-file and --read-token-file/,
+  ],
   ['a bad interval', [...base, '--interval=soon'], /--interval: invalid duration "soon"/],
   [
     'a zero interval (a timer loop)',
