@@ -118,7 +118,7 @@ export interface RolloutWave {
 
 export interface Rollout {
   readonly id: string;
-  readonly state: 'running' | 'paused' | 'done' | 'rolled-back' | 'aborted';
+  readonly state: 'running' | 'paused' | 'rolling-back' | 'done' | 'rolled-back' | 'aborted';
   readonly fromRevision: string;
   readonly toRevision: string;
   readonly startedAt: number;

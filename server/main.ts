@@ -12,6 +12,7 @@ import { BRIDGE_BASE_PATH } from '../alerting/render.ts';
 import type { Profile } from '../common/conventions.ts';
 import type { Secret } from '../common/secret.ts';
 import { consoleRouter } from '../console/router.ts';
+import { rolloutSource } from '../console/rollouts.ts';
 import { DEFAULT_TOPOLOGY_PATH } from '../examples/index.ts';
 import { RolloutService } from '../rollout/service.ts';
 import { createApp, type ExtraRouter } from './app.ts';
@@ -119,6 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         profile: opts.profile ?? 'kubernetes',
         ...(opts.centralUrls === undefined ? {} : { centralUrls: opts.centralUrls }),
         ...(bridge === undefined ? {} : { bridge: bridge.engine }),
+        ...(rollouts === undefined ? {} : { rollouts: rolloutSource(rollouts) }),
       }),
     ],
   });

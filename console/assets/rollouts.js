@@ -15,7 +15,7 @@ import { VirtualList } from './virtual-list.js';
  */
 
 /** @type {Record<string, string>} */
-const ROLLOUT_STATE = { running: 'up', paused: 'stale', done: 'up', 'rolled-back': 'down', aborted: 'down' };
+const ROLLOUT_STATE = { running: 'up', paused: 'stale', 'rolling-back': 'stale', done: 'up', 'rolled-back': 'down', aborted: 'down' };
 
 export class RolloutsUi {
   /** @param {HTMLElement} section */

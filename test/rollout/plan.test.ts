@@ -12,7 +12,16 @@ import { createEmitter } from '../../render/emit.ts';
 import { validateTopology } from '../../render/validate.ts';
 import { formatError } from '../../topology/errors.ts';
 import { diffRevisionsAsync } from '../../rollout/changes.ts';
-import { advance, createRollout, pause, resume, type InstanceReport, type Rollout } from '../../rollout/engine.ts';
+import {
+  advance,
+  createRollout,
+  pause,
+  resume,
+  type InstanceReport,
+  type Rollout,
+} from '../../rollout/engine.ts';
+import { rolloutStatus } from '../../rollout/status.ts';
+import { consoleRollout } from '../../console/rollouts.ts';
 import { defaultPlanSpec, parseRolloutPlan, resolvePlan } from '../../rollout/plan-file.ts';
 import { gateKey } from '../../rollout/gates.ts';
 
@@ -27,7 +36,9 @@ function load(t: string) {
 const from = load(text);
 /** Every edge changes: one more edge recording rule. */
 const doc = YAML.parse(text);
-doc.recordingRules = { edge: [...from.topology.recordingRules.edge, { record: 'meta_cluster:probe:count', expr: 'count(up)' }] };
+doc.recordingRules = {
+  edge: [...from.topology.recordingRules.edge, { record: 'meta_cluster:probe:count', expr: 'count(up)' }],
+};
 const to = load(YAML.stringify(doc));
 const changes = await diffRevisionsAsync(createEmitter(from.plan), createEmitter(to.plan));
 
@@ -64,10 +75,26 @@ describe('rollout plan', () => {
     const parsed = parseRolloutPlan(bad, 'plan.yaml');
     assert.ok(!parsed.ok);
     const lines = parsed.errors.map(formatError);
-    assert.ok(lines.every((l) => /^plan\.yaml:\d+:\d+: /.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('plan.yaml:4:') && l.includes('waves[0].edges')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('plan.yaml:6:') && l.includes('a wave selects its instances with one of edges, cascades or central')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('plan.yaml:8:') && l.includes('serise')), lines.join('\n'));
+    assert.ok(
+      lines.every((l) => /^plan\.yaml:\d+:\d+: /.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('plan.yaml:4:') && l.includes('waves[0].edges')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith('plan.yaml:6:') &&
+          l.includes('a wave selects its instances with one of edges, cascades or central'),
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('plan.yaml:8:') && l.includes('serise')),
+      lines.join('\n'),
+    );
   });
 
   it('resolving refuses both central replicas in one wave and a soak shorter than the federation lag, at their lines', () => {
@@ -124,7 +151,11 @@ describe('rollout engine', () => {
     advance(r, obs(1100));
     assert.deepEqual(Object.keys(r.waves[0]!.progress), ['edge/mc-hz-01', 'edge/mc-fra-01']);
     for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01'])
-      reports.set(id, { revision: 'new', receivedAt: 2000, sync: { revision: 'new', promtool: 'ok', reload: 'ok' } });
+      reports.set(id, {
+        revision: 'new',
+        receivedAt: 2000,
+        sync: { revision: 'new', promtool: 'ok', reload: 'ok' },
+      });
     advance(r, obs(2000));
     assert.equal(r.waves[0]!.state, 'soaking');
     const lost = { [closure]: { 'edge/mc-hz-01': ['up'], 'edge/mc-fra-01': ['up', 'x'] } };
@@ -133,17 +164,32 @@ describe('rollout engine', () => {
     advance(r, obs(7000, lost));
     assert.equal(r.state, 'rolling-back');
     assert.equal(r.failure!.gate, closure);
-    assert.match(r.failure!.summary, /1 of 2 instance\(s\) failed \(budget 0\); first: edge\/mc-hz-01 gate closure .*no fresh data for x/);
+    assert.match(
+      r.failure!.summary,
+      /1 of 2 instance\(s\) failed \(budget 0\); first: edge\/mc-hz-01 gate closure .*no fresh data for x/,
+    );
     assert.deepEqual(r.rollback!.instances, ['edge/mc-hz-01', 'edge/mc-fra-01']);
     // A report from before the rollback began proves nothing.
-    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01']) reports.set(id, { revision: 'old', receivedAt: 6500 });
+    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01'])
+      reports.set(id, { revision: 'old', receivedAt: 6500 });
     advance(r, obs(7500));
     assert.equal(r.state, 'rolling-back');
-    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01']) reports.set(id, { revision: 'old', receivedAt: 8000 });
+    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01'])
+      reports.set(id, { revision: 'old', receivedAt: 8000 });
     advance(r, obs(8000));
     assert.equal(r.state, 'rolled-back');
     assert.equal(r.rollback!.verifiedAt, 8000);
     assert.equal(r.waves[1]!.state, 'pending', 'the next wave never started');
+
+    // The console shows it as rolled back, with the failing gate and why, from the same status.
+    const shown = consoleRollout(rolloutStatus(r));
+    assert.equal(shown.state, 'rolled-back');
+    assert.equal(shown.failingGate, closure);
+    assert.match(shown.rollbackReason!, /no fresh data for x/);
+    assert.equal(shown.waves[0]!.state, 'rolled-back');
+    const gate = shown.waves[0]!.gates.find((g) => g.name === closure)!;
+    assert.equal(gate.ok, false);
+    assert.deepEqual([shown.fromRevision, shown.toRevision], ['1 (old)', '2 (new)']);
   });
 
   it('a paused rollout assigns nothing, and its soak stretches by the pause', () => {
@@ -152,7 +198,8 @@ describe('rollout engine', () => {
     advance(r, obs(0));
     advance(r, obs(1000, {}));
     advance(r, obs(1100));
-    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01']) reports.set(id, { revision: 'new', receivedAt: 2000 });
+    for (const id of ['edge/mc-hz-01', 'edge/mc-fra-01'])
+      reports.set(id, { revision: 'new', receivedAt: 2000 });
     advance(r, obs(2000));
     assert.equal(r.waves[0]!.state, 'soaking');
     pause(r, 3000);
