@@ -8,8 +8,7 @@
  * text again, for its source ranges: they turn each error's path into FILE:LINE:COL, and its
  * messages name syntax errors better. Both read YAML 1.2 with the core schema.
  *
- * Used for the rollout plan. The topology loader (topology/load.ts) still has its own copy of
- * these rules, with more YAML-syntax findings: merging the two is left to do.
+ * Used for the topology (topology/load.ts) and the rollout plan (rollout/plan-file.ts).
  */
 import jsyaml from 'js-yaml';
 import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
@@ -79,17 +78,18 @@ export function parseYamlDocument<S extends z.ZodType>(
  * routing tree); a YAML reader that recurses runs out of stack at a few thousand, so a limit
  * turns "Maximum call stack size exceeded" into an error that says what is wrong.
  */
-const MAX_NESTING = 64;
+export const MAX_NESTING = 64;
 
 /**
  * Nodes that aliases (`*name` repeating an `&name` anchor) may add to the document. Each alias
  * is a reference, so a small file can stand for billions of nodes ("billion laughs") that
  * validation would then walk; real reuse (a label set, a route) adds a few thousand.
  */
-const MAX_ALIAS_NODES = 100_000;
+export const MAX_ALIAS_NODES = 100_000;
 
 /** YAML 1.2 core floats, including .inf and .nan. */
-const FLOAT_RE = /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const FLOAT_RE =
+  /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 
 /**
  * Floats as YAML 1.2 (and `yaml`) read them. js-yaml's own reads a float too large for a
@@ -128,7 +128,9 @@ function readErrors(text: string, file: string, e: jsyaml.YAMLException, what: s
   };
   const offset = e.mark?.position ?? 0;
   if (e.reason.startsWith('nesting exceeded maxDepth')) {
-    return [at(offset, `nested deeper than ${MAX_NESTING} levels of mappings and lists; a ${what} needs far fewer`)];
+    return [
+      at(offset, `nested deeper than ${MAX_NESTING} levels of mappings and lists; a ${what} needs far fewer`),
+    ];
   }
   const found = yamlFindings(text, file, what);
   const tag = /^unknown tag !<(.*)>$/.exec(e.reason)?.[1];
@@ -164,15 +166,19 @@ function yamlFindings(text: string, file: string, what: string): TopologyError[]
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col, path: '(yaml)', message };
   };
-  const errors = doc.errors.filter((e) => e.code !== 'TAG_RESOLVE_FAILED').map((e) => {
-    // The yaml library's message for a repeated key does not name it: we do.
-    const key =
-      e.code === 'DUPLICATE_KEY' ? /^[^:\s]+|^"[^"]*"|^'[^']*'/.exec(text.slice(e.pos[0]))?.[0] : undefined;
-    return found(
-      e.pos[0],
-      key !== undefined ? `duplicate key ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}` : firstLine(e.message),
-    );
-  });
+  const errors = doc.errors
+    .filter((e) => e.code !== 'TAG_RESOLVE_FAILED')
+    .map((e) => {
+      // The yaml library's message for a repeated key does not name it: we do.
+      const key =
+        e.code === 'DUPLICATE_KEY' ? /^[^:\s]+|^"[^"]*"|^'[^']*'/.exec(text.slice(e.pos[0]))?.[0] : undefined;
+      return found(
+        e.pos[0],
+        key !== undefined
+          ? `duplicate key ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}`
+          : firstLine(e.message),
+      );
+    });
   // A tag it cannot resolve, or one it knows whose value does not fit (!!timestamp x).
   const tags = [...doc.errors, ...doc.warnings]
     .filter((w) => w.code === 'TAG_RESOLVE_FAILED')
@@ -288,7 +294,7 @@ function zodIssues(issue: z.core.$ZodIssue, raw: unknown, schema: z.ZodType): To
         {
           path,
           message: issue.message.startsWith('Invalid')
-            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(valueAt(raw, path))}`
+            ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(valueAt(raw, path))}${suggestValue(valueAt(raw, path), issue.values)}`
             : issue.message,
         },
       ];
@@ -314,6 +320,16 @@ interface ZodDefLike {
 }
 
 /** The keys the schema accepts at `path` (for "did you mean"), walking through wrappers. */
+/** " (did you mean ...)" for a misspelt choice of a fixed set (`backend: victoria`). */
+function suggestValue(value: unknown, choices: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  return didYouMean(
+    value,
+    choices.filter((c): c is string => typeof c === 'string'),
+    2,
+  );
+}
+
 function keysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] {
   let def: ZodDefLike | undefined = (schema as unknown as { _zod: { def: ZodDefLike } })._zod.def;
   const unwrap = () => {
