@@ -57,8 +57,11 @@ export function consoleRollout(s: RolloutStatus): Rollout {
 /** The console's view of the service's rollout; its actions answer 409 when the state forbids them. */
 export function rolloutSource(service: RolloutService): RolloutSource {
   const act = (action: RolloutAction) => async () => {
+    const r = service.current();
+    if (r === undefined || !isActive(r))
+      throw new HttpError(409, 'conflict', `nothing to ${action}: no rollout is running`);
     const out = service.act(action);
-    if (!out.ok) throw new HttpError(out.status, 'conflict', out.errors.join('; '));
+    if (!out.ok) throw new HttpError(409, 'conflict', out.errors.join('; '));
   };
   return {
     current: () => {
