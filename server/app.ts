@@ -233,7 +233,11 @@ export function createApp(deps: AppDeps): express.Express {
     let s = served.get(key);
     if (s === undefined) {
       if (served.size >= 3) served.delete(served.keys().next().value!);
-      s = { emitter: createEmitter(createPlan(snap.topology, profile)), answers: new Recent(ANSWERS_KEPT), sd: new Map() };
+      s = {
+        emitter: createEmitter(createPlan(snap.topology, profile)),
+        answers: new Recent(ANSWERS_KEPT),
+        sd: new Map(),
+      };
       served.set(key, s);
     }
     return { snap, ...s };
@@ -326,14 +330,21 @@ export function createApp(deps: AppDeps): express.Express {
   const serveInstance = (req: Request, res: Response, tier: PrometheusTier, name: string) => {
     const { snap, emitter, answers } = currentFor(tier, name);
     if (emitter.plan.prometheus(tier, name) === undefined)
-      throw new HttpError(404, 'not found', `no ${tier} instance ${JSON.stringify(name)} in topology revision ${snap.revision}`);
+      throw new HttpError(
+        404,
+        'not found',
+        `no ${tier} instance ${JSON.stringify(name)} in topology revision ${snap.revision}`,
+      );
     const cached = answers.get(`instance/${tier}/${name}`, () => {
       const files: Record<string, string> = {};
       for (const f of emitter.configFiles(tier)) {
         const text = emitter.file(`${tier}/${name}/${f}`);
         if (text !== undefined) files[f] = text;
       }
-      return answer(JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }), 'application/json');
+      return answer(
+        JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }),
+        'application/json',
+      );
     });
     res.setHeader('X-Fedstack-Topology-Revision', String(snap.revision));
     res.setHeader('X-Fedstack-Revision-Hash', snap.hash);
@@ -349,15 +360,28 @@ export function createApp(deps: AppDeps): express.Express {
     else serveConfig(req, res, segments);
   });
 
-  app.post(
-    '/v1/edges/:metaCluster/heartbeat',
-    guard('POST', '/v1/edges/:metaCluster/heartbeat'),
+  /** The heartbeats' body: JSON or 415, then parsed strictly within the body limit. */
+  const jsonBody: RequestHandler[] = [
     (req, _res, next) => {
       if (!req.is('application/json'))
         throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
       next();
     },
     express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
+  ];
+  /** What a sidecar says it applied, for the rollout: only the fields it sent. */
+  const applied = ({
+    revision,
+    sync,
+  }: Pick<z.output<typeof instanceHeartbeatSchema>, 'revision' | 'sync'>) => ({
+    ...(revision ? { revision } : {}),
+    ...(sync ? { sync } : {}),
+  });
+
+  app.post(
+    '/v1/edges/:metaCluster/heartbeat',
+    guard('POST', '/v1/edges/:metaCluster/heartbeat'),
+    ...jsonBody,
     (req, res) => {
       const name = String(req.params.metaCluster);
       if (current().emitter.plan.findMetaCluster(name) === undefined) {
@@ -368,7 +392,7 @@ export function createApp(deps: AppDeps): express.Express {
       const at = now();
       const { revision, sync, ...registration } = parsed.data;
       registrations.record(name, { ...registration, receivedAt: at });
-      deps.rollouts?.report(`edge/${name}`, { ...(revision ? { revision } : {}), ...(sync ? { sync } : {}) });
+      deps.rollouts?.report(`edge/${name}`, applied({ revision, sync }));
       metrics.heartbeats.inc({ [LABEL.metaCluster]: name });
       res.json({
         status: 'registered',
@@ -382,21 +406,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.post(
     '/v1/instances/:tier/:name/heartbeat',
     guard('POST', '/v1/instances/:tier/:name/heartbeat'),
-    (req, _res, next) => {
-      if (!req.is('application/json'))
-        throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
-      next();
-    },
-    express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
+    ...jsonBody,
     (req, res) => {
       const tier = String(req.params.tier);
       const name = String(req.params.name);
-      if (!PROMETHEUS_TIERS.includes(tier) || current().emitter.plan.prometheus(tier as PrometheusTier, name) === undefined)
+      if (
+        !PROMETHEUS_TIERS.includes(tier) ||
+        current().emitter.plan.prometheus(tier as PrometheusTier, name) === undefined
+      )
         throw new HttpError(404, 'not found', `unknown instance ${JSON.stringify(`${tier}/${name}`)}`);
       const parsed = instanceHeartbeatSchema.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
-      const { revision, sync } = parsed.data;
-      deps.rollouts?.report(`${tier}/${name}`, { ...(revision ? { revision } : {}), ...(sync ? { sync } : {}) });
+      deps.rollouts?.report(`${tier}/${name}`, applied(parsed.data));
       res.json({ status: 'recorded', instance: `${tier}/${name}` });
     },
   );
@@ -482,7 +503,8 @@ function createMetrics(deps: AppDeps) {
     registers,
     collect() {
       let n = 0;
-      for (const b of topologySource.current().topology.bigRegions) for (const r of b.regions) n += r.metaClusters.length;
+      for (const b of topologySource.current().topology.bigRegions)
+        for (const r of b.regions) n += r.metaClusters.length;
       this.set(n);
     },
   });
