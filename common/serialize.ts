@@ -86,7 +86,7 @@ const NUMBER_LIKE = [
 /** The null and boolean spellings that start with a letter (~ cannot start a plain string here). */
 const WORD_LIKE = /^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 
-function isPlain(s: string): boolean {
+export function isPlain(s: string): boolean {
   if (!PLAIN_CHARS.test(s) || s.charCodeAt(s.length - 1) === 58 /* : */) return false;
   const c = s.charCodeAt(0);
   if ((c >= 48 && c <= 57) || c === 46 /* 0-9 . */) {

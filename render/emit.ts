@@ -30,12 +30,23 @@ import {
   type ManifestBundle,
 } from '../deploy/manifests/index.ts';
 import { victoriaMetricsManifests, vmalertManifests } from '../deploy/manifests/victoriametrics.ts';
-import type { PrometheusTier, RenderPlan } from './plan.ts';
+import type { PrometheusEntry, PrometheusTier, RenderPlan } from './plan.ts';
 import { Recent } from '../common/recent.ts';
+import type { PlacedMetaCluster, Region } from '../topology/model.ts';
+import { fill, makeTemplate, substitutable, type Template } from './template.ts';
 
 const KUSTOMIZATION = 'kustomization.yaml';
 const TOPOLOGY = 'topology.yaml';
 const PROMETHEUS_TIERS: readonly PrometheusTier[] = ['edge', 'cascade', 'central'];
+
+/**
+ * An edge's files are the same text for every meta-cluster of a shape (its region, big region
+ * and meta-cluster settings, but not its name and endpoint), so they are rendered once per shape with these
+ * sentinels and filled in per edge (render/template.ts).
+ */
+const SENTINEL_FAMILY = 'fedstack-sentinel';
+const EDGE_SENTINELS = [`${SENTINEL_FAMILY}-name`, `${SENTINEL_FAMILY}-endpoint:65531`] as const;
+const edgeValues = (p: PlacedMetaCluster) => [p.metaCluster.name, p.metaCluster.endpoint];
 
 /** Paths compare by UTF-16 code unit, as every earlier render sorted them. */
 const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -50,9 +61,16 @@ export interface Emitter {
   configFiles(tier: PrometheusTier): string[];
   /** One file's text, or undefined when the tree has no such path. */
   file(path: string): string | undefined;
+  /** How the edge files asked so far were made: filled in from their shape's template, or rendered. */
+  readonly stats: { readonly templatedFiles: number; readonly renderedFiles: number };
 }
 
-export function createEmitter(plan: RenderPlan): Emitter {
+export interface EmitOptions {
+  /** Fill edge files in from their shape's template (default); false renders every edge. */
+  readonly templates?: boolean;
+}
+
+export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter {
   const k8s = plan.profile === 'kubernetes';
   const topo = plan.topology;
 
@@ -93,10 +111,6 @@ export function createEmitter(plan: RenderPlan): Emitter {
     if (!k8s) return undefined;
     return manifests.get(`${dir}/${name}`, () => {
       switch (dir) {
-        case 'edge': {
-          const p = plan.findMetaCluster(name);
-          return p && edgeManifests(plan, p, configFiles('edge'), FILE.manifests);
-        }
         case 'cascade': {
           const b = plan.findBigRegion(name);
           return b && cascadeManifests(plan, b, configFiles('cascade'), FILE.manifests);
@@ -127,18 +141,87 @@ export function createEmitter(plan: RenderPlan): Emitter {
     return undefined;
   };
 
+  /** One edge file for a placement, rendered and serialized (no cache: probes pass once). */
+  const edgeFileAt = (p: PlacedMetaCluster, entry: PrometheusEntry, file: string): string | undefined => {
+    if (file === FILE.manifests || file === KUSTOMIZATION) {
+      if (!k8s) return undefined;
+      const b = edgeManifests(plan, p, configFiles('edge'), FILE.manifests);
+      return file === FILE.manifests ? manifestText(b) : yaml(b.kustomization);
+    }
+    return configFile(entry, file);
+  };
+
+  // Templates by shape; null: the shape's files cannot be templated, its edges render directly.
+  const stats = { templatedFiles: 0, renderedFiles: 0 };
+  const templates = new Map<string, ReadonlyMap<string, Template> | null>();
+  const regionShapes = new WeakMap<Region, string>();
+  const shapeOf = (p: PlacedMetaCluster): string => {
+    let where = regionShapes.get(p.region);
+    if (where === undefined) {
+      const { regions: _regions, ...bigRegion } = p.bigRegion;
+      const { metaClusters: _metaClusters, ...region } = p.region;
+      where = JSON.stringify([bigRegion, region]);
+      regionShapes.set(p.region, where);
+    }
+    // Name and endpoint are the template's values; guest clusters and nodes only size things
+    // (capacity, dashboards) and no edge file reads them.
+    const { name: _n, endpoint: _e, guestClusters: _g, nodes: _s, ...metaCluster } = p.metaCluster;
+    return where + JSON.stringify(metaCluster);
+  };
+  const makeEdgeTemplates = (p: PlacedMetaCluster): ReadonlyMap<string, Template> | null => {
+    const [name, endpoint] = EDGE_SENTINELS;
+    const probe = { ...p, metaCluster: { ...p.metaCluster, name, endpoint } };
+    const probeEntry = plan.edgeAt(probe);
+    const out = new Map<string, Template>();
+    for (const f of instanceFiles('edge')) {
+      const text = edgeFileAt(probe, probeEntry, f);
+      const t = text === undefined ? undefined : makeTemplate(text, EDGE_SENTINELS, SENTINEL_FAMILY);
+      if (t === undefined) return null;
+      out.set(f, t);
+    }
+    // Checked once against a direct render of a real edge of the shape.
+    const entry = plan.edge(p.metaCluster.name)!;
+    for (const [f, t] of out) if (fill(t, edgeValues(p)) !== edgeFileAt(p, entry, f)) return null;
+    return out;
+  };
+  const edgeFile = (name: string, file: string): string | undefined => {
+    const p = plan.findMetaCluster(name);
+    if (p === undefined) return undefined;
+    const values = edgeValues(p);
+    if (opts.templates !== false && values.every(substitutable)) {
+      const key = shapeOf(p);
+      let t = templates.get(key);
+      if (t === undefined) {
+        t = makeEdgeTemplates(p);
+        templates.set(key, t);
+      }
+      const one = t?.get(file);
+      if (one !== undefined) {
+        stats.templatedFiles++;
+        return fill(one, values);
+      }
+      if (t !== null) return undefined; // a template for every file there is: no such file
+    }
+    stats.renderedFiles++;
+    return edgeFileAt(p, plan.edge(name)!, file);
+  };
+
+  const configFile = (entry: PrometheusEntry, file: string): string | undefined => {
+    if (file === FILE.prometheus) return yaml(entry.bundle.config);
+    if (file === FILE.rules) return yaml(entry.bundle.rules);
+    if (file === FILE.webConfig && entry.webConfig !== undefined) return yaml(entry.webConfig);
+    return undefined;
+  };
+
   const prometheusFile = (tier: PrometheusTier, name: string, file: string): string | undefined => {
+    if (tier === 'edge') return edgeFile(name, file);
     if (file === FILE.manifests || file === KUSTOMIZATION) return manifestFile(tier, name, file);
     if (tier === 'central' && vm) {
       const v = plan.vmalert(name);
       return v !== undefined && file === FILE.rules ? yaml(v.rules) : undefined;
     }
     const entry = plan.prometheus(tier, name);
-    if (entry === undefined) return undefined;
-    if (file === FILE.prometheus) return yaml(entry.bundle.config);
-    if (file === FILE.rules) return yaml(entry.bundle.rules);
-    if (file === FILE.webConfig && entry.webConfig !== undefined) return yaml(entry.webConfig);
-    return undefined;
+    return entry === undefined ? undefined : configFile(entry, file);
   };
 
   const alertingFile = (rest: readonly string[]): string | undefined => {
@@ -184,6 +267,7 @@ export function createEmitter(plan: RenderPlan): Emitter {
 
   return {
     plan,
+    stats,
     configFiles,
     instancePaths: (tier, name) => instanceFiles(tier).map((f) => `${tier}/${name}/${f}`),
     paths() {
@@ -228,8 +312,8 @@ export function createEmitter(plan: RenderPlan): Emitter {
 }
 
 /** The whole tree in memory, path → text, sorted (tests, goldens, small topologies). */
-export function renderTree(plan: RenderPlan): Map<string, string> {
-  const e = createEmitter(plan);
+export function renderTree(plan: RenderPlan, opts: EmitOptions = {}): Map<string, string> {
+  const e = createEmitter(plan, opts);
   return new Map(e.paths().map((p) => [p, e.file(p)!]));
 }
 

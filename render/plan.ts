@@ -103,6 +103,11 @@ export interface RenderPlan {
   /** Where the global tier stores and evaluates (the topology's central.backend). */
   readonly backend: CentralBackend;
   edge(metaCluster: string): PrometheusEntry | undefined;
+  /**
+   * An edge rendered for a placement, which the topology need not hold (the emitter's
+   * template probes, render/template.ts). Not cached.
+   */
+  edgeAt(placed: PlacedMetaCluster): PrometheusEntry;
   cascade(bigRegion: string): PrometheusEntry | undefined;
   /** A central Prometheus replica (undefined with the victoriametrics backend: see vmalert). */
   central(replica: string): PrometheusEntry | undefined;
@@ -191,13 +196,14 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
     edge: (name) => {
       const p = byMetaCluster().get(name);
       if (p === undefined) return undefined;
-      return entries.get(`edge/${name}`, () => ({
-        tier: 'edge',
-        name,
-        bundle: renderEdge(topology, p, profile),
-        webConfig: webConfigFor('edge'),
-      }));
+      return entries.get(`edge/${name}`, () => plan.edgeAt(p));
     },
+    edgeAt: (p) => ({
+      tier: 'edge',
+      name: p.metaCluster.name,
+      bundle: renderEdge(topology, p, profile),
+      webConfig: webConfigFor('edge'),
+    }),
     cascade: (name) => {
       const b = byBigRegion().get(name);
       if (b === undefined) return undefined;
