@@ -4,7 +4,7 @@
  *   disk   — what `fedstack render -o DIR` does: plan, emit, stream to disk atomically (syncfs);
  *   memory — the same emit without writing (the CPU part alone), plus one region re-rendered.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,11 @@ export interface RenderScaleResult {
   bytes: number;
   parseYamlMs: number;
   fullRenderMs: number;
+  /**
+   * Disk mode: the file-system floor, measured in the same run just before the render: the
+   * same directories and files created empty and closed, one after another, no fedstack code.
+   */
+  bareCreateMs: number;
   /** CPU time (user + system, all threads) of the full render. */
   fullRenderCpuMs: number;
   regionRenderMsMedian: number;
@@ -49,6 +54,24 @@ export function renderRegion(topo: Topology, bigRegion: string, region: string):
   return paths.length;
 }
 
+/** Creates `paths` under `dir` empty (what any tool writing this tree pays the kernel), then removes them. */
+function bareCreate(paths: readonly string[], dir: string): number {
+  const t = performance.now();
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    const file = join(dir, p);
+    const d = file.slice(0, file.lastIndexOf('/'));
+    if (!dirs.has(d)) {
+      mkdirSync(d, { recursive: true });
+      dirs.add(d);
+    }
+    closeSync(openSync(file, 'w'));
+  }
+  const ms = performance.now() - t;
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as FleetSize & {
     mode?: 'disk' | 'memory';
@@ -73,11 +96,15 @@ async function main(): Promise<void> {
   let files = 0;
   let bytes = 0;
   let t = performance.now();
-  const cpu0 = process.cpuUsage();
+  let cpu0 = process.cpuUsage();
   let fullRenderMs: number;
+  let bareCreateMs = -1;
   if (mode === 'disk') {
     const dir = mkdtempSync(join(tmpdir(), 'fedstack-render-scale-'));
     try {
+      bareCreateMs = bareCreate(createEmitter(createPlan(topo, 'kubernetes')).paths(), join(dir, 'bare'));
+      t = performance.now();
+      cpu0 = process.cpuUsage();
       const written = await writeTreeAtomically(treeFiles(createPlan(topo, 'kubernetes')), join(dir, 'out'));
       fullRenderMs = performance.now() - t;
       files = written.files;
@@ -119,6 +146,7 @@ async function main(): Promise<void> {
     bytes,
     parseYamlMs,
     fullRenderMs,
+    bareCreateMs,
     fullRenderCpuMs: (fullRenderCpu.user + fullRenderCpu.system) / 1000,
     regionRenderMsMedian: times.length > 0 ? times[Math.floor(times.length / 2)]! : -1,
     regionRenderMsMax: times.length > 0 ? times[times.length - 1]! : -1,
