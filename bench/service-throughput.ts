@@ -1,9 +1,10 @@
 /**
  * Bench: service throughput. The fedstack service (server/, issue 5) on loopback with one big
  * region of 2,500 edges; `wrk` (a separate process, so the load generator does not share the
- * service's event loop) drives http_sd and config GETs. "Cached" is the steady state (the
- * rendered bundle is cached per topology revision); "uncached" is the first config GET after
- * start, which renders the bundle.
+ * service's event loop) drives http_sd and config GETs. "Cached" is the steady state (answers
+ * are kept per topology revision); "uncached" is the first config GET after start, which
+ * renders that one file from the revision's plan. Then a whole fleet (10,000 meta-clusters):
+ * the first GET after each edit of the topology file.
  *
  * server/ is loaded with a dynamic import so this file compiles before issue 5 is merged;
  * until then the rows are NOT RUN.
@@ -29,6 +30,7 @@ interface ServerModule {
     port: number;
     logger: unknown;
     readToken: Secret;
+    pollIntervalMs?: number;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -81,7 +83,11 @@ export const serviceThroughputBench: Bench = {
         notRun(bench, 'http_sd big region (2,500 edges), cached', reason, { op: '>=', bound: 3000 }),
         notRun(bench, 'http_sd big region, cached p99', reason, { op: '<', bound: 50 }),
         notRun(bench, 'config GET, cached', reason),
-        notRun(bench, 'config GET, uncached (renders the bundle)', reason),
+        notRun(bench, 'config GET, uncached (renders the one file)', reason),
+        notRun(bench, 'first config GET after a topology change, 10,000 meta-clusters', reason, {
+          op: '<',
+          bound: 200,
+        }),
       ];
     }
     const { startServer } = (await import(SERVER_MAIN)) as ServerModule;
@@ -99,10 +105,11 @@ export const serviceThroughputBench: Bench = {
       logger: pino({ level: 'silent' }),
       readToken: new Secret(READ_TOKEN),
     });
+    let rows: Row[];
     try {
       const seconds = smoke ? 1 : 10;
       const configPath = '/v1/config/edge/mc-1/prometheus.yml';
-      // Uncached: the first config GET renders the whole bundle of this topology revision.
+      // Uncached: the first config GET renders that file from this revision's plan.
       const t0 = performance.now();
       const first = await fetch(`${server.url}${configPath}`, {
         headers: { Authorization: `Bearer ${READ_TOKEN}` },
@@ -116,7 +123,7 @@ export const serviceThroughputBench: Bench = {
       await wrk(`${server.url}${configPath}`, smoke ? 1 : 3, 32);
       const sd = await wrk(`${server.url}/v1/sd/cascade/br-0`, seconds, 32);
       const cfg = await wrk(`${server.url}${configPath}`, seconds, 32);
-      const rows: Row[] = [
+      rows = [
         {
           bench,
           metric: `http_sd big region (${edges} edges), cached`,
@@ -141,7 +148,7 @@ export const serviceThroughputBench: Bench = {
         },
         {
           bench,
-          metric: 'config GET, uncached (renders the bundle)',
+          metric: 'config GET, uncached (renders the one file)',
           value: uncachedMs,
           unit: 'ms',
           note: 'first GET of a topology revision',
@@ -149,10 +156,76 @@ export const serviceThroughputBench: Bench = {
       ];
       if (sd.non2xx > 0 || cfg.non2xx > 0)
         throw new Error(`non-2xx responses under load (sd ${sd.non2xx}, config ${cfg.non2xx})`);
-      return rows;
     } finally {
       await server.close();
+    }
+    try {
+      const fleet = smoke
+        ? { bigRegions: 2, regionsPerBigRegion: 2, metaClustersPerRegion: 5 }
+        : { bigRegions: 20, regionsPerBigRegion: 10, metaClustersPerRegion: 50 };
+      const afterChange = await firstGetAfterChange(startServer, pino, join(dir, 'fleet.yaml'), fleet);
+      rows.push({
+        bench,
+        metric: `first config GET after a topology change, ${afterChange.metaClusters} meta-clusters, median`,
+        value: afterChange.medianMs,
+        unit: 'ms',
+        target: smoke ? undefined : { op: '<', bound: 200 },
+        note: `max ${afterChange.maxMs.toFixed(0)} ms over ${afterChange.trials} changes; one edge's prometheus.yml, no other GET of that revision before it`,
+      });
+      return rows;
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   },
 };
+
+/**
+ * A service on a whole fleet; the topology file is edited (one meta-cluster's endpoint), the
+ * service swaps the revision in, and the first GET of another edge's prometheus.yml is timed:
+ * the wait every sidecar would see after an edit.
+ */
+async function firstGetAfterChange(
+  startServer: ServerModule['startServer'],
+  pino: (o: { level: string }) => unknown,
+  file: string,
+  size: { bigRegions: number; regionsPerBigRegion: number; metaClustersPerRegion: number },
+): Promise<{ metaClusters: number; medianMs: number; maxMs: number; trials: number }> {
+  const text = generateFleetYaml(size);
+  writeFileSync(file, text);
+  const server = await startServer({
+    topologyFile: file,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    readToken: new Secret(READ_TOKEN),
+    pollIntervalMs: 100,
+  });
+  const headers = { Authorization: `Bearer ${READ_TOKEN}` };
+  const metaClusters = size.bigRegions * size.regionsPerBigRegion * size.metaClustersPerRegion;
+  const times: number[] = [];
+  try {
+    const trials = 7;
+    for (let i = 1; i <= trials; i++) {
+      // mc-1's endpoint in the generated fleet; every trial gives it a new port.
+      const edited = text.replace(/(name: mc-1\n\s+endpoint: [^:\n]+:)\d+/, `$1${20000 + i}`);
+      if (edited === text) throw new Error('service-throughput: the generated fleet has no mc-1 to edit');
+      writeFileSync(file, edited);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const r = (await (await fetch(`${server.url}/readyz`)).json()) as { revision?: number };
+        if (r.revision === i + 1) break;
+        if (Date.now() > deadline) throw new Error(`service-throughput: revision ${i + 1} never served`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const path = `/v1/config/edge/mc-${1 + ((i * 997) % metaClusters)}/prometheus.yml`;
+      const t = performance.now();
+      const res = await fetch(`${server.url}${path}`, { headers });
+      await res.text();
+      times.push(performance.now() - t);
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+    }
+    times.sort((a, b) => a - b);
+    return { metaClusters, medianMs: times[times.length >> 1]!, maxMs: times[times.length - 1]!, trials };
+  } finally {
+    await server.close();
+  }
+}
