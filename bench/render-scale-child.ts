@@ -1,7 +1,8 @@
 /**
  * Runs in its own process so that its peak RSS (getrusage maxrss) is the render's and nothing
  * else's. Prints one JSON line: timings and memory. Modes:
- *   disk   — what `fedstack render -o DIR` does: plan, emit, stream to disk atomically (syncfs);
+ *   disk   — what `fedstack render -o DIR` does: plan, emit, stream to disk atomically (syncfs),
+ *            under the OS temp dir or another directory (a tmpfs, to leave the block device out);
  *   memory — the same emit without writing (the CPU part alone), plus one region re-rendered.
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -23,8 +24,9 @@ export interface RenderScaleResult {
   parseYamlMs: number;
   fullRenderMs: number;
   /**
-   * Disk mode: the file-system floor, measured in the same run just before the render: the
-   * same directories and files created empty and closed, one after another, no fedstack code.
+   * Disk mode with `floor`: the file system's floor, measured in the same run just before the
+   * render: the same directories and files created empty, one after another, no fedstack code
+   * (-1 without `floor`).
    */
   bareCreateMs: number;
   /** CPU time (user + system, all threads) of the full render. */
@@ -54,7 +56,7 @@ export function renderRegion(topo: Topology, bigRegion: string, region: string):
   return paths.length;
 }
 
-/** Creates `paths` under `dir` empty (what any tool writing this tree pays the kernel), then removes them. */
+/** Creates `paths` under `dir` empty: what any tool writing this tree pays the kernel. */
 function bareCreate(paths: readonly string[], dir: string): number {
   const t = performance.now();
   const dirs = new Set<string>();
@@ -67,14 +69,16 @@ function bareCreate(paths: readonly string[], dir: string): number {
     }
     closeSync(openSync(file, 'w'));
   }
-  const ms = performance.now() - t;
-  rmSync(dir, { recursive: true, force: true });
-  return ms;
+  return performance.now() - t;
 }
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as FleetSize & {
     mode?: 'disk' | 'memory';
+    /** Disk mode: the directory the tree is written under (default: the OS temp dir). */
+    under?: string;
+    /** Disk mode: also create the same files empty first (the file system's floor). */
+    floor?: boolean;
     parseYaml?: boolean;
     regionRepeats?: number;
   };
@@ -100,9 +104,10 @@ async function main(): Promise<void> {
   let fullRenderMs: number;
   let bareCreateMs = -1;
   if (mode === 'disk') {
-    const dir = mkdtempSync(join(tmpdir(), 'fedstack-render-scale-'));
+    const dir = mkdtempSync(join(args.under ?? tmpdir(), 'fedstack-render-scale-'));
     try {
-      bareCreateMs = bareCreate(createEmitter(createPlan(topo, 'kubernetes')).paths(), join(dir, 'bare'));
+      if (args.floor)
+        bareCreateMs = bareCreate(createEmitter(createPlan(topo, 'kubernetes')).paths(), join(dir, 'bare'));
       t = performance.now();
       cpu0 = process.cpuUsage();
       const written = await writeTreeAtomically(treeFiles(createPlan(topo, 'kubernetes')), join(dir, 'out'));
