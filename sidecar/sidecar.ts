@@ -61,7 +61,10 @@ export interface SidecarOptions {
    * (the local stack keeps each Prometheus' web config itself, with paths relative to it).
    */
   readonly keepFiles?: readonly string[];
-  /** The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template). Unused when pulling. */
+  /**
+   * The mounted config: prometheus.yml, rules.yml and optionally web-config.yml (template).
+   * When pulling, only the first start's fallback while the service is out of reach.
+   */
   readonly configDir?: string;
   /** Where Prometheus reads its config (--config.file=<liveDir>/prometheus.yml): only good configs land here. */
   readonly liveDir: string;
@@ -162,9 +165,21 @@ export async function runSidecar(opts: SidecarOptions): Promise<RunningSidecar> 
   const pull = opts.instance === undefined ? undefined : pullSource(opts, halt.signal);
   const readConfig = async (): Promise<{ files: Map<string, string>; revision?: string }> => {
     if (pull !== undefined) {
-      const got = await pull();
-      for (const name of keep) got.files.delete(name);
-      return got;
+      try {
+        const got = await pull();
+        for (const name of keep) got.files.delete(name);
+        return got;
+      } catch (e) {
+        // A first start while the service is out of reach: the mounted config (the manifests
+        // still mount the ConfigMap of the last apply) lets Prometheus start; the pull takes
+        // over once the service answers. Later failures keep the live config (doSync).
+        if (applied !== 'none' || opts.configDir === undefined) throw e;
+        logger.warn(
+          { err: describeHttpError(e) },
+          'cannot pull the config from the service and nothing is live yet: starting from the mounted config',
+        );
+        return { files: readMounted(opts.configDir, opts.passwordHashFile) };
+      }
     }
     if (opts.configDir === undefined) throw new Error('no --config-dir and no --instance to pull');
     return { files: readMounted(opts.configDir, opts.passwordHashFile) };

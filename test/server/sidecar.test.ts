@@ -335,3 +335,37 @@ test('a failed reload is retried on the next sync until Prometheus takes it', as
     await new Promise((r) => fake.close(r));
   }
 });
+
+test('a pulling sidecar whose service is out of reach starts from the mounted config, and keeps a live one', async () => {
+  const dir = mkdtempSync(join(root, 'pull-fallback-'));
+  writeFileSync(join(dir, 'read-token'), `${READ_TOKEN}\n`);
+  const pulling: SidecarOptions = {
+    ...options,
+    serviceUrl: 'http://127.0.0.1:1', // nothing listens
+    instance: 'edge/mc-lab-01',
+    readTokenFile: join(dir, 'read-token'),
+    liveDir: join(dir, 'live'),
+    metricsPort: undefined,
+  };
+  // The init container on a first start: nothing live, the service down.
+  const mountedNow = readFileSync(join(configDir, FILE.prometheus), 'utf8');
+  const init = await runSidecar({ ...pulling, once: true });
+  assert.notEqual(init.appliedHash(), 'none');
+  assert.equal(readFileSync(join(dir, 'live', FILE.prometheus), 'utf8'), mountedNow);
+  assert.ok(readFileSync(join(dir, 'live', FILE.webConfig), 'utf8').includes(secrets.hash));
+  assert.equal(init.liveRevision(), undefined); // no revision was pulled
+
+  // Something is live now: a failed pull keeps it, even when the mount changes underneath.
+  const mounted = join(dir, 'mounted');
+  mkdirSync(mounted);
+  for (const f of [FILE.prometheus, FILE.rules, FILE.webConfig])
+    writeFileSync(join(mounted, f), readFileSync(join(configDir, f)));
+  writeFileSync(join(mounted, FILE.prometheus), config('mounted-later'));
+  const loop = await runSidecar({ ...pulling, configDir: mounted });
+  try {
+    assert.equal(await loop.sync(), 'unchanged');
+    assert.equal(readFileSync(join(dir, 'live', FILE.prometheus), 'utf8'), mountedNow);
+  } finally {
+    await loop.close();
+  }
+});
