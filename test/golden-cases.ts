@@ -57,6 +57,13 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     only: /^(cascade|central)\/[^/]+\/prometheus\.yml$/,
   },
   {
+    // rollouts.enabled: one service replica with its state volume, every sidecar pulling.
+    name: 'scenarios/staged-rollouts',
+    topologyFile: scenario('staged-rollouts'),
+    profile: 'kubernetes',
+    only: /^(service|edge\/[^/]+|cascade\/[^/]+)\/manifests\.yaml$/,
+  },
+  {
     name: 'scenarios/routing-mute-intervals',
     topologyFile: scenario('routing-mute-intervals'),
     profile: 'kubernetes',

@@ -237,6 +237,12 @@ export const topologySchema = z.strictObject({
   dashboards: z.strictObject({ victoriaMetricsUrl: httpUrl.optional() }).optional(),
   routing: routingSchema.optional(),
   security: securitySchema.optional(),
+  /**
+   * Staged rollouts in the kubernetes profile: one service replica keeps the rollout state on a
+   * volume, and every Prometheus' sidecar pulls its config from it. Off: sidecars apply the
+   * mounted ConfigMaps, and the service runs two replicas. (`fedstack up` always runs rollouts.)
+   */
+  rollouts: z.strictObject({ enabled: z.boolean() }).optional(),
 });
 
 export type TopologyInput = z.input<typeof topologySchema>;

@@ -3,7 +3,11 @@
  * contexts, and the references to Secrets that operators create (fedstack never renders
  * secret data; it only points at Secrets by name and key).
  */
-import type { IIoK8sApiCoreV1PodSecurityContext, IIoK8sApiCoreV1SecurityContext } from 'kubernetes-models/v1';
+import type { IIoK8sApiAppsV1StatefulSetSpec } from 'kubernetes-models/apps/v1';
+import type {
+  IIoK8sApiCoreV1PodSecurityContext,
+  IIoK8sApiCoreV1SecurityContext,
+} from 'kubernetes-models/v1';
 import { Namespace, ServiceAccount, type INamespace, type IServiceAccount } from 'kubernetes-models/v1';
 
 /**
@@ -53,6 +57,8 @@ export const PATH = {
   topology: '/etc/fedstack/topology',
   /** The alert bridge's durable outbox (a PersistentVolumeClaim per service replica). */
   outbox: '/var/lib/fedstack/outbox',
+  /** Staged rollouts' durable state (serve --data-dir; a PersistentVolumeClaim). */
+  rolloutState: '/var/lib/fedstack/rollouts',
   /** Receivers' Secrets, one folder per Secret: <bridgeSecrets>/<name>/<key> (serve --secrets-dir). */
   bridgeSecrets: '/etc/fedstack/secrets',
   promtool: '/bin/promtool',
@@ -138,7 +144,20 @@ export const STORAGE = {
   central: '500Gi',
   alertmanager: '2Gi',
   outbox: '1Gi',
+  rolloutState: '1Gi',
 } as const;
+
+/** A StatefulSet's volume claim template: one ReadWriteOnce volume per pod. */
+export function volumeClaim(
+  name: string,
+  storage: string,
+  labels?: Record<string, string>,
+): NonNullable<IIoK8sApiAppsV1StatefulSetSpec['volumeClaimTemplates']>[number] {
+  return {
+    metadata: { name, labels },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } },
+  };
+}
 
 /** A kubernetes-models class: its type meta, its schema check, and what its constructor takes. */
 interface ModelClass {

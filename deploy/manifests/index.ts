@@ -49,6 +49,7 @@ import {
   selectorLabels,
   serviceAccount,
   STORAGE,
+  volumeClaim,
 } from './common.ts';
 import { prometheusObjects } from './prometheus.ts';
 
@@ -170,6 +171,7 @@ export function edgeManifests(
           metaCluster: mc,
           endpoint: placed.metaCluster.endpoint,
         },
+        pulls: pulls(topo),
         serviceAccountName: name,
         automountToken: true,
         extraSecretMounts: [
@@ -216,6 +218,7 @@ export function cascadeManifests(
         webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
         discovers: true,
+        pulls: pulls(topo),
         federationSources: topo.security?.federation.centralEgressCidrs ?? [],
         serviceAccountName: name,
         automountToken: false,
@@ -254,6 +257,7 @@ export function centralManifests(
         serves: false,
         webConfig: configFiles.includes(FILE.webConfig),
         scrapes: true,
+        pulls: pulls(topo),
         zone: replica.zone,
         serviceAccountName: name,
         automountToken: false,
@@ -327,6 +331,10 @@ export function serviceManifests(
 }
 
 const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
+
+/** With staged rollouts, every Prometheus' sidecar pulls its config from the service. */
+const pulls = (topo: Topology) =>
+  topo.rollouts?.enabled === true ? { serviceUrl: topo.global.serviceUrl } : undefined;
 /** `prometheus-central-a.ns.svc` → `prometheus-central-a`: the names come from conventions. */
 const serviceName = (dns: string) => dns.split('.')[0]!;
 
@@ -459,15 +467,7 @@ function alertingObjects(topo: Topology, configFiles: readonly string[]): KubeOb
               ],
             },
           },
-          volumeClaimTemplates: [
-            {
-              metadata: { name: 'data' },
-              spec: {
-                accessModes: ['ReadWriteOnce'],
-                resources: { requests: { storage: STORAGE.alertmanager } },
-              },
-            },
-          ],
+          volumeClaimTemplates: [volumeClaim('data', STORAGE.alertmanager)],
         },
       }),
     );
@@ -502,11 +502,18 @@ function alertingObjects(topo: Topology, configFiles: readonly string[]): KubeOb
 /**
  * Service replicas. Each runs a bridge and Alertmanager's webhooks are spread over them, so
  * each bridge takes this share of every robot's and number's budget (--bridge-replicas).
+ * With staged rollouts, one: a rollout has one controller, whose state (--data-dir) is on a
+ * volume. While it restarts, Prometheus keeps its last http_sd targets, the sidecars their live
+ * config, and Alertmanager retries the bridge's webhooks.
  */
-const SERVICE_REPLICAS = 2;
+const serviceReplicas = (topo: Topology) => (topo.rollouts?.enabled === true ? 1 : 2);
 
-/** The fedstack service: 2 replicas behind one Service, watching the topology ConfigMap. */
+/** The fedstack service behind one headless Service, watching the topology ConfigMap. */
+const nonEmpty = <T>(a: T[]): T[] | undefined => (a.length > 0 ? a : undefined);
+
 function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
+  const replicas = serviceReplicas(topo);
+  const rollouts = topo.rollouts?.enabled === true;
   const ns = topo.global.namespace;
   const name = 'fedstack';
   const selector = selectorLabels('service', name);
@@ -522,7 +529,7 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
       metadata: meta,
       spec: {
         serviceName: name,
-        replicas: SERVICE_REPLICAS,
+        replicas,
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: selector },
         template: {
@@ -559,11 +566,12 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                       ? {
                           outboxDir: PATH.outbox,
                           secretsDir: PATH.bridgeSecrets,
-                          bridgeReplicas: SERVICE_REPLICAS,
+                          bridgeReplicas: replicas,
                         }
                       : {}),
                     readTokenFile: `${PATH.readToken}/token`,
                     operatorTokenFile: `${PATH.operatorToken}/token`,
+                    dataDir: rollouts ? PATH.rolloutState : undefined,
                   }),
                 ],
                 ports: [{ name: 'http', containerPort: PORT.fedstack, protocol: 'TCP' }],
@@ -574,6 +582,7 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
                   { name: 'operator-token', mountPath: PATH.operatorToken, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(bridge !== undefined ? [{ name: 'outbox', mountPath: PATH.outbox }] : []),
+                  ...(rollouts ? [{ name: 'rollout-state', mountPath: PATH.rolloutState }] : []),
                   ...secrets.mounts,
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
@@ -614,19 +623,12 @@ function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
           },
         },
         // The outbox: accepted notifications are fsync'd here before the bridge answers 2xx, so
-        // a pod restart delivers them instead of losing them.
-        volumeClaimTemplates:
-          bridge === undefined
-            ? undefined
-            : [
-                {
-                  metadata: { name: 'outbox', labels: labels('service', name) },
-                  spec: {
-                    accessModes: ['ReadWriteOnce'],
-                    resources: { requests: { storage: STORAGE.outbox } },
-                  },
-                },
-              ],
+        // a pod restart delivers them instead of losing them. The rollout state: revisions and
+        // the rollout in progress, so a restart resumes it mid-wave.
+        volumeClaimTemplates: nonEmpty([
+          ...(bridge !== undefined ? [volumeClaim('outbox', STORAGE.outbox, meta.labels)] : []),
+          ...(rollouts ? [volumeClaim('rollout-state', STORAGE.rolloutState, meta.labels)] : []),
+        ]),
       },
     }),
     k8s(Service, {

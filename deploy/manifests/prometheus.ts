@@ -33,6 +33,7 @@ import {
   SECRET,
   selectorLabels,
   STORAGE,
+  volumeClaim,
 } from './common.ts';
 
 export type PrometheusTier = 'edge' | 'cascade' | 'central';
@@ -67,6 +68,12 @@ export interface PrometheusWorkload {
    * LoadBalancer (central); empty: none admitted, so the Service stays ClusterIP.
    */
   readonly federationSources?: readonly string[];
+  /**
+   * Staged rollouts: the sidecar pulls this instance's config from the service
+   * (`--instance <tier>/<name>`, the revision the rollout assigns it) and reports what it
+   * applied; the mounted ConfigMap stays as the first start's fallback.
+   */
+  readonly pulls?: { readonly serviceUrl: string };
   /** Heartbeat settings for edges. */
   readonly heartbeat?: {
     readonly serviceUrl: string;
@@ -132,7 +139,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
     ...(clientCert !== undefined
       ? [{ name: 'client-tls', secret: { secretName: clientCert, defaultMode: 0o440 } }]
       : []),
-    ...(w.discovers === true
+    ...(w.discovers === true || w.pulls !== undefined
       ? [
           {
             name: 'read-token',
@@ -144,7 +151,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
           },
         ]
       : []),
-    ...(w.heartbeat
+    ...(w.heartbeat || w.pulls
       ? [
           {
             name: 'sidecar-token',
@@ -170,6 +177,14 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
 
   const scheme = tls ? 'https' : 'http';
   const sidecar: SidecarFlags = {
+    ...(w.pulls
+      ? {
+          serviceUrl: w.pulls.serviceUrl,
+          instance: `${w.tier}/${w.instance}`,
+          readTokenFile: `${readTokenDir}/token`,
+          tokenFile: `${PATH.sidecarToken}/token`,
+        }
+      : {}),
     ...(w.heartbeat ? { ...w.heartbeat, tokenFile: `${PATH.sidecarToken}/token` } : {}),
     configDir: PATH.mountedConfig,
     liveDir: MOUNT.config,
@@ -202,7 +217,9 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
     { name: 'tmp', mountPath: '/tmp' },
     ...secretMounts,
     ...extraMounts,
-    ...(w.heartbeat ? [{ name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true }] : []),
+    ...(w.heartbeat || w.pulls ? [{ name: 'sidecar-token', mountPath: PATH.sidecarToken, readOnly: true }] : []),
+    // Pulling needs the read token; a cascade already mounts it for its http_sd.
+    ...(w.pulls && w.discovers !== true ? [{ name: 'read-token', mountPath: readTokenDir, readOnly: true }] : []),
   ];
 
   // Kubelet probes cannot present basic auth without putting the password in the manifest,
@@ -331,12 +348,7 @@ export function prometheusObjects(w: PrometheusWorkload): TypedObject[] {
           volumes,
         },
       },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: 'data', labels: labels(w.tier, w.instance) },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: STORAGE[w.tier] } } },
-        },
-      ],
+      volumeClaimTemplates: [volumeClaim('data', STORAGE[w.tier], labels(w.tier, w.instance))],
     },
   });
 

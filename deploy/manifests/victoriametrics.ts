@@ -26,7 +26,15 @@ import {
 } from '../../common/vmflags.ts';
 import type { VictoriaMetricsBundle, VmalertBundle } from '../../central/victoriametrics.ts';
 import type { CentralReplica, Topology } from '../../topology/model.ts';
-import { CONTAINER_SECURITY, images, k8s, namespace, POD_SECURITY, RESOURCES } from './common.ts';
+import {
+  CONTAINER_SECURITY,
+  images,
+  k8s,
+  namespace,
+  POD_SECURITY,
+  RESOURCES,
+  volumeClaim,
+} from './common.ts';
 import { bundle, type ConfigMapGenerator, type KubeObject, type ManifestBundle } from './index.ts';
 
 /** The manifests' view of the plan with the victoriametrics backend. */
@@ -239,13 +247,7 @@ export function victoriaMetricsManifests(
               },
             },
             volumeClaimTemplates: [
-              {
-                metadata: { name: 'storage', labels: vmLabels('vmstorage', slice.replica.name) },
-                spec: {
-                  accessModes: ['ReadWriteOnce'],
-                  resources: { requests: { storage: cluster.storageSize } },
-                },
-              },
+              volumeClaim('storage', cluster.storageSize, vmLabels('vmstorage', slice.replica.name)),
             ],
           },
         }),

@@ -265,6 +265,51 @@ test('without a routing section the service runs without the bridge and its outb
   assert.equal(sts.spec.volumeClaimTemplates, undefined);
 });
 
+test('with staged rollouts, one service replica keeps the rollout state on a volume and every sidecar pulls its instance', () => {
+  const staged = topologyFrom(`${defaultTopologyText()}\nrollouts: { enabled: true }\n`);
+  const files = renderManifests(staged);
+  const sts = docs(files.get('service/manifests.yaml')!).find((x) => x.kind === 'StatefulSet')!;
+  assert.equal(sts.spec.replicas, 1, 'one rollout controller');
+  const serve = parseServeArgs((sts.spec.template.spec.containers[0].args as string[]).slice(1));
+  assert.equal(serve.dataDir, '/var/lib/fedstack/rollouts');
+  assert.equal(serve.bridgeReplicas, 1, 'the one bridge has the whole budget');
+  assert.deepEqual(
+    sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name),
+    ['outbox', 'rollout-state'],
+  );
+  assert.ok(
+    sts.spec.template.spec.containers[0].volumeMounts.some(
+      (m: { name: string; mountPath: string }) => m.name === 'rollout-state' && m.mountPath === serve.dataDir,
+    ),
+  );
+
+  const sidecars = (t: Topology) => {
+    const out: { tier: string; name: string; flags: ReturnType<typeof parseSidecarArgs>[] }[] = [];
+    for (const [path, text] of renderManifests(t)) {
+      const m = /^(edge|cascade|central)\/([^/]+)\/manifests\.yaml$/.exec(path);
+      if (!m) continue;
+      const pod = docs(text).find((x) => x.kind === 'StatefulSet')!.spec.template.spec;
+      const run = [...pod.initContainers, ...pod.containers].filter((c: { args?: string[] }) => c.args?.[0] === 'sidecar');
+      out.push({ tier: m[1]!, name: m[2]!, flags: run.map((c: { args: string[] }) => parseSidecarArgs(c.args.slice(1))) });
+    }
+    return out;
+  };
+  const pulling = sidecars(staged);
+  assert.equal(pulling.length, 12 + 4 + 2, 'every edge, cascade and central replica');
+  for (const { tier, name, flags } of pulling) {
+    assert.equal(flags.length, 2, `${tier}/${name}: the init container and the sidecar`);
+    for (const f of flags) {
+      assert.equal(f.instance, `${tier}/${name}`);
+      assert.equal(f.serviceUrl, staged.global.serviceUrl);
+      assert.equal(f.readTokenFile, MOUNT.readTokenFile);
+      assert.equal(f.tokenFile, '/var/run/fedstack/token/token', 'reports what it applied');
+      assert.equal(f.configDir, '/etc/fedstack/config', 'the first start\'s fallback');
+    }
+  }
+  for (const { tier, name, flags } of sidecars(example))
+    for (const f of flags) assert.equal(f.instance, undefined, `${tier}/${name} applies its mounted ConfigMap`);
+});
+
 test('sidecar args in the manifests round-trip through the CLI parser', () => {
   const sts = docs(renderManifests(secured).get('edge/mc-lab-01/manifests.yaml')!).find(
     (x) => x.kind === 'StatefulSet',

@@ -237,6 +237,7 @@ for (const [name, file] of [
   ['a TLS + basic auth topology', scenario('federation-tls-basic-auth')],
   ['a topology with routing and mute intervals', scenario('routing-mute-intervals')],
   ['a VictoriaMetrics central with TLS + basic auth', scenario('central-victoriametrics')],
+  ['staged rollouts (pulling sidecars, the service with its state volume)', scenario('staged-rollouts')],
 ] as const) {
   describe(`every file read in ${name} is mounted by its pod`, () => {
     const { dir, dirs } = renderCase(name.replace(/\W+/g, '-'), file);
