@@ -49,6 +49,7 @@ const CHECKS: readonly Check[] = [
   rules,
   allowLists,
   profileEndpoints,
+  rolloutsRendered,
   (topo, opts) => checkFederationSecurity(topo.security, opts.profile),
   (topo) => checkRouting(topo.routing),
   checkRelabel,
@@ -357,6 +358,24 @@ function allowLists(topo: Topology): TopologyIssue[] {
     }
   }
   return issues;
+}
+
+/**
+ * Staged rollouts gate every instance on its sidecar's report of what it applied. The
+ * Kubernetes bundle of the victoriametrics backend runs vmalert without a pulling sidecar, so a
+ * rollout there could never pass a central wave: refused rather than rendered half-working.
+ * (The local profile's stack runs rollouts on both backends, whatever the option says.)
+ */
+function rolloutsRendered(topo: Topology, opts: CrossCheckOptions): TopologyIssue[] {
+  if (opts.profile === 'local' || topo.rollouts?.enabled !== true) return [];
+  if (topo.central.backend !== 'victoriametrics') return [];
+  return [
+    {
+      path: ['rollouts', 'enabled'],
+      message:
+        'staged rollouts are not rendered for Kubernetes with central.backend victoriametrics yet: its vmalert replicas have no sidecar to pull their rules and report them; apply the rendered ConfigMaps instead (fedstack up runs rollouts on both backends)',
+    },
+  ];
 }
 
 /** The message of each address the local profile misses (the CLI adds what to do about it). */
