@@ -1,9 +1,9 @@
 /** Loads the topology a command was given with -t, or the embedded default, and plans it. */
-import { readFileSync } from 'node:fs';
 import type { Profile } from '../common/conventions.ts';
 import { DEFAULT_TOPOLOGY_NAME, defaultTopologyText } from '../examples/index.ts';
 import type { RenderPlan } from '../render/plan.ts';
 import { validateTopology } from '../render/validate.ts';
+import { readTopologyText } from '../topology/text.ts';
 import { formatError } from '../topology/errors.ts';
 import type { Topology } from '../topology/model.ts';
 import { LOCAL_PROFILE_NEEDS } from '../topology/validate.ts';
@@ -20,7 +20,7 @@ export function loadTopologyArg(file: string | undefined, io: CliIo, profile?: P
   let text: string;
   const name = file ?? DEFAULT_TOPOLOGY_NAME;
   try {
-    text = file === undefined ? defaultTopologyText() : readFileSync(file, 'utf8');
+    text = file === undefined ? defaultTopologyText() : readTopologyText(file);
   } catch (e) {
     io.err(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return { ok: false, code: EXIT.invalid };

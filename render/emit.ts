@@ -12,12 +12,13 @@
  *   central/<replica>/{prometheus.yml,rules.yml,manifests.yaml,kustomization.yaml}
  *   alerting/{alertmanager.yml,templates/<name>.tmpl,manifests.yaml,kustomization.yaml}
  *   dashboards/<uid>.json, dashboards/provisioning/{dashboards,datasources}/fedstack.yaml
- *   service/{manifests.yaml,kustomization.yaml,topology.yaml}
+ *   service/{manifests.yaml,kustomization.yaml,topology.yaml[,topology.yaml.gz: a big topology, packed]}
  * With central.backend victoriametrics, central/<replica>/ holds a vmalert's files
  * (rules.yml, manifests.yaml, kustomization.yaml) and the storage side has its own directory:
  *   victoriametrics/{scrape.yml,auth.yml (secured federation),manifests.yaml,kustomization.yaml}
  * Manifests, kustomizations and service/ are the kubernetes profile's only.
  */
+import { gzipSync } from 'node:zlib';
 import { FILE, VM_DIR } from '../common/conventions.ts';
 import { TEMPLATES_DIR } from '../alerting/render.ts';
 import { toJson, toYaml, toYamlStream } from '../common/serialize.ts';
@@ -37,6 +38,13 @@ import { fill, makeTemplate, substitutable, type Template } from './template.ts'
 
 const KUSTOMIZATION = 'kustomization.yaml';
 const TOPOLOGY = 'topology.yaml';
+const TOPOLOGY_GZ = 'topology.yaml.gz';
+/**
+ * A ConfigMap holds at most 1 MiB. Over this, the service's ConfigMap carries the topology
+ * gzip'd (binaryData, ~10x smaller; the service reads .gz), and topology.yaml stays next to it
+ * for review. A 10,000-meta-cluster topology is ~1.5 MB of YAML.
+ */
+export const TOPOLOGY_INLINE_LIMIT = 768 * 1024;
 const PROMETHEUS_TIERS: readonly PrometheusTier[] = ['edge', 'cascade', 'central'];
 
 /**
@@ -59,8 +67,10 @@ export interface Emitter {
   instancePaths(tier: PrometheusTier, name: string): string[];
   /** The config files of a tier's Prometheus directory: what its sidecar syncs (no manifests). */
   configFiles(tier: PrometheusTier): string[];
-  /** One file's text, or undefined when the tree has no such path. */
+  /** One file's text, or undefined when the tree has no such path (or it is binary). */
   file(path: string): string | undefined;
+  /** A binary file of the tree (service/topology.yaml.gz of a large fleet), or undefined. */
+  bytes(path: string): Uint8Array | undefined;
   /** How the edge files asked so far were made: filled in from their shape's template, or rendered. */
   readonly stats: { readonly templatedFiles: number; readonly renderedFiles: number };
 }
@@ -107,6 +117,9 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
         ? topo.bigRegions.map((b) => b.name)
         : topo.central.replicas.map((r) => r.name);
 
+  /** The kubernetes profile's topology file, gzip'd into the ConfigMap when it is too big for one. */
+  const topologyPacked = () => k8s && Buffer.byteLength(yaml(topo)) > TOPOLOGY_INLINE_LIMIT;
+
   const manifestBundle = (dir: string, name: string): ManifestBundle | undefined => {
     if (!k8s) return undefined;
     return manifests.get(`${dir}/${name}`, () => {
@@ -127,7 +140,7 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
         case 'alerting':
           return alertingManifests(plan, alertingConfigFiles(), FILE.manifests);
         case 'service':
-          return serviceManifests(plan, TOPOLOGY, FILE.manifests);
+          return serviceManifests(plan, topologyPacked() ? TOPOLOGY_GZ : TOPOLOGY, FILE.manifests);
         default:
           return undefined;
       }
@@ -285,8 +298,15 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
         if (vm) out.push(`${VM_DIR}/${FILE.manifests}`, `${VM_DIR}/${KUSTOMIZATION}`);
         out.push(`alerting/${FILE.manifests}`, `alerting/${KUSTOMIZATION}`);
         out.push(`service/${FILE.manifests}`, `service/${KUSTOMIZATION}`, `service/${TOPOLOGY}`);
+        if (topologyPacked()) out.push(`service/${TOPOLOGY_GZ}`);
       }
       return out.sort(byPath);
+    },
+    bytes(path) {
+      // Deterministic: gzip with no name and mtime 0, so the same topology packs to the same bytes.
+      return path === `service/${TOPOLOGY_GZ}` && topologyPacked()
+        ? gzipSync(yaml(topo), { level: 9 })
+        : undefined;
     },
     file(path) {
       const [head, ...rest] = path.split('/');
@@ -311,18 +331,23 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
   };
 }
 
-/** The whole tree in memory, path → text, sorted (tests, goldens, small topologies). */
+/** The tree's text files in memory, path → text, sorted (tests, goldens, small topologies). */
 export function renderTree(plan: RenderPlan, opts: EmitOptions = {}): Map<string, string> {
   const e = createEmitter(plan, opts);
-  return new Map(e.paths().map((p) => [p, e.file(p)!]));
+  const out = new Map<string, string>();
+  for (const p of e.paths()) {
+    const text = e.file(p);
+    if (text !== undefined) out.set(p, text);
+  }
+  return out;
 }
 
 /** Each file of the tree in path order, rendered as it is reached (bounded memory). */
-export function* treeFiles(plan: RenderPlan): Generator<readonly [string, string]> {
+export function* treeFiles(plan: RenderPlan): Generator<readonly [string, string | Uint8Array]> {
   const e = createEmitter(plan);
   for (const p of e.paths()) {
-    const text = e.file(p);
-    if (text === undefined) throw new Error(`render: ${p} is listed but renders nothing`);
-    yield [p, text];
+    const data = e.file(p) ?? e.bytes(p);
+    if (data === undefined) throw new Error(`render: ${p} is listed but renders nothing`);
+    yield [p, data];
   }
 }

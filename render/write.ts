@@ -37,7 +37,7 @@ function checkRelative(rel: string): void {
 }
 
 export async function writeTreeAtomically(
-  files: Iterable<readonly [string, string]>,
+  files: Iterable<readonly [string, string | Uint8Array]>,
   outDir: string,
 ): Promise<WriteResult> {
   const target = resolve(outDir);
@@ -51,7 +51,7 @@ export async function writeTreeAtomically(
   try {
     mkdirSync(tmp);
     const dirs = new Set<string>([tmp]);
-    for (const [rel, text] of files) {
+    for (const [rel, data] of files) {
       checkRelative(rel);
       const file = join(tmp, rel);
       const dir = dirname(file);
@@ -59,9 +59,9 @@ export async function writeTreeAtomically(
         mkdirSync(dir, { recursive: true });
         dirs.add(dir);
       }
-      writeFileSync(file, text, { mode: 0o644 });
+      writeFileSync(file, data, { mode: 0o644 });
       written.push(file);
-      bytes += Buffer.byteLength(text);
+      bytes += Buffer.byteLength(data);
     }
     await makeDurable(tmp, written);
     if (existsSync(target)) renameSync(target, old);

@@ -19,6 +19,7 @@ import { createApp, type ExtraRouter } from './app.ts';
 import { tokenFromFile, type TokenSource } from './auth.ts';
 import { RegistrationStore } from './registrations.ts';
 import { watchTopologyFile } from './topology-watch.ts';
+import { readTopologyText } from '../topology/text.ts';
 
 export interface ServerOptions {
   /** Topology file to serve and watch; the embedded default topology when omitted. */
@@ -93,7 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       : new RolloutService({
           dataDir: opts.dataDir,
           profile: opts.profile ?? 'kubernetes',
-          initial: { text: readFileSync(file, 'utf8'), file, hash: watcher.current().hash },
+          initial: { text: readTopologyText(file), file, hash: watcher.current().hash },
           logger: logger.child({ component: 'rollout' }),
           registry,
           now: opts.now ?? Date.now,

@@ -4,10 +4,11 @@
  * last good revision keeps serving.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { validateTopology } from '../render/validate.ts';
 import { formatError } from '../topology/errors.ts';
+import { readTopologyText } from '../topology/text.ts';
 import type { Topology } from '../topology/model.ts';
 
 export interface TopologySnapshot {
@@ -106,7 +107,7 @@ type Parsed = { ok: true; topology: Topology; hash: string } | { ok: false; reas
 function readAndParse(file: string): Parsed {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTopologyText(file);
   } catch (e) {
     return {
       ok: false,
