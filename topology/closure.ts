@@ -11,8 +11,9 @@
  * from the edges. A panel that reads a series no tier delivers is empty forever; the renderer
  * refuses such a topology instead of shipping it.
  *
- * Label rewrites (relabel sections) are followed too: a reader that matches on a label a rule
- * renames or drops on the way, or reads series a rule drops, is refused (rewriteProblems).
+ * Label rewrites (relabel sections) are followed too: a reader that matches on, groups by
+ * (`by`) or joins on (`on`) a label a rule renames or drops on the way, or reads series a rule
+ * drops, is refused (rewriteProblems).
  *
  * Matching is by selector, not only by name: `up{job="apiserver"}` is not kept by the system
  * selector `{__name__=~"up|...", job="fedstack-federate-edge"}` (see selectorsOverlap).
@@ -355,6 +356,14 @@ function rewriteProblems(
     if (v.tier !== 'edge' && (v.kind === 'allowList' || v.kind === 'system'))
       hops.push({ tier: v.tier, keptBy: v });
   const needs = sel.matchers.filter((m) => m.name !== '__name__' && !matcherAccepts(m, ''));
+  // Labels the reader cannot do without: those it matches on, and those it groups or joins by
+  // (a renamed `by (cluster_id)` label collapses every cluster into one series, silently).
+  const uses = [
+    ...needs.map((m) => ({ label: m.name, verb: 'matches on', fix: 'match on' })),
+    ...(sel.groupedBy ?? [])
+      .filter((l) => !needs.some((m) => m.name === l))
+      .map((l) => ({ label: l, verb: 'groups by', fix: 'group by' })),
+  ];
   const pinned = (label: string) => sel.matchers.find((m) => m.name === label && m.type === '=')?.value;
   const out: { why: string; path: readonly PathSegment[] }[] = [];
   for (const { tier, keptBy } of hops) {
@@ -389,21 +398,23 @@ function rewriteProblems(
             x.guard === undefined ||
             (g !== undefined && x.guard.label === g.label && x.guard.value === g.value),
         );
-      for (const m of needs) {
+      for (const u of uses) {
         const gone =
-          (effect.removes.includes(m.name) && !effect.writes.includes(m.name)) ||
+          (effect.removes.includes(u.label) && !effect.writes.includes(u.label)) ||
           (effect.removesMatching !== undefined &&
-            re2(effect.removesMatching.regex).matches(m.name) !== effect.removesMatching.invert);
-        if (gone && !later.some((x) => ruleEffect(x.rule).writes.includes(m.name))) {
+            re2(effect.removesMatching.regex).matches(u.label) !== effect.removesMatching.invert);
+        if (gone && !later.some((x) => ruleEffect(x.rule).writes.includes(u.label))) {
           const rule = placed.rule;
           out.push({
             why:
               rule.kind === 'rename'
-                ? `matches on label "${m.name}", renamed to "${rule.to}" ${where}: match on "${rule.to}"`
-                : `matches on label "${m.name}", dropped ${where}`,
+                ? `${u.verb} label "${u.label}", renamed to "${rule.to}" ${where}: ${u.fix} "${rule.to}"`
+                : `${u.verb} label "${u.label}", dropped ${where}`,
             path: placed.path,
           });
         }
+      }
+      for (const m of needs) {
         const r = effect.remaps;
         if (
           r !== undefined &&

@@ -27,6 +27,12 @@ export interface VectorSelector {
   readonly matchers: readonly LabelMatcher[];
   /** Source text of the selector. */
   readonly text: string;
+  /**
+   * Labels the expression groups or joins this selector's series by: the `by (...)` of every
+   * aggregation around it and the `on (...)` of every binary operation around it. A hop that
+   * renames or drops one of them collapses the groups or breaks the join (closure.ts).
+   */
+  readonly groupedBy?: readonly string[];
 }
 
 export interface PromQLSyntaxError {
@@ -64,6 +70,8 @@ function parse(expr: string): ParseResult {
   const tree = parser.parse(expr);
   let error: PromQLSyntaxError | undefined;
   const selectors: VectorSelector[] = [];
+  // The grouping labels of the aggregations and binary operations being walked, innermost last.
+  const grouping: (readonly string[])[] = [];
   tree.iterate({
     enter: (ref) => {
       if (error !== undefined) return false;
@@ -71,15 +79,20 @@ function parse(expr: string): ParseResult {
         error = { offset: ref.from, message: syntaxMessage(expr, ref.from) };
         return false;
       }
+      if (ref.name === 'AggregateExpr' || ref.name === 'BinaryExpr') grouping.push(groupingLabels(ref.node, expr));
       if (ref.name === 'VectorSelector') {
         const sel = readSelector(ref.node, expr);
         if ('error' in sel) {
           error = sel.error;
           return false;
         }
-        selectors.push(sel);
+        const groupedBy = [...new Set(grouping.flat())];
+        selectors.push(groupedBy.length > 0 ? { ...sel, groupedBy } : sel);
       }
       return undefined;
+    },
+    leave: (ref) => {
+      if (ref.name === 'AggregateExpr' || ref.name === 'BinaryExpr') grouping.pop();
     },
   });
   if (error === undefined && expr.trim() === '') error = { offset: 0, message: 'empty expression' };
@@ -222,6 +235,16 @@ function readSelector(node: SyntaxNode, src: string): VectorSelector | { error: 
   const pinned = matchers.filter((m) => m.name === NAME_LABEL && m.type === '=');
   const metricName = pinned.length === 1 ? pinned[0]!.value : undefined;
   return { metricName, matchers, text: src.slice(node.from, node.to) };
+}
+
+/** `sum by (a, b) (...)` → [a, b]; `x / on (a) y` → [a]; `without`, `ignoring` and none → []. */
+function groupingLabels(node: SyntaxNode, src: string): string[] {
+  const modifier =
+    node.name === 'AggregateExpr' ? node.getChild('AggregateModifier') : node.getChild('MatchingModifierClause');
+  if (modifier === null || (modifier.getChild('By') === null && modifier.getChild('On') === null)) return [];
+  // The first label list is by's or on's (a group_left/group_right list comes after it).
+  const labels = modifier.getChild('GroupingLabels');
+  return labels === null ? [] : labels.getChildren('LabelName').map((n) => src.slice(n.from, n.to));
 }
 
 function lastChild(node: SyntaxNode, name: string): SyntaxNode | null {

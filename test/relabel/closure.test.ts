@@ -1,7 +1,7 @@
 /**
  * The allow-list closure check follows label rewrites: a central rule, a meta-alert or a
- * dashboard panel that matches on a label a rule renames or drops on the way, or reads series a
- * rule drops, is refused, naming the rule; reading the new name is fine.
+ * dashboard panel that matches on, groups by or joins on a label a rule renames or drops on the
+ * way, or reads series a rule drops, is refused, naming the rule; reading the new name is fine.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +52,28 @@ describe('the closure check follows label rewrites', () => {
       ) + ALERT('kube_pod_status_phase{phase="Pending"} > 0');
     assert.deepEqual(errors(text), [
       '19:32: alertRules[0].expr: central alert rule "PodPending" uses "kube_pod_status_phase", matches on label "phase", dropped at central by bigRegions[0].regions[1].relabel.central[0] (series of region cn-beijing)',
+    ]);
+  });
+
+  it('refuses a central alert that groups by a label the cascade renames: every pod would collapse into one series', () => {
+    const text = `${BASE}relabel: { cascade: [{ rename: { from: pod, to: pod_name } }] }\n${ALERT('count by (pod) (kube_pod_status_phase{phase="Pending"}) > 0')}`;
+    assert.deepEqual(errors(text), [
+      '19:32: alertRules[0].expr: central alert rule "PodPending" uses "kube_pod_status_phase", groups by label "pod", renamed to "pod_name" at cascade by relabel.cascade[0]: group by "pod_name"',
+    ]);
+    // The aggregation written with the new name, and a `without`, are fine.
+    assert.deepEqual(errors(text.replace('count by (pod)', 'count by (pod_name)')), []);
+    assert.deepEqual(errors(text.replace('count by (pod)', 'count without (pod)')), []);
+  });
+
+  it('refuses a join on a label a region drops, for each side whose series cross the drop', () => {
+    const text =
+      BASE.replace(
+        '      - name: cn-beijing\n',
+        '      - name: cn-beijing\n        relabel: { central: [{ drop: { labels: [namespace] } }] }\n',
+      ) + ALERT('kube_pod_status_phase{phase="Pending"} * on (namespace) group_left () meta_cluster:kube_node:count > 0');
+    assert.deepEqual(errors(text), [
+      '19:32: alertRules[0].expr: central alert rule "PodPending" uses "kube_pod_status_phase", groups by label "namespace", dropped at central by bigRegions[0].regions[1].relabel.central[0] (series of region cn-beijing)',
+      '19:32: alertRules[0].expr: central alert rule "PodPending" uses "meta_cluster:kube_node:count", groups by label "namespace", dropped at central by bigRegions[0].regions[1].relabel.central[0] (series of region cn-beijing)',
     ]);
   });
 
