@@ -213,7 +213,8 @@ async function firstGetAfterChange(
       for (;;) {
         const r = (await (await fetch(`${server.url}/readyz`)).json()) as { revision?: number };
         if (r.revision === i + 1) break;
-        if (Date.now() > deadline) throw new Error(`service-throughput: revision ${i + 1} never served`);
+        if (Date.now() > deadline)
+          throw new Error(`service-throughput: revision ${i + 1} never served: /readyz says ${JSON.stringify(r)}`);
         await new Promise((res) => setTimeout(res, 20));
       }
       const path = `/v1/config/edge/mc-${1 + ((i * 997) % metaClusters)}/prometheus.yml`;

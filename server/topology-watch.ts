@@ -91,14 +91,23 @@ export function watchTopologyFile(opts: {
   const listener = () => {
     reload();
   };
-  watchFile(file, { interval: opts.pollIntervalMs ?? 2000, persistent: false }, listener);
+  const interval = opts.pollIntervalMs ?? 2000;
+  watchFile(file, { interval, persistent: false }, listener);
+  // watchFile takes its baseline stat later, on libuv's thread pool: an edit made between the
+  // read above and that stat would be the baseline, never seen as a change. One look after the
+  // first interval closes the gap (reload compares content, so it is a no-op when unchanged).
+  const firstLook = setTimeout(reload, interval);
+  firstLook.unref();
 
   return {
     current: () => snapshot,
     lastError: () => error,
     reloadFailures: () => failures,
     reload,
-    close: () => unwatchFile(file, listener),
+    close: () => {
+      clearTimeout(firstLook);
+      unwatchFile(file, listener);
+    },
   };
 }
 

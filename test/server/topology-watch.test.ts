@@ -1,4 +1,5 @@
 import { after, test } from 'node:test';
+import { pbkdf2 } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,25 @@ test('a valid edit swaps the revision, an invalid one is refused and the last go
     volume.update({ 'topology.yaml': moved });
     assert.equal(w.reload(), false, 'back to the served content: no new revision');
     assert.equal(w.lastError(), undefined);
+  } finally {
+    w.close();
+  }
+});
+
+test('an edit made before the watcher took its baseline stat is still served', async () => {
+  const file = join(dir, 'early.yaml');
+  writeFileSync(file, good);
+  // Keep libuv's 4 pool threads busy, so the watcher's first stat runs after the edit below:
+  // without a second look, the edited file would be its baseline and never a change.
+  const busy = Array.from(
+    { length: 4 },
+    () => new Promise((r) => pbkdf2('x', 'salt', 300_000, 32, 'sha256', r)),
+  );
+  const w = watchTopologyFile({ file, pollIntervalMs: 50 });
+  writeFileSync(file, moved);
+  try {
+    await Promise.all(busy);
+    await waitFor('the early edit to be served', () => (w.current().revision === 2 ? true : undefined), 5_000);
   } finally {
     w.close();
   }
