@@ -28,7 +28,7 @@ import { REMOTE_WRITE_SELF_SELECTOR, SYSTEM_SELECTORS } from '../common/conventi
 import { DEFAULT_CENTRAL_ALLOW_LIST, DEFAULT_CENTRAL_RULES } from '../topology/defaults.ts';
 import { backfillAndQuery, duBytes, type BackfillResult } from './support/backfill.ts';
 import { startFleetSource } from './support/fleet-source.ts';
-import { copyOverFleet, seriesText, type SeriesTemplate } from './support/history.ts';
+import { copyOverFleet, seriesText, type FleetShape, type SeriesTemplate } from './support/history.ts';
 import {
   freePort,
   query,
@@ -124,13 +124,14 @@ function historyRows(
   h: BackfillResult,
   queries: number,
   hist: { spanMs: number; stepS: number; repeats: number },
+  shape: FleetShape,
 ): Row[] {
   const bench = 'central-backend';
   const span = hist.spanMs >= 3600_000 ? `${hist.spanMs / 3600_000} h` : `${hist.spanMs / 60_000} min`;
   const p = h.prometheus;
   const v = h.victoriaMetrics;
   const ms = (x: number) => `${x.toFixed(1)} ms`;
-  const what = `${queries} queries × ${hist.repeats}, range over ${span} at step ${hist.stepS} s; ${h.series} series × ${h.samples / h.series} samples`;
+  const what = `${queries} queries × ${hist.repeats}, range over ${span} at step ${hist.stepS} s; ${h.series} series (${shape.bigRegions} × ${shape.regionsPerBigRegion} × ${shape.metaClustersPerRegion} meta-clusters) × ${h.samples / h.series} samples`;
   const differ = p.seriesPerQuery.flatMap((n, i) =>
     n === v.seriesPerQuery[i] ? [] : [`query ${i + 1}: ${n} vs ${v.seriesPerQuery[i]}`],
   );
@@ -369,7 +370,7 @@ export const centralBackendBench: Bench = {
           target: { op: '<=', bound: 1.5 },
           note: both(quantile(promMs, 0.99), quantile(vmMs, 0.99), 'ms'),
         },
-        ...historyRows(history, exprs.length, hist),
+        ...historyRows(history, exprs.length, hist, shape),
       ];
       return rows;
     } finally {
