@@ -36,6 +36,7 @@ import {
   startPrometheus,
   type RunningPrometheus,
 } from './support/prometheus.ts';
+import { recordCalibration } from './support/calibration.ts';
 import type { Bench, Row } from './types.ts';
 
 const FULL = { series: 100_000, nodes: 100, runMs: 120_000, repeats: 20 };
@@ -189,7 +190,7 @@ function historyRows(
 export const centralBackendBench: Bench = {
   name: 'central-backend',
   description: 'the same federated input into central as Prometheus and as VictoriaMetrics',
-  async run({ smoke, log }) {
+  async run({ smoke, log, resultsDir }) {
     const size = smoke ? SMOKE : FULL;
     // 15 s in full: central's federation scrape of ~100k series must finish inside its timeout
     // on 2 shared cores while the cascade also remote_writes.
@@ -372,6 +373,17 @@ export const centralBackendBench: Bench = {
         },
         ...historyRows(history, exprs.length, hist, shape),
       ];
+      // What `fedstack capacity` sizes vmstorage by: memory per active series (live), disk per
+      // sample once the data is compacted (the backfilled history, not a few minutes of parts).
+      if (!smoke)
+        recordCalibration(
+          resultsDir,
+          {
+            vmBytesPerSeries: vmMem,
+            vmBytesPerSample: history.victoriaMetrics.diskBytes / history.samples,
+          },
+          bench,
+        );
       return rows;
     } finally {
       for (const p of procs.reverse()) await p.stop();

@@ -7,7 +7,7 @@
  * per series.
  */
 import { request } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { toYaml } from '../common/serialize.ts';
 import { createPlan } from '../render/plan.ts';
 import { parseTopology } from '../topology/load.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
+import { recordCalibration } from './support/calibration.ts';
 import { startFleetSource } from './support/fleet-source.ts';
 import {
   freePort,
@@ -256,12 +257,7 @@ export const federationCostBench: Bench = {
           value: bytesPerSeries,
           unit: 'B',
         });
-        if (!smoke) {
-          writeFileSync(
-            join(resultsDir, 'capacity-factors.json'),
-            `${JSON.stringify({ bytesPerSeries: Math.round(bytesPerSeries), source: 'bench federation-cost (npm run bench)' }, null, 2)}\n`,
-          );
-        }
+        if (!smoke) recordCalibration(resultsDir, { bytesPerSeries: Math.round(bytesPerSeries) }, bench);
       }
       return rows;
     } finally {
