@@ -174,6 +174,60 @@ export interface NewRollout {
 const MAX_EVENTS = 500;
 const SHOWN = 5;
 
+/**
+ * What a controller tick asks of a wave, kept beside its progress so a tick costs what changed,
+ * not the wave's size (a wave of 10,000 edges is ticked hundreds of times): the instances
+ * waiting for their sidecar, in assignment order; how many failed; and how far into
+ * `instances` every one has been assigned. Derived, never saved: rebuilt from `progress` the
+ * first time a wave is touched (after a restart, the state file's wave is a new object), and
+ * kept in step by `assign`, `markApplied` and `fail`, the only writers of a phase.
+ */
+interface WaveIndex {
+  /** Instances with progress (in any phase). */
+  size: number;
+  readonly pending: Set<string>;
+  failed: number;
+  /** Every instance before this one in `instances` has progress. */
+  next: number;
+}
+const indexes = new WeakMap<WaveRun, WaveIndex>();
+
+function indexOf(w: WaveRun): WaveIndex {
+  let ix = indexes.get(w);
+  if (ix === undefined) {
+    ix = { size: 0, pending: new Set(), failed: 0, next: 0 };
+    for (const [id, p] of Object.entries(w.progress)) {
+      ix.size++;
+      if (p.phase === 'assigned') ix.pending.add(id);
+      else if (p.phase === 'failed') ix.failed++;
+    }
+    skipAssigned(w, ix);
+    indexes.set(w, ix);
+  }
+  return ix;
+}
+
+function skipAssigned(w: WaveRun, ix: WaveIndex): void {
+  while (ix.next < w.instances.length && w.progress[w.instances[ix.next]!] !== undefined) ix.next++;
+}
+
+function assign(w: WaveRun, id: string, now: number): InstanceProgress {
+  const p: InstanceProgress = { phase: 'assigned', assignedAt: now };
+  const ix = indexOf(w);
+  w.progress[id] = p;
+  ix.size++;
+  ix.pending.add(id);
+  return p;
+}
+
+function markApplied(w: WaveRun, id: string, p: InstanceProgress, now: number): void {
+  p.phase = 'applied';
+  p.appliedAt = now;
+  indexOf(w).pending.delete(id);
+}
+
+const hasProgress = (w: WaveRun): boolean => indexOf(w).size > 0;
+
 export function createRollout(n: NewRollout): { rollout: Rollout; events: RolloutEvent[] } {
   const rollout: Rollout = {
     id: n.id,
@@ -240,7 +294,7 @@ export function wantsReading(r: Rollout, now: number): boolean {
   if (r.state !== 'running' && r.state !== 'paused') return false;
   const wave = r.waves[r.current];
   if (wave?.state === 'running' && wave.baseline === undefined) return true;
-  if (assignedIds(r).length === 0) return false;
+  if (!r.waves.some(hasProgress)) return false;
   return r.lastReadingAt === undefined || now - r.lastReadingAt >= r.gateIntervalMs;
 }
 
@@ -277,8 +331,9 @@ function observeReports(r: Rollout, obs: Observations, events: RolloutEvent[]): 
   const applied: string[] = [];
   const failed: string[] = [];
   for (const w of r.waves.slice(0, r.current + 1)) {
-    for (const [id, p] of Object.entries(w.progress)) {
-      if (p.phase !== 'assigned') continue;
+    // Only the instances waiting for their sidecar can move (indexOf: not the whole wave).
+    for (const id of indexOf(w).pending) {
+      const p = w.progress[id]!;
       const rep = obs.report(id);
       if (rep === undefined) continue;
       const sync = rep.sync;
@@ -287,11 +342,10 @@ function observeReports(r: Rollout, obs: Observations, events: RolloutEvent[]): 
           sync.promtool === 'failed'
             ? `promtool refused revision ${r.to.seq}${sync.problem ? `: ${firstLine(sync.problem)}` : ''}`
             : `Prometheus did not reload revision ${r.to.seq}${sync.problem ? `: ${firstLine(sync.problem)}` : ''}`;
-        fail(p, obs.now, `${w.tier}:sidecar`, what);
+        fail(w, id, p, obs.now, `${w.tier}:sidecar`, what);
         failed.push(id);
       } else if (rep.revision === r.to.hash) {
-        p.phase = 'applied';
-        p.appliedAt = obs.now;
+        markApplied(w, id, p, obs.now);
         applied.push(id);
       }
     }
@@ -306,7 +360,10 @@ function observeReports(r: Rollout, obs: Observations, events: RolloutEvent[]): 
 
 const firstLine = (s: string) => s.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
 
-function fail(p: InstanceProgress, now: number, gate: string, reason: string): void {
+function fail(w: WaveRun, id: string, p: InstanceProgress, now: number, gate: string, reason: string): void {
+  const ix = indexOf(w);
+  if (p.phase === 'assigned') ix.pending.delete(id);
+  if (p.phase !== 'failed') ix.failed++;
   p.phase = 'failed';
   p.failedAt = now;
   p.gate = gate;
@@ -399,7 +456,7 @@ function judgeReading(r: Rollout, reading: GateReading, events: RolloutEvent[]):
         }
         r.strikes[strike] = (r.strikes[strike] ?? 0) + 1;
         if (r.strikes[strike]! >= r.failAfter && p.phase === 'applied') {
-          fail(p, reading.at, key, `gate ${g.name} (${describeCheck(g.check)}): ${verdict.detail}`);
+          fail(w, id, p, reading.at, key, `gate ${g.name} (${describeCheck(g.check)}): ${verdict.detail}`);
           newlyFailed.push({ id, gate: key, detail: verdict.detail });
         }
       }
@@ -412,8 +469,8 @@ function judgeReading(r: Rollout, reading: GateReading, events: RolloutEvent[]):
 /** Starts the rollback when a wave has more failed instances than its budget allows. */
 function overBudget(r: Rollout, now: number, events: RolloutEvent[]): boolean {
   for (const w of r.waves.slice(0, r.current + 1)) {
+    if (indexOf(w).failed <= w.failureBudget) continue;
     const failed = Object.entries(w.progress).filter(([, p]) => p.phase === 'failed');
-    if (failed.length <= w.failureBudget) continue;
     const instances = failed.map(([id, p]) => ({ id, gate: p.gate ?? 'unknown', detail: p.reason ?? '' }));
     const gate = instances[0]!.gate;
     const kind = gate === 'deadline' ? 'deadline' : gate.endsWith(':sidecar') ? 'sidecar' : 'gate';
@@ -469,19 +526,27 @@ function stepWave(r: Rollout, obs: Observations, events: RolloutEvent[]): void {
       if (elapsed > w.progressDeadlineMs) {
         const stuck = w.instances.filter((id) => w.progress[id]?.phase !== 'applied' && w.progress[id]?.phase !== 'failed');
         for (const id of stuck) {
-          const p = (w.progress[id] ??= { phase: 'assigned', assignedAt: now });
-          fail(p, now, 'deadline', `no report of revision ${r.to.seq} within the ${Math.round(w.progressDeadlineMs / 1000)}s progress deadline`);
+          const p = w.progress[id] ?? assign(w, id, now);
+          fail(w, id, p, now, 'deadline', `no report of revision ${r.to.seq} within the ${Math.round(w.progressDeadlineMs / 1000)}s progress deadline`);
         }
         if (stuck.length > 0)
           events.push(record(r, now, 'deadline', `${stuck.length} instance(s) did not apply revision ${r.to.seq} in time: ${listed(stuck)}`, { wave: w.name, instances: stuck }));
         if (overBudget(r, now, events)) return;
       }
-      const inFlight = Object.values(w.progress).filter((p) => p.phase === 'assigned').length;
-      const next = w.instances.filter((id) => w.progress[id] === undefined).slice(0, Math.max(0, w.maxConcurrency - inFlight));
-      for (const id of next) w.progress[id] = { phase: 'assigned', assignedAt: now };
+      const ix = indexOf(w);
+      // The next unassigned instances, in order, up to the concurrency left.
+      const next: string[] = [];
+      skipAssigned(w, ix);
+      for (let j = ix.next; j < w.instances.length && next.length < w.maxConcurrency - ix.pending.size; j++) {
+        const id = w.instances[j]!;
+        if (w.progress[id] === undefined) next.push(id);
+      }
+      for (const id of next) assign(w, id, now);
+      skipAssigned(w, ix);
       if (next.length > 0)
         events.push(record(r, now, 'assigned', `${next.length} instance(s) assigned revision ${r.to.seq}: ${listed(next)}`, { wave: w.name, instances: next }));
-      const settled = w.instances.every((id) => w.progress[id]?.phase === 'applied' || w.progress[id]?.phase === 'failed');
+      // Settled: every instance has progress, and none is still waiting for its sidecar.
+      const settled = ix.next === w.instances.length && ix.pending.size === 0;
       if (settled) {
         w.state = 'soaking';
         w.soakStartedAt = now;
@@ -550,11 +615,13 @@ function verifyRollback(r: Rollout, obs: Observations, events: RolloutEvent[]): 
   const rb = r.rollback!;
   const now = obs.now;
   // A report counts only if it came after the rollback began: one in flight may still say "new".
+  const pending: string[] = [];
   rb.confirmed = rb.instances.filter((id) => {
     const rep = obs.report(id);
-    return rep !== undefined && rep.receivedAt >= rb.startedAt && rep.revision === r.from.hash;
+    const back = rep !== undefined && rep.receivedAt >= rb.startedAt && rep.revision === r.from.hash;
+    if (!back) pending.push(id);
+    return back;
   });
-  const pending = rb.instances.filter((id) => !rb.confirmed.includes(id));
   if (pending.length === 0) {
     rb.verifiedAt = now;
     r.state = rb.outcome;
