@@ -39,6 +39,8 @@ export interface Served {
   readonly topology: Topology;
   readonly seq: number;
   readonly hash: string;
+  /** Its files (the app serves from it: the templates made to compare it are made once). */
+  readonly emitter: Emitter;
 }
 
 export interface RolloutServiceOptions {
@@ -65,22 +67,23 @@ export interface StartRequest {
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: number; errors: string[] };
 
-export type Action = 'pause' | 'resume' | 'abort' | 'rollback';
+/** How long "applied" steps may wait to be saved (see step). */
+const APPLIED_SAVE_MS = 1000;
 
-interface Loaded {
-  readonly served: Served;
-  readonly emitter: Emitter;
-}
+export type Action = 'pause' | 'resume' | 'abort' | 'rollback';
 
 export class RolloutService {
   private readonly file: StateFile;
   private readonly state: StoredState;
   private readonly reports = new Map<string, InstanceReport>();
-  private readonly loaded = new Map<number, Loaded>();
+  private readonly loaded = new Map<number, Served>();
   private readonly metrics: ReturnType<typeof rolloutMetrics>;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private starting = false;
+  /** When the state was last saved, and whether steps taken since are not yet in the file. */
+  private savedAt = 0;
+  private unsaved = false;
 
   constructor(private readonly opts: RolloutServiceOptions) {
     this.file = new StateFile(opts.dataDir);
@@ -106,13 +109,13 @@ export class RolloutService {
 
   /** The revision every instance outside a rollout runs. */
   stable(): Served {
-    return this.load(this.state.stable).served;
+    return this.load(this.state.stable);
   }
 
   /** The revision an instance is assigned now. */
   servedTo(tier: Tier, name: string): Served {
     const r = this.state.rollout;
-    if (r !== undefined && runsNew(r, instanceId(tier, name))) return this.load(r.to.seq).served;
+    if (r !== undefined && runsNew(r, instanceId(tier, name))) return this.load(r.to.seq);
     return this.stable();
   }
 
@@ -173,8 +176,8 @@ export class RolloutService {
       value: {
         changes,
         plan: resolved.plan,
-        from: from.served,
-        to: { topology: to.topology, seq, hash: textHash(req.topology) },
+        from,
+        to: { topology: to.topology, seq, hash: textHash(req.topology), emitter: toEmitter },
         lagMs: to.plan.facts.lag.normalMs,
       },
     };
@@ -214,8 +217,10 @@ export class RolloutService {
       });
       this.file.writeText(record.seq, req.topology);
       this.state.revisions.push(record);
+      // Served from the emitter it was compared with: its edge templates are made already.
+      this.keep(to);
       this.state.rollout = rollout;
-      this.file.save(this.state);
+      this.save(this.opts.now());
       this.emit(events);
       return { ok: true, value: rollout };
     } finally {
@@ -234,7 +239,7 @@ export class RolloutService {
     } catch (e) {
       return { ok: false, status: 409, errors: [(e as Error).message] };
     }
-    this.file.save(this.state);
+    this.save(now);
     this.emit(events);
     return { ok: true, value: r };
   }
@@ -251,17 +256,31 @@ export class RolloutService {
     try {
       let reading;
       if (wantsReading(r, this.opts.now())) {
-        const topo = this.load(r.to.seq).served.topology;
+        const topo = this.load(r.to.seq).topology;
         const urls = (this.opts.centralUrls ?? defaultCentralUrls)(topo);
         reading = await readGates(r.gates, tiersToRead(r), urls, this.opts.now());
       }
-      const events = advance(r, { now: this.opts.now(), report: (id) => this.reports.get(id), ...(reading ? { reading } : {}) });
+      const now = this.opts.now();
+      const events = advance(r, { now, report: (id) => this.reports.get(id), ...(reading ? { reading } : {}) });
       if (r.state === 'done') this.state.stable = r.to.seq;
-      if (events.length > 0 || reading !== undefined) this.file.save(this.state);
+      // Every step that decides something is saved before anything acts on it. "applied" only
+      // records what sidecars said, and they say it again in every heartbeat: those steps are
+      // saved at most once a second (the default tick), not at every tick of a fast
+      // controller, since each save writes the whole wave (a megabyte at 10,000 edges). A
+      // restart within that second takes them again from the next heartbeats.
+      const decides = reading !== undefined || events.some((e) => e.step !== 'applied');
+      this.unsaved ||= events.length > 0;
+      if (decides || (this.unsaved && now - this.savedAt >= APPLIED_SAVE_MS)) this.save(now);
       this.emit(events);
     } catch (e) {
       this.opts.logger.error({ rollout: r.id, err: (e as Error).message }, 'rollout step failed');
     }
+  }
+
+  private save(now: number): void {
+    this.file.save(this.state);
+    this.savedAt = now;
+    this.unsaved = false;
   }
 
   private emit(events: readonly RolloutEvent[]): void {
@@ -275,24 +294,28 @@ export class RolloutService {
     }
   }
 
-  private load(seq: number): Loaded {
-    let l = this.loaded.get(seq);
+  private load(seq: number): Served {
+    const l = this.loaded.get(seq);
     if (l !== undefined) return l;
     const rec = this.state.revisions.find((r) => r.seq === seq);
     if (rec === undefined) throw new Error(`revision ${seq} is not kept`);
     const v = validateTopology(this.file.text(seq), rec.file, { profile: this.opts.profile });
     if (!v.ok) throw new Error(`revision ${seq} no longer validates: ${v.errors.map(formatError).join('; ')}`);
-    l = { served: { topology: v.topology, seq, hash: rec.hash }, emitter: createEmitter(v.plan) };
+    return this.keep({ topology: v.topology, seq, hash: rec.hash, emitter: createEmitter(v.plan) });
+  }
+
+  private keep(served: Served): Served {
     // The stable revision and a rollout's two: never more than a handful worth keeping.
     if (this.loaded.size >= 4) this.loaded.delete(this.loaded.keys().next().value!);
-    this.loaded.set(seq, l);
-    return l;
+    this.loaded.set(served.seq, served);
+    return served;
   }
 
   /** Waits for a tick in flight; the state file already holds every step. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
+    if (this.unsaved) this.save(this.opts.now());
   }
 }
 
