@@ -117,6 +117,11 @@ export interface RenderPlan {
   victoriaMetrics(): VictoriaMetricsBundle | undefined;
   /** The entry of any Prometheus instance. */
   prometheus(tier: PrometheusTier, name: string): PrometheusEntry | undefined;
+  /**
+   * Whether `prometheus(tier, name)` has an entry, without rendering it: the service asks at
+   * every pull and report, and an edge's entry costs a render.
+   */
+  hasPrometheus(tier: PrometheusTier, name: string): boolean;
   /** The web config a tier's Prometheus serves with (every instance of a tier shares it), if any. */
   webConfigFor(tier: PrometheusTier): WebConfig | undefined;
   alerting(): RenderedAlertmanager;
@@ -246,6 +251,12 @@ export function createPlan(topology: Topology, profile: Profile, opts: PlanOptio
     },
     victoriaMetrics: lazy(() => (vm ? renderVictoriaMetrics(topology, profile) : undefined)),
     prometheus: (tier, name) => plan[tier](name),
+    hasPrometheus: (tier, name) =>
+      tier === 'edge'
+        ? byMetaCluster().has(name)
+        : tier === 'cascade'
+          ? byBigRegion().has(name)
+          : !vm && byCentral().has(name),
     webConfigFor,
     alerting: lazy(() => renderAlertmanager(topology, profile)),
     dashboards: lazy(() => renderDashboards(topology)),

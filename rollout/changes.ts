@@ -60,7 +60,7 @@ function memoDiff(): (a: string, b: string) => { added: number; removed: number 
 
 /** The texts an instance is served: its config files and, for a cascade, its SD answer. */
 function instanceTexts(e: Emitter, i: Instance): Map<string, string> | undefined {
-  if (e.plan.prometheus(i.tier, i.name) === undefined) return undefined;
+  if (!e.plan.hasPrometheus(i.tier, i.name)) return undefined;
   const out = new Map<string, string>();
   for (const f of e.configFiles(i.tier)) {
     const text = e.file(`${i.tier}/${i.name}/${f}`);
