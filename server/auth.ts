@@ -8,7 +8,7 @@
  * rotated Secret takes effect as soon as kubelet swaps the file: no restart.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { RequestHandler } from 'express';
 import { Secret } from '../common/secret.ts';
 
@@ -98,15 +98,32 @@ export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
 /** A token the service checks: fixed (tests), or read from a mounted file at each request. */
 export type TokenSource = Secret | (() => Secret | undefined);
 
-/** Reads `file` at each call; undefined while it is missing or empty (the route then answers 503). */
+/**
+ * The token in `file` at each call; undefined while it is missing or empty (the route then
+ * answers 503). The file is read again whenever its stat changes (a swapped Secret is a new
+ * inode; an edit changes mtime, ctime or size), not at every request: a stat is a fraction of
+ * an open, read and close, and a busy service checks a token at every request.
+ */
 export function tokenFromFile(file: string): () => Secret | undefined {
+  let seen = '';
+  let token: Secret | undefined;
   return () => {
+    const st = statSync(file, { throwIfNoEntry: false, bigint: true });
+    if (st === undefined) {
+      seen = '';
+      return (token = undefined);
+    }
+    const key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    if (key === seen) return token;
     try {
       const value = readFileSync(file, 'utf8').trim();
-      return value === '' ? undefined : new Secret(value);
+      token = value === '' ? undefined : new Secret(value);
+      seen = key;
     } catch {
-      return undefined;
+      token = undefined;
+      seen = '';
     }
+    return token;
   };
 }
 
