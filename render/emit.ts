@@ -164,9 +164,13 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
     return configFile(entry, file);
   };
 
-  // Templates by shape; null: the shape's files cannot be templated, its edges render directly.
+  // Templates by shape and file; null: that file of the shape cannot be templated, its edges
+  // render it directly. Made per file, when first asked for: a caller that wants only the
+  // config files (the service's pulls, a rollout's comparison) never renders a probe's
+  // manifests, which cost most of a probe.
   const stats = { templatedFiles: 0, renderedFiles: 0 };
-  const templates = new Map<string, ReadonlyMap<string, Template> | null>();
+  const templates = new Map<string, Map<string, Template | null>>();
+  const probes = new Map<string, PrometheusEntry>();
   const regionShapes = new WeakMap<Region, string>();
   const shapeOf = (p: PlacedMetaCluster): string => {
     let where = regionShapes.get(p.region);
@@ -181,39 +185,33 @@ export function createEmitter(plan: RenderPlan, opts: EmitOptions = {}): Emitter
     const { name: _n, endpoint: _e, guestClusters: _g, nodes: _s, ...metaCluster } = p.metaCluster;
     return where + JSON.stringify(metaCluster);
   };
-  const makeEdgeTemplates = (p: PlacedMetaCluster): ReadonlyMap<string, Template> | null => {
+  const makeEdgeTemplate = (p: PlacedMetaCluster, shape: string, file: string): Template | null => {
     const [name, endpoint] = EDGE_SENTINELS;
     const probe = { ...p, metaCluster: { ...p.metaCluster, name, endpoint } };
-    const probeEntry = plan.edgeAt(probe);
-    const out = new Map<string, Template>();
-    for (const f of instanceFiles('edge')) {
-      const text = edgeFileAt(probe, probeEntry, f);
-      const t = text === undefined ? undefined : makeTemplate(text, EDGE_SENTINELS, SENTINEL_FAMILY);
-      if (t === undefined) return null;
-      out.set(f, t);
-    }
+    let probeEntry = probes.get(shape);
+    if (probeEntry === undefined) probes.set(shape, (probeEntry = plan.edgeAt(probe)));
+    const text = edgeFileAt(probe, probeEntry, file);
+    const t = text === undefined ? undefined : makeTemplate(text, EDGE_SENTINELS, SENTINEL_FAMILY);
     // Checked once against a direct render of a real edge of the shape.
-    const entry = plan.edge(p.metaCluster.name)!;
-    for (const [f, t] of out) if (fill(t, edgeValues(p)) !== edgeFileAt(p, entry, f)) return null;
-    return out;
+    if (t === undefined || fill(t, edgeValues(p)) !== edgeFileAt(p, plan.edge(p.metaCluster.name)!, file))
+      return null;
+    return t;
   };
   const edgeFile = (name: string, file: string): string | undefined => {
     const p = plan.findMetaCluster(name);
     if (p === undefined) return undefined;
+    if (!instanceFiles('edge').includes(file)) return undefined;
     const values = edgeValues(p);
     if (opts.templates !== false && values.every(substitutable)) {
-      const key = shapeOf(p);
-      let t = templates.get(key);
-      if (t === undefined) {
-        t = makeEdgeTemplates(p);
-        templates.set(key, t);
-      }
-      const one = t?.get(file);
-      if (one !== undefined) {
+      const shape = shapeOf(p);
+      let byFile = templates.get(shape);
+      if (byFile === undefined) templates.set(shape, (byFile = new Map()));
+      let t = byFile.get(file);
+      if (t === undefined) byFile.set(file, (t = makeEdgeTemplate(p, shape, file)));
+      if (t !== null) {
         stats.templatedFiles++;
-        return fill(one, values);
+        return fill(t, values);
       }
-      if (t !== null) return undefined; // a template for every file there is: no such file
     }
     stats.renderedFiles++;
     return edgeFileAt(p, plan.edge(name)!, file);
