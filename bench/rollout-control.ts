@@ -70,7 +70,12 @@ export const rolloutControlBench: Bench = {
     writeFileSync(join(dir, 'from.yaml'), fromText);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CHILD, JSON.stringify({ topologyFile: join(dir, 'from.yaml'), dataDir: join(dir, 'state'), tokenFile: join(dir, 'token') })],
+      [
+        // FEDSTACK_BENCH_CPU_PROF=<dir>: the service writes a CPU profile there (where the CPU goes).
+        ...(process.env.FEDSTACK_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FEDSTACK_BENCH_CPU_PROF}`] : []),
+        '--import',
+        'tsx',
+        CHILD, JSON.stringify({ topologyFile: join(dir, 'from.yaml'), dataDir: join(dir, 'state'), tokenFile: join(dir, 'token') })],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
