@@ -50,6 +50,8 @@ export interface EdgeEstimate extends TierEstimate {
   readonly bigRegion: string;
   /** Samples one cascade federation scrape of this edge returns (checked against cascade sampleLimit). */
   readonly federatedSeries: number;
+  /** Of those, the series central keeps (its allow-list and relabel rules): this edge's share of central. */
+  readonly centralSeries: number;
 }
 
 export interface CascadeEstimate extends TierEstimate {
@@ -266,6 +268,7 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
       const federated = rewrite(select(inv, cascadeSelectors), cascadeChain, 'cascade');
       const federatedSeries = total(federated);
       federatedFromEdges.push(...federated);
+      const centralSeries = total(rewrite(select(federated, centralSelectors), centralChain, 'central'));
       const samplesPerSecond = series / edgeScrape;
       const r = resources(series, samplesPerSecond, f);
       const at = `edge/${placed.metaCluster.name}`;
@@ -275,6 +278,7 @@ export function planCapacity(topo: Topology, factors: Partial<CapacityFactors> =
         series,
         samplesPerSecond,
         federatedSeries,
+        centralSeries,
         ...r,
       });
       checkMemory(at, r.memoryBytes);

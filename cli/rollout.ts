@@ -117,9 +117,22 @@ interface DryRun {
   unchanged: number;
   instances: string[];
   files: { file: string; instances: number; added: number; removed: number }[];
-  waves: { name: string; tier: string; instances: number; sample: string[]; maxConcurrency: number; soakSeconds: number; failureBudget: number }[];
+  waves: {
+    name: string;
+    tier: string;
+    instances: number;
+    sample: string[];
+    maxConcurrency: number;
+    soakSeconds: number;
+    failureBudget: number;
+    predictedSeries: { instances: number; central: number };
+  }[];
+  series: { centralBefore: number; centralAfter: number; outsideWaves: number };
   gates: { gate: string; expr: string; check: string }[];
 }
+
+/** A predicted change in series: signed, with thousands separators. */
+const signed = (n: number) => `${n > 0 ? '+' : n < 0 ? '−' : '±'}${Math.round(Math.abs(n)).toLocaleString('en-US')}`;
 
 function formatPlan(d: DryRun): string {
   const lines = [
@@ -132,8 +145,9 @@ function formatPlan(d: DryRun): string {
     'waves:',
     ...d.waves.map(
       (w, i) =>
-        `  ${String(i + 1).padStart(2)}. ${w.name.padEnd(20)} ${w.tier.padEnd(8)} ${String(w.instances).padStart(6)} instance(s)  ≤${w.maxConcurrency} at a time  soak ${w.soakSeconds}s  budget ${w.failureBudget}${w.instances === 0 ? '  (skipped: nothing changes)' : `  ${w.sample.join(', ')}${w.instances > w.sample.length ? ', …' : ''}`}`,
+        `  ${String(i + 1).padStart(2)}. ${w.name.padEnd(20)} ${w.tier.padEnd(8)} ${String(w.instances).padStart(6)} instance(s)  ≤${w.maxConcurrency} at a time  soak ${w.soakSeconds}s  budget ${w.failureBudget}  series ${signed(w.predictedSeries.instances)} there, ${signed(w.predictedSeries.central)} at central${w.instances === 0 ? '  (skipped: nothing changes)' : `  ${w.sample.join(', ')}${w.instances > w.sample.length ? ', …' : ''}`}`,
     ),
+    `series at central (one replica, capacity model): ${Math.round(d.series.centralBefore).toLocaleString('en-US')} → ${Math.round(d.series.centralAfter).toLocaleString('en-US')}${d.series.outsideWaves !== 0 ? ` (${signed(d.series.outsideWaves)} from sizes no config carries)` : ''}`,
     'gates:',
     ...d.gates.map((g) => `  ${g.gate.padEnd(24)} ${g.check.padEnd(36)} ${g.expr}`),
   ];

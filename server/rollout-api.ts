@@ -11,6 +11,7 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { describeCheck, gateKey } from '../rollout/gates.ts';
 import { describeChange } from '../rollout/plan-file.ts';
+import { predictSeries } from '../rollout/predict.ts';
 import type { Action, RolloutService, StartRequest } from '../rollout/service.ts';
 import { rolloutStatus } from '../rollout/status.ts';
 import { HttpError } from './auth.ts';
@@ -59,6 +60,7 @@ export function rolloutRouter(
     const out = await on().plan(body(req));
     if (!out.ok) throw refuse(out);
     const { changes, plan, from, to } = out.value;
+    const series = predictSeries(from.topology, to.topology, plan.waves);
     res.json({
       from: { seq: from.seq, hash: from.hash },
       to: { seq: to.seq, hash: to.hash },
@@ -76,7 +78,7 @@ export function rolloutRouter(
           return acc;
         }, {}),
       ),
-      waves: plan.waves.map((w) => ({
+      waves: plan.waves.map((w, i) => ({
         name: w.name,
         tier: w.tier,
         instances: w.instances.length,
@@ -85,7 +87,10 @@ export function rolloutRouter(
         soakSeconds: Math.round(w.soakMs / 1000),
         failureBudget: w.failureBudget,
         progressDeadlineSeconds: Math.round(w.progressDeadlineMs / 1000),
+        // The capacity model's predicted series change (rollout/predict.ts).
+        predictedSeries: { instances: series.waves[i]!.instances, central: series.waves[i]!.central },
       })),
+      series: { centralBefore: series.centralBefore, centralAfter: series.centralAfter, outsideWaves: series.outsideWaves },
       gates: plan.gates.map((g) => ({ gate: gateKey(g), expr: g.expr, check: describeCheck(g.check) })),
     });
   });

@@ -24,6 +24,7 @@ import { rolloutStatus } from '../../rollout/status.ts';
 import { consoleRollout } from '../../console/rollouts.ts';
 import { defaultPlanSpec, parseRolloutPlan, resolvePlan } from '../../rollout/plan-file.ts';
 import { gateKey } from '../../rollout/gates.ts';
+import { predictSeries } from '../../rollout/predict.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/local-stack.good.yaml', import.meta.url));
 const text = readFileSync(FIXTURE, 'utf8');
@@ -113,6 +114,58 @@ describe('rollout plan', () => {
       'plan.yaml:4:38: waves[0].soak: 1s is too short: a change takes up to 6s to reach central and a gate must fail 2 evaluation(s) 1s apart to count (want at least 8s)',
       'plan.yaml:5:28: waves[1].central: one central replica per wave (never both at once), got 2',
     ]);
+  });
+});
+
+describe('predicted series per wave', () => {
+  const plan = async (next: typeof from) => {
+    const c = await diffRevisionsAsync(createEmitter(from.plan), createEmitter(next.plan));
+    const r = resolvePlan(defaultPlanSpec(['central-a', 'central-b']), next.plan, c);
+    assert.ok(r.ok);
+    return predictSeries(from.topology, next.topology, r.plan.waves);
+  };
+
+  it('a metric added to central\'s allow-list predicts growth at central, carried by the first central wave', async () => {
+    const d = YAML.parse(text);
+    d.allowLists = { central: [...from.topology.allowLists.central!, 'cluster:apiserver_request:rate5m'] };
+    const p = await plan(load(YAML.stringify(d)));
+    const byWave = Object.fromEntries(p.waves.map((w) => [w.wave, w]));
+    const growth = p.centralAfter - p.centralBefore;
+    // The edges' cluster:apiserver_request:rate5m series, which central did not keep before.
+    assert.ok(growth > 0, `central ${p.centralBefore} → ${p.centralAfter}`);
+    for (const w of ['canary', '10%', '50%', 'all edges', 'cascade'])
+      assert.deepEqual([byWave[w]!.instances, byWave[w]!.central], [0, 0], w);
+    assert.deepEqual([byWave['central-a']!.instances, byWave['central-a']!.central], [growth, growth]);
+    // central-b grows the same on its own replica; central (one replica) already counted it.
+    assert.deepEqual([byWave['central-b']!.instances, byWave['central-b']!.central], [growth, 0]);
+    assert.equal(p.outsideWaves, 0);
+  });
+
+  it('an edge rule federated to central predicts growth at the edges of each wave, and the waves add up to central\'s change', async () => {
+    const p = await plan(to);
+    const sumCentral = p.waves.reduce((k, w) => k + w.central, 0);
+    assert.equal(sumCentral + p.outsideWaves, p.centralAfter - p.centralBefore);
+    // count(up) is one series per edge; meta_cluster:.+ is in central's allow-list.
+    assert.deepEqual(
+      p.waves.map((w) => [w.wave, w.instances, w.central]),
+      [
+        ['canary', 2, 2],
+        ['10%', 1, 1],
+        ['50%', 0, 0],
+        ['all edges', 0, 0],
+        ['cascade', 0, 0],
+        ['central-a', 0, 0],
+        ['central-b', 0, 0],
+      ],
+    );
+  });
+
+  it('a topology that changes nothing predicts no change anywhere', async () => {
+    const p = await plan(load(text));
+    assert.ok(p.waves.length > 0);
+    for (const w of p.waves) assert.deepEqual([w.instances, w.central], [0, 0], w.wave);
+    assert.equal(p.centralAfter, p.centralBefore);
+    assert.equal(p.outsideWaves, 0);
   });
 });
 
