@@ -8,6 +8,7 @@ import { cliStartBench } from './cli-start.ts';
 import { bridgeThroughputBench } from './bridge-throughput.ts';
 import { renderScaleBench } from './render-scale.ts';
 import { rolloutControlBench } from './rollout-control.ts';
+import { rolloutRollbackBench } from './rollout-rollback.ts';
 import { serviceThroughputBench } from './service-throughput.ts';
 import { consoleRenderBench } from './console-render.ts';
 import type { Bench } from './types.ts';
@@ -24,4 +25,5 @@ export const BENCHES: readonly Bench[] = [
   bridgeCrashBench,
   consoleRenderBench,
   rolloutControlBench,
+  rolloutRollbackBench,
 ];

@@ -1,5 +1,5 @@
 /**
- * GET for the local stack's own calls (summary, waits, tests), also to the protected edges and
+ * GET (and POST) for the local stack's own calls (summary, waits, tests), also to the protected edges and
  * cascades: HTTPS against the stack's CA, with basic auth and, under mutual TLS, the client
  * certificate. Node's fetch cannot take a CA, hence node:https.
  */
@@ -26,6 +26,16 @@ export function httpGet(
   creds: ClientCredentials | undefined,
   timeoutMs = 10_000,
 ): Promise<HttpAnswer> {
+  return httpCall('GET', url, creds, timeoutMs);
+}
+
+/** GET, or a body-less POST (a Prometheus' /-/reload), with the stack's credentials. */
+export function httpCall(
+  method: 'GET' | 'POST',
+  url: string,
+  creds: ClientCredentials | undefined,
+  timeoutMs = 10_000,
+): Promise<HttpAnswer> {
   const u = new URL(url);
   const headers: Record<string, string> = {};
   if (creds?.basicAuth)
@@ -43,12 +53,12 @@ export function httpGet(
       u.protocol === 'https:'
         ? httpsRequest(
             u,
-            { headers, ca: creds?.ca, cert: creds?.cert, key: creds?.key, servername: creds?.serverName },
+            { method, headers, ca: creds?.ca, cert: creds?.cert, key: creds?.key, servername: creds?.serverName },
             onAnswer,
           )
-        : httpRequest(u, { headers }, onAnswer);
+        : httpRequest(u, { method, headers }, onAnswer);
     req.setTimeout(timeoutMs, () =>
-      req.destroy(new Error(`GET ${u.origin}${u.pathname}: no answer in ${timeoutMs} ms`)),
+      req.destroy(new Error(`${method} ${u.origin}${u.pathname}: no answer in ${timeoutMs} ms`)),
     );
     req.on('error', reject);
     req.end();

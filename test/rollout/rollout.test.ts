@@ -8,43 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../deploy/local/process.ts';
 import { promQuery } from '../../deploy/local/promapi.ts';
-import { startRolloutStack, type RolloutStack } from './stack.ts';
+import { CANARIES, EDGES, PLAN, starveCentralRule, startRolloutStack, type RolloutStack } from './stack.ts';
 
-const CANARIES = ['edge/mc-hz-01', 'edge/mc-fra-01'];
-const EDGES = ['edge/mc-hz-01', 'edge/mc-bj-01', 'edge/mc-fra-01'];
-
-/** Waves short enough for a test, long enough for a change to cross both hops and be judged twice. */
-const PLAN = (soak: string, waves = '') => `apiVersion: fedstack/v1
-kind: RolloutPlan
-defaults: { soak: ${soak}, progressDeadline: 60s }
-${waves}`;
 
 describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
   let s: RolloutStack;
   before(async () => {
     s = await startRolloutStack();
-    // Every sidecar pulled revision 1 and said so.
-    await waitFor(() => [...s.sidecars().sidecars.values()].every((c) => c.liveRevision() !== undefined), {
-      timeoutMs: 20_000,
-      what: 'every sidecar on revision 1',
-    });
-    // Gates compare with a baseline: let every edge's federated series settle first (recording
-    // rules over rate() answer only from their second sample on).
-    let last = '';
-    let steady = 0;
-    await waitFor(
-      async () => {
-        const got = await promQuery(
-          Object.values(s.stack.urls.centrals)[0]!,
-          'sum by (meta_cluster) (scrape_samples_post_metric_relabeling{job="fedstack-federate-edge"})',
-        );
-        const now = JSON.stringify(got.map((x) => [x.metric.meta_cluster, x.value]).sort());
-        steady = got.length === EDGES.length && now === last ? steady + 1 : 0;
-        last = now;
-        return steady >= 3;
-      },
-      { timeoutMs: 60_000, intervalMs: 1000, what: "every edge's federated series steady at central" },
-    );
+    await s.waitReady();
   });
   after(async () => {
     await s?.stop();
@@ -93,6 +64,9 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
     assert.equal(dry.code, 0, dry.err);
     assert.match(dry.out, /7 instance\(s\) change, 0 do not/);
     assert.match(dry.out, /rules\.yml +7 instance\(s\)/);
+    // The capacity model's prediction: one more series per edge, every one kept by central.
+    assert.match(dry.out, /canary .* series \+2 there, \+2 at central/);
+    assert.match(dry.out, /series at central \(one replica, capacity model\): [\d,]+ → [\d,]+/);
 
     const started = await s.cli(['start', '-t', topo, '--plan', plan, '--note', 'add a probe rule']);
     assert.equal(started.code, 0, started.err);
@@ -152,10 +126,7 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
 
   it('a promtool-valid change that starves a central rule is caught at the canary and rolled back; no other instance ever runs it', async () => {
     const old = stableHash();
-    const topo = s.topologyWith('bad.yaml', (rules) => {
-      const r = rules.edge.find((x) => x.record === 'cluster:apiserver_request:rate5m')!;
-      r.expr = 'sum by (cluster_id, code) (rate(apiserver_request_total{code="none"}[5m]))';
-    });
+    const topo = s.topologyWith('bad.yaml', starveCentralRule);
     const bad: { hash?: string } = {};
     const leaked = watchOthers(CANARIES, () => bad.hash);
     const started = await s.cli(['start', '-t', topo, '--plan', s.writeFile('bad-plan.yaml', PLAN('20s'))]);

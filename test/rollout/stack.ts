@@ -13,6 +13,7 @@ import YAML from 'yaml';
 import { startStackSidecars, type StackSidecars } from '../../deploy/local/sidecars.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { waitFor } from '../../deploy/local/process.ts';
+import { promQuery } from '../../deploy/local/promapi.ts';
 import { run } from '../../cli/main.ts';
 import { validateTopology } from '../../render/validate.ts';
 import type { Rollout } from '../../rollout/engine.ts';
@@ -22,6 +23,27 @@ const BIN = fileURLToPath(new URL('../../bin/fedstack.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/local-stack.good.yaml', import.meta.url));
 
 type Rule = { record: string; expr: string };
+
+/** The fixture's edges, and the default plan's canaries (one per big region). */
+export const CANARIES = ['edge/mc-hz-01', 'edge/mc-fra-01'];
+export const EDGES = ['edge/mc-hz-01', 'edge/mc-bj-01', 'edge/mc-fra-01'];
+/** ms between a sidecar's pulls (and heartbeats). */
+export const SIDECAR_INTERVAL_MS = 500;
+
+/** Waves short enough for a test, long enough for a change to cross both hops and be judged twice. */
+export const PLAN = (soak: string, waves = '') => `apiVersion: fedstack/v1
+kind: RolloutPlan
+defaults: { soak: ${soak}, progressDeadline: 60s }
+${waves}`;
+
+/**
+ * A bad change promtool accepts: the edges' apiserver request rate selects no series, which
+ * starves central's rules of an input (a gate fails at the canary).
+ */
+export function starveCentralRule(rules: Record<'edge' | 'cascade' | 'central', Rule[]>): void {
+  const r = rules.edge.find((x) => x.record === 'cluster:apiserver_request:rate5m')!;
+  r.expr = 'sum by (cluster_id, code) (rate(apiserver_request_total{code="none"}[5m]))';
+}
 
 export interface RolloutStack {
   readonly stack: LocalStack;
@@ -38,6 +60,11 @@ export interface RolloutStack {
   /** The rollout API with the token (or without, when `token` is false). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of several shapes, checked by each test
   api(method: 'GET' | 'POST', path: string, body?: unknown, token?: boolean): Promise<{ status: number; body: any }>;
+  /**
+   * Every sidecar on revision 1, and every edge's federated series steady at central: gates
+   * compare with a baseline (recording rules over rate() answer only from their second sample).
+   */
+  waitReady(): Promise<void>;
   /** `fedstack rollout ...` in this process, against this service. */
   cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }>;
   /** The durable state, as the service last saved it. */
@@ -102,7 +129,7 @@ export async function startRolloutStack(): Promise<RolloutStack> {
         bundleDir: ctx.bundleDir,
         serviceUrl: url,
         secrets: ctx.secrets,
-        intervalMs: 500,
+        intervalMs: SIDECAR_INTERVAL_MS,
       });
       return {
         url,
@@ -150,6 +177,27 @@ export async function startRolloutStack(): Promise<RolloutStack> {
       await startService();
     },
     api,
+    waitReady: async () => {
+      await waitFor(() => [...sidecars!.sidecars.values()].every((c) => c.liveRevision() !== undefined), {
+        timeoutMs: 20_000,
+        what: 'every sidecar on revision 1',
+      });
+      let last = '';
+      let steady = 0;
+      await waitFor(
+        async () => {
+          const got = await promQuery(
+            Object.values(stack.urls.centrals)[0]!,
+            'sum by (meta_cluster) (scrape_samples_post_metric_relabeling{job="fedstack-federate-edge"})',
+          );
+          const now = JSON.stringify(got.map((x) => [x.metric.meta_cluster, x.value]).sort());
+          steady = got.length === EDGES.length && now === last ? steady + 1 : 0;
+          last = now;
+          return steady >= 3;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, what: "every edge's federated series steady at central" },
+      );
+    },
     cli: async (argv) => {
       let out = '';
       let err = '';
