@@ -155,6 +155,11 @@ export interface Observations {
   report(instance: string): InstanceReport | undefined;
   /** A reading made since the last advance, if any. */
   readonly reading?: GateReading;
+  /**
+   * The instances whose report changed since the last advance, when the caller knows: only
+   * they, and those assigned since, can move. Without it every waiting instance is looked at.
+   */
+  readonly reported?: ReadonlySet<string>;
 }
 
 export interface NewRollout {
@@ -186,6 +191,8 @@ interface WaveIndex {
   /** Instances with progress (in any phase). */
   size: number;
   readonly pending: Set<string>;
+  /** Assigned since the reports were last looked at: their report may predate the assignment. */
+  readonly unseen: Set<string>;
   failed: number;
   /** Every instance before this one in `instances` has progress. */
   next: number;
@@ -195,7 +202,7 @@ const indexes = new WeakMap<WaveRun, WaveIndex>();
 function indexOf(w: WaveRun): WaveIndex {
   let ix = indexes.get(w);
   if (ix === undefined) {
-    ix = { size: 0, pending: new Set(), failed: 0, next: 0 };
+    ix = { size: 0, pending: new Set(), unseen: new Set(), failed: 0, next: 0 };
     for (const [id, p] of Object.entries(w.progress)) {
       ix.size++;
       if (p.phase === 'assigned') ix.pending.add(id);
@@ -217,6 +224,7 @@ function assign(w: WaveRun, id: string, now: number): InstanceProgress {
   w.progress[id] = p;
   ix.size++;
   ix.pending.add(id);
+  ix.unseen.add(id);
   return p;
 }
 
@@ -331,9 +339,17 @@ function observeReports(r: Rollout, obs: Observations, events: RolloutEvent[]): 
   const applied: string[] = [];
   const failed: string[] = [];
   for (const w of r.waves.slice(0, r.current + 1)) {
-    // Only the instances waiting for their sidecar can move (indexOf: not the whole wave).
-    for (const id of indexOf(w).pending) {
+    // Only the instances waiting for their sidecar can move (indexOf: not the whole wave), and
+    // of those only the ones newly assigned or with a new report, when the caller says which.
+    const ix = indexOf(w);
+    const candidates =
+      obs.reported === undefined
+        ? [...ix.pending]
+        : [...ix.unseen, ...[...obs.reported].filter((id) => ix.pending.has(id) && !ix.unseen.has(id))];
+    ix.unseen.clear();
+    for (const id of candidates) {
       const p = w.progress[id]!;
+      if (p.phase !== 'assigned') continue;
       const rep = obs.report(id);
       if (rep === undefined) continue;
       const sync = rep.sync;

@@ -76,6 +76,8 @@ export class RolloutService {
   private readonly file: StateFile;
   private readonly state: StoredState;
   private readonly reports = new Map<string, InstanceReport>();
+  /** Instances that reported since the last advance (the engine looks at those, not the wave). */
+  private reported = new Set<string>();
   private readonly loaded = new Map<number, Served>();
   private readonly metrics: ReturnType<typeof rolloutMetrics>;
   private timer: NodeJS.Timeout | undefined;
@@ -122,6 +124,7 @@ export class RolloutService {
   /** A sidecar's heartbeat. */
   report(id: string, rep: Omit<InstanceReport, 'receivedAt'>): void {
     this.reports.set(id, { ...rep, receivedAt: this.opts.now() });
+    this.reported.add(id);
   }
 
   current(): Rollout | undefined {
@@ -252,7 +255,10 @@ export class RolloutService {
 
   private async step(): Promise<void> {
     const r = this.state.rollout;
-    if (r === undefined || !isActive(r)) return;
+    if (r === undefined || !isActive(r)) {
+      this.reported.clear();
+      return;
+    }
     try {
       let reading;
       if (wantsReading(r, this.opts.now())) {
@@ -261,7 +267,9 @@ export class RolloutService {
         reading = await readGates(r.gates, tiersToRead(r), urls, this.opts.now());
       }
       const now = this.opts.now();
-      const events = advance(r, { now, report: (id) => this.reports.get(id), ...(reading ? { reading } : {}) });
+      const reported = this.reported;
+      this.reported = new Set();
+      const events = advance(r, { now, report: (id) => this.reports.get(id), reported, ...(reading ? { reading } : {}) });
       if (r.state === 'done') this.state.stable = r.to.seq;
       // Every step that decides something is saved before anything acts on it. "applied" only
       // records what sidecars said, and they say it again in every heartbeat: those steps are
