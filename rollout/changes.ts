@@ -4,9 +4,10 @@
  * http_sd answer it is served (which edges it federates). Line counts come from a real line
  * diff (jsdiff, Myers), so "+3 −1" means three lines added and one removed.
  *
- * Rendering both revisions of every instance is the cost (about a millisecond per edge in the
- * kubernetes profile), so the async form yields to the event loop as it goes: a service
- * computing the changes of a 10,000-edge fleet keeps answering its sidecars meanwhile.
+ * Filling both revisions' files of every instance is the cost (a template per edge shape and
+ * file, then microseconds per edge: render/emit.ts), so the async form yields to the event loop
+ * as it goes: a service computing the changes of a 10,000-edge fleet keeps answering its
+ * sidecars meanwhile.
  */
 import { diffLines, createTwoFilesPatch } from 'diff';
 import type { Emitter } from '../render/emit.ts';
