@@ -7,7 +7,7 @@
  * The Kubernetes cluster (vmstorage per zone with volumes, vminsert's replication) is checked
  * on the validated manifests.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,6 +77,7 @@ const vmalertCheck = (rules: string, cwd?: string) =>
 for (const c of CASES) {
   describe(`the victoriametrics backend of ${c.file.split('/').slice(-2).join('/')} (${c.profile})`, () => {
     const { plan, dir, tree } = rendered(c.file, c.profile);
+    after(() => rmSync(dir, { recursive: true, force: true }));
     const paths = [...tree.keys()];
 
     it('renders a vmalert rules file per central replica, and no central Prometheus', () => {
