@@ -15,18 +15,13 @@ export function recordCalibration(
 ): void {
   const file = join(resultsDir, CALIBRATION_FILE);
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const sources = new Set(
-    String(before['source'] ?? '')
-      .replace(/^bench(es)? /, '')
-      .replace(/ \(npm run bench\)$/, '')
-      .split(/, /)
-      .filter((s) => s !== ''),
-  );
-  sources.add(bench);
+  // `calibration` lists the benches that measured the file's factors (factorsFrom skips it).
+  const benches = new Set(Array.isArray(before['calibration']) ? (before['calibration'] as string[]) : []);
+  benches.add(bench);
   const after = {
-    ...Object.fromEntries(Object.entries(before).filter(([k]) => k !== 'source')),
+    ...Object.fromEntries(Object.entries(before).filter(([k]) => k !== 'source' && k !== 'calibration')),
     ...Object.fromEntries(Object.entries(factors).map(([k, v]) => [k, Math.round(v * 100) / 100])),
-    source: `benches ${[...sources].sort().join(', ')} (npm run bench)`,
+    calibration: [...benches].sort(),
   };
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(after, null, 2)}\n`);

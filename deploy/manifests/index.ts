@@ -332,9 +332,12 @@ export function serviceManifests(
 
 const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
 
+/** Staged rollouts in the bundle (topology `rollouts.enabled`). */
+const rolloutsEnabled = (topo: Topology) => topo.rollouts?.enabled === true;
+
 /** With staged rollouts, every Prometheus' sidecar pulls its config from the service. */
 const pulls = (topo: Topology) =>
-  topo.rollouts?.enabled === true ? { serviceUrl: topo.global.serviceUrl } : undefined;
+  rolloutsEnabled(topo) ? { serviceUrl: topo.global.serviceUrl } : undefined;
 /** `prometheus-central-a.ns.svc` → `prometheus-central-a`: the names come from conventions. */
 const serviceName = (dns: string) => dns.split('.')[0]!;
 
@@ -506,14 +509,14 @@ function alertingObjects(topo: Topology, configFiles: readonly string[]): KubeOb
  * volume. While it restarts, Prometheus keeps its last http_sd targets, the sidecars their live
  * config, and Alertmanager retries the bridge's webhooks.
  */
-const serviceReplicas = (topo: Topology) => (topo.rollouts?.enabled === true ? 1 : 2);
+const serviceReplicas = (topo: Topology) => (rolloutsEnabled(topo) ? 1 : 2);
 
 /** The fedstack service behind one headless Service, watching the topology ConfigMap. */
 const nonEmpty = <T>(a: T[]): T[] | undefined => (a.length > 0 ? a : undefined);
 
 function serviceObjects(topo: Topology, topologyFile: string): KubeObject[] {
   const replicas = serviceReplicas(topo);
-  const rollouts = topo.rollouts?.enabled === true;
+  const rollouts = rolloutsEnabled(topo);
   const ns = topo.global.namespace;
   const name = 'fedstack';
   const selector = selectorLabels('service', name);

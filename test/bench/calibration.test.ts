@@ -22,7 +22,7 @@ test('each bench merges its factors into the calibration file, keeping the other
     bytesPerSeries: 5123,
     vmBytesPerSeries: 1729.4,
     vmBytesPerSample: 3.38,
-    source: 'benches central-backend, federation-cost (npm run bench)',
+    calibration: ['central-backend', 'federation-cost'],
   });
   const f = factorsFrom(json, CALIBRATION_FILE);
   assert.equal(f.bytesPerSeries, 5123);
