@@ -1,14 +1,20 @@
 /**
  * Bench: the rollout control plane at fleet scale. The service (its own process, with
  * --data-dir) holds a generated fleet; a rollout of a new edge recording rule puts every edge in
- * one wave. Measured as the service's CPU time (/proc/<pid>/stat): starting the rollout (both
- * revisions rendered and compared for every instance), then one wave: assigning every edge,
+ * one wave. Measured as the service's CPU time (the schedstat run time of all its threads):
+ * starting the rollout (both revisions rendered and compared for every instance), then one wave:
+ * assigning every edge,
  * answering each edge sidecar's pull of its config (GET /v1/config/edge/<name>, rendered for
  * the new revision) and taking each one's report, until the wave soaks. Central is a stand-in
  * answering every gate query with an empty vector (the gates' PromQL runs at central, not here).
+ *
+ * Beside it, in the same run: the floor, a bare node:http server (bench/http-floor-child.ts)
+ * taking the same 20,000 requests from the same client loop, with bodies of the same size. What
+ * the wave costs above it is the control plane's; what the floor costs is node's HTTP on this
+ * machine.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,14 +25,66 @@ import { ACK_SCALE, generateFleet, generateFleetInput, type FleetSize } from './
 import type { Bench, Row } from './types.ts';
 
 const CHILD = fileURLToPath(new URL('./rollout-control-child.ts', import.meta.url));
+const FLOOR_CHILD = fileURLToPath(new URL('./http-floor-child.ts', import.meta.url));
+/** Sidecars pulling and reporting at once, in the bench's client loop. */
+const SIDECARS = 16;
 const SMOKE: FleetSize = { bigRegions: 2, regionsPerBigRegion: 2, metaClustersPerRegion: 3 };
-const TICKS = 100; // USER_HZ on Linux
 
-/** user + system CPU seconds of a process. */
+/**
+ * CPU seconds a process has run, all its threads: the sum of each thread's schedstat run time
+ * (nanoseconds, where /proc/<pid>/stat counts 10 ms ticks: a smoke run's 12 polls would read 0).
+ */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return ns / 1e9;
+}
+
+/** Starts a child that prints its URL on its first line of stdout. */
+async function startChild(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`${args.at(-2)} exited (${code})`)));
+  });
+  return { child, url };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** What each edge's sidecar does in the wave: pull its config, then report it applied. */
+async function playSidecars(
+  url: string,
+  edges: readonly string[],
+  token: string,
+  check: (name: string, res: Response, body: { hash: string }) => string,
+): Promise<number> {
+  const auth = { Authorization: `Bearer ${token}` };
+  let bytes = 0;
+  await inParallel(edges, SIDECARS, async (name) => {
+    const res = await fetch(`${url}/v1/config/edge/${name}`, { headers: { ...auth, 'Accept-Encoding': 'gzip' } });
+    const text = await res.text();
+    bytes = Math.max(bytes, Buffer.byteLength(text));
+    const hash = check(name, res, JSON.parse(text) as { hash: string });
+    const beat = await fetch(`${url}/v1/instances/edge/${name}/heartbeat`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ version: 'bench', configHash: 'x', revision: hash, sync: { revision: hash, promtool: 'ok', reload: 'ok' } }),
+    });
+    if (!beat.ok) throw new Error(`heartbeat of ${name}: HTTP ${beat.status}`);
+    await beat.arrayBuffer();
+  });
+  return bytes;
 }
 
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -68,21 +126,19 @@ export const rolloutControlBench: Bench = {
     const token = 'bench-token';
     writeFileSync(join(dir, 'token'), token);
     writeFileSync(join(dir, 'from.yaml'), fromText);
-    const child = spawn(
-      process.execPath,
-      [
+    let service: ChildProcess | undefined;
+    let floor: ChildProcess | undefined;
+    try {
+      const started = await startChild([
         // FEDSTACK_BENCH_CPU_PROF=<dir>: the service writes a CPU profile there (where the CPU goes).
         ...(process.env.FEDSTACK_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FEDSTACK_BENCH_CPU_PROF}`] : []),
         '--import',
         'tsx',
-        CHILD, JSON.stringify({ topologyFile: join(dir, 'from.yaml'), dataDir: join(dir, 'state'), tokenFile: join(dir, 'token') })],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
-        child.once('exit', (code) => reject(new Error(`the service exited (${code})`)));
-      });
+        CHILD,
+        JSON.stringify({ topologyFile: join(dir, 'from.yaml'), dataDir: join(dir, 'state'), tokenFile: join(dir, 'token') }),
+      ]);
+      service = started.child;
+      const { child, url } = started;
       const auth = { Authorization: `Bearer ${token}` };
       const api = async (method: string, path: string, body?: unknown) => {
         const res = await fetch(`${url}${path}`, {
@@ -113,20 +169,34 @@ export const rolloutControlBench: Bench = {
       const assigned = await waitWave((s) => s.waves[0]!.assigned === edges.length);
       const hash = assigned.to.hash;
       let pulled = 0;
-      await inParallel(edges, 16, async (name) => {
-        const res = await fetch(`${url}/v1/config/edge/${name}`, { headers: { ...auth, 'Accept-Encoding': 'gzip' } });
-        const body = (await res.json()) as { hash: string };
+      const etags = new Map<string, string>();
+      const answerBytes = await playSidecars(url, edges, token, (name, res, body) => {
         if (body.hash !== hash) throw new Error(`edge ${name} was served ${body.hash}, not ${hash}`);
+        etags.set(name, res.headers.get('etag') ?? '');
         pulled++;
-        const beat = await fetch(`${url}/v1/instances/edge/${name}/heartbeat`, {
-          method: 'POST',
-          headers: { ...auth, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ version: 'bench', configHash: 'x', revision: hash, sync: { revision: hash, promtool: 'ok', reload: 'ok' } }),
-        });
-        if (!beat.ok) throw new Error(`heartbeat of ${name}: HTTP ${beat.status}`);
+        return hash;
       });
       await waitWave((s) => s.waves[0]!.state === 'soaking');
       const c2 = cpuSeconds(child.pid!);
+      // Steady state: every sidecar polls again (every 30 s by default) with the ETag it has.
+      await inParallel(edges, SIDECARS, async (name) => {
+        const res = await fetch(`${url}/v1/config/edge/${name}`, {
+          headers: { ...auth, 'If-None-Match': etags.get(name)! },
+        });
+        await res.arrayBuffer();
+        if (res.status !== 304) throw new Error(`edge ${name}'s poll with its ETag: HTTP ${res.status}, not 304`);
+      });
+      const c3 = cpuSeconds(child.pid!);
+      await stopChild(child);
+
+      // The floor: the same requests from the same loop, to a server that only does HTTP.
+      const bare = await startChild(['--import', 'tsx', FLOOR_CHILD, JSON.stringify({ bodyBytes: answerBytes })]);
+      floor = bare.child;
+      const f0 = cpuSeconds(floor.pid!);
+      await playSidecars(bare.url, edges, token, () => 'floor');
+      const f1 = cpuSeconds(floor.pid!);
+      const wave = c2 - c1;
+      const bareCpu = f1 - f0;
       const rows: Row[] = [
         { bench: b, metric: 'edges in the wave', value: pulled, unit: '' },
         {
@@ -138,16 +208,37 @@ export const rolloutControlBench: Bench = {
         {
           bench: b,
           metric: 'one wave: assign every edge, answer their pulls and reports, service CPU',
-          value: c2 - c1,
+          value: wave,
           unit: 's',
           target: { op: '<', bound: 1 },
-          note: 'includes rendering each edge\'s new config on its first pull',
+          note: `includes rendering each edge's new config on its first pull (${Math.round(answerBytes / 1024)} KiB)`,
+        },
+        {
+          bench: b,
+          metric: `every edge polls again with its ETag: ${edges.length} 304s, service CPU`,
+          value: c3 - c2,
+          unit: 's',
+          note: 'between waves, sidecars poll every 30 s: this is the service\'s steady load per interval',
+        },
+        {
+          bench: b,
+          metric: `the same ${2 * edges.length} requests answered by a bare node:http server (prebuilt bodies), CPU`,
+          value: bareCpu,
+          unit: 's',
+          note: 'the floor on this machine: HTTP alone, no auth, routing, state or rendering',
+        },
+        {
+          bench: b,
+          metric: 'one wave / that floor',
+          value: wave / bareCpu,
+          unit: 'x',
+          detail: { wave, floor: bareCpu },
         },
       ];
       return rows;
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (service !== undefined) await stopChild(service);
+      if (floor !== undefined) await stopChild(floor);
       for (const c of centrals) c.close();
       rmSync(dir, { recursive: true, force: true });
     }

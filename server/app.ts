@@ -5,10 +5,14 @@
  *
  * Rendered files come from the render plan of the topology revision being served, lazily: the
  * first GET of one edge's prometheus.yml renders that edge, not the fleet. Each answer is kept
- * (bounded) with its gzip form, which Prometheus' HTTP client and the sidecars ask for.
+ * (bounded) with its gzip form, which Prometheus' HTTP client asks for.
+ *
+ * The sidecars' calls (their instance's config, their heartbeat) are answered before express
+ * (server/direct.ts): at 10,000 edges they are the service's load.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, {
   type ErrorRequestHandler,
   type NextFunction,
@@ -26,7 +30,8 @@ import { createPlan, type PrometheusTier, type RenderPlan } from '../render/plan
 import type { RolloutService } from '../rollout/service.ts';
 import type { Topology } from '../topology/model.ts';
 import { hostPortSchema } from '../topology/schema.ts';
-import { HttpError, policyOf, requireToken, type TokenSource } from './auth.ts';
+import { HttpError, policyOf, requireToken, type TokenKind, type TokenSource } from './auth.ts';
+import { directRoutes, segmentsAfter, type DirectRoute, type Reply } from './direct.ts';
 import type { RegistrationStore } from './registrations.ts';
 import { rolloutRouter } from './rollout-api.ts';
 import type { TopologySnapshot, TopologySource } from './topology-watch.ts';
@@ -56,8 +61,8 @@ export interface AppDeps {
    * token). Without it, every instance gets the topology source's current revision.
    */
   readonly rollouts?: RolloutService;
-  /** Max request body size (express/body-parser syntax), default 16kb. */
-  readonly bodyLimit?: string;
+  /** Max heartbeat body, bytes (default 16 KiB). */
+  readonly bodyLimitBytes?: number;
   /**
    * Mounted before the fallbacks, e.g. the alerting bridge at /v1/alerts; `build` gets the
    * app's own state (the operator console at /).
@@ -113,28 +118,35 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   json: 'application/json; charset=utf-8',
 };
 
-/** A body ready to send, in plain and gzip form, with its strong ETag. */
+/** A body ready to send, in plain and (for answers many clients share) gzip form, with its strong ETag. */
 interface Answer {
   readonly type: string;
   readonly body: Buffer;
-  readonly gzip: Buffer;
+  readonly gzip?: Buffer;
   readonly etag: string;
 }
-const NOT_RENDERED: Answer = { type: '', body: Buffer.alloc(0), gzip: Buffer.alloc(0), etag: '' };
+const NOT_RENDERED: Answer = { type: '', body: Buffer.alloc(0), etag: '' };
 
-/**
- * `level` 1 for answers made once per instance and sent about once (a sidecar's pull of its
- * revision): about a quarter of default gzip's CPU for ~30% more bytes, which at 10,000 edges is
- * seconds of the service's CPU per rollout wave.
- */
-function answer(text: string, type: string, level?: number): Answer {
+const etagOf = (body: Buffer) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+/** An answer many clients fetch (http_sd, shared files): gzip is made once and sent often. */
+function answer(text: string, type: string): Answer {
   const body = Buffer.from(text);
-  return {
-    type,
-    body,
-    gzip: gzipSync(body, level === undefined ? {} : { level }),
-    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-  };
+  return { type, body, gzip: gzipSync(body), etag: etagOf(body) };
+}
+
+/** `app.handle`: the function express's app calls for each request (not in express's types). */
+interface ExpressHandle {
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** If-None-Match against a strong ETag, with the weak comparison RFC 9110 §13.1.2 asks for. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
 /** Answers kept per revision: the files asked for recently, never the whole fleet's. */
@@ -149,7 +161,7 @@ function send(req: Request, res: Response, a: Answer): void {
     res.status(304).end();
     return;
   }
-  if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
+  if (a.gzip !== undefined && req.acceptsEncodings('gzip', 'identity') === 'gzip') {
     res.setHeader('Content-Encoding', 'gzip');
     res.send(a.gzip);
     return;
@@ -231,6 +243,11 @@ export function createApp(deps: AppDeps): express.Express {
     emitter: Emitter;
     answers: Recent<Answer>;
     sd: Map<string, { key: number; answer: Answer }>;
+    /**
+     * The ETag of each instance answer made from this revision, kept when the answer itself is
+     * dropped: a sidecar's poll that already has it is a 304 without rendering anything.
+     */
+    instanceTags: Map<string, string>;
   }
   const served = new Map<string, Served>();
   const serve = (snap: TopologySnapshot, emitter?: Emitter) => {
@@ -244,6 +261,7 @@ export function createApp(deps: AppDeps): express.Express {
         emitter: emitter ?? createEmitter(createPlan(snap.topology, profile)),
         answers: new Recent(ANSWERS_KEPT),
         sd: new Map(),
+        instanceTags: new Map(),
       };
       served.set(key, s);
     }
@@ -326,54 +344,58 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Fedstack-Revision-Hash', snap.hash);
     send(req, res, cached);
   };
+  // `/v1/config/<tier>/<name>/<file>`, and any other depth the tree has
+  // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
+  // `/v1/config/<tier>/<name>` alone is a direct route (instanceConfig, below).
+  app.get('/v1/config/*path', guard('GET', '/v1/config/*path'), (req, res) => {
+    serveConfig(req, res, req.params.path as unknown as string[]);
+  });
+
   /**
-   * `/v1/config/<tier>/<name>`: every config file of one Prometheus instance at once, with the
-   * revision they belong to, as the pulling sidecar takes them (one answer, never files of two
-   * revisions mixed).
+   * `GET /v1/config/<tier>/<name>`: every config file of one Prometheus instance at once, with
+   * the revision they belong to, as the pulling sidecar takes them (one answer, never files of
+   * two revisions mixed). Sent uncompressed: each answer goes to one sidecar once per revision,
+   * and gzip would cost more CPU (~130 µs for an edge's 19 kB) than the bytes cost to send.
+   * A poll with the answer's ETag is a 304 without rendering: sidecars poll every 30 s.
    */
-  const serveInstance = (req: Request, res: Response, tier: PrometheusTier, name: string) => {
-    const { snap, emitter, answers } = currentFor(tier, name);
-    if (!emitter.plan.hasPrometheus(tier, name))
-      throw new HttpError(
-        404,
-        'not found',
-        `no ${tier} instance ${JSON.stringify(name)} in topology revision ${snap.revision}`,
-      );
-    const cached = answers.get(`instance/${tier}/${name}`, () => {
+  const instanceConfig: DirectRoute = {
+    method: 'GET',
+    route: '/v1/config/*path',
+    match: (path) => {
+      const p = segmentsAfter(path, '/v1/config/', 2);
+      return p !== undefined && PROMETHEUS_TIERS.includes(p[0]!) && SEGMENT_RE.test(p[1]!) ? p : undefined;
+    },
+    handle: ([t, name], req) => {
+      const tier = t as PrometheusTier;
+      const { snap, emitter, instanceTags } = currentFor(tier, name!);
+      if (!emitter.plan.hasPrometheus(tier, name!))
+        throw new HttpError(
+          404,
+          'not found',
+          `no ${tier} instance ${JSON.stringify(name)} in topology revision ${snap.revision}`,
+        );
+      const key = `instance/${tier}/${name}`;
+      const headers = {
+        'X-Fedstack-Topology-Revision': String(snap.revision),
+        'X-Fedstack-Revision-Hash': snap.hash,
+      };
+      const known = instanceTags.get(key);
+      if (known !== undefined && etagMatches(req.headers['if-none-match'], known))
+        return { status: 304, body: EMPTY, headers: { ...headers, ETag: known } };
+      // Made for this one request, not kept: a sidecar takes it once per revision, and its
+      // later polls are 304s from the tag alone.
       const files: Record<string, string> = {};
       for (const f of emitter.configFiles(tier)) {
         const text = emitter.file(`${tier}/${name}/${f}`);
         if (text !== undefined) files[f] = text;
       }
-      return answer(
-        JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }),
-        'application/json',
-        1,
-      );
-    });
-    res.setHeader('X-Fedstack-Topology-Revision', String(snap.revision));
-    res.setHeader('X-Fedstack-Revision-Hash', snap.hash);
-    send(req, res, cached);
-  };
-  // `/v1/config/<tier>/<name>/<file>`, and any other depth the tree has
-  // (alerting/alertmanager.yml, dashboards/provisioning/datasources/x.yaml).
-  // `/v1/config/<tier>/<name>` alone: that instance's files as one answer (serveInstance).
-  app.get('/v1/config/*path', guard('GET', '/v1/config/*path'), (req, res) => {
-    const segments = req.params.path as unknown as string[];
-    if (segments.length === 2 && PROMETHEUS_TIERS.includes(segments[0]!) && SEGMENT_RE.test(segments[1]!))
-      serveInstance(req, res, segments[0] as PrometheusTier, segments[1]!);
-    else serveConfig(req, res, segments);
-  });
-
-  /** The heartbeats' body: JSON or 415, then parsed strictly within the body limit. */
-  const jsonBody: RequestHandler[] = [
-    (req, _res, next) => {
-      if (!req.is('application/json'))
-        throw new HttpError(415, 'unsupported media type', 'the body must be application/json');
-      next();
+      const body = Buffer.from(JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }));
+      const etag = etagOf(body);
+      instanceTags.set(key, etag);
+      return { body, headers: { ...headers, ETag: etag, 'Content-Type': 'application/json; charset=utf-8' } };
     },
-    express.json({ limit: deps.bodyLimit ?? '16kb', strict: true }),
-  ];
+  };
+
   /** What a sidecar says it applied, for the rollout: only the fields it sent. */
   const applied = ({
     revision,
@@ -383,49 +405,66 @@ export function createApp(deps: AppDeps): express.Express {
     ...(sync ? { sync } : {}),
   });
 
-  app.post(
-    '/v1/edges/:metaCluster/heartbeat',
-    guard('POST', '/v1/edges/:metaCluster/heartbeat'),
-    ...jsonBody,
-    (req, res) => {
-      const name = String(req.params.metaCluster);
-      if (current().emitter.plan.findMetaCluster(name) === undefined) {
+  const edgeHeartbeat: DirectRoute = {
+    method: 'POST',
+    route: '/v1/edges/:metaCluster/heartbeat',
+    match: (path) => segmentsAfter(path, '/v1/edges/', 1, '/heartbeat'),
+    handle: ([name], _req, body): Reply => {
+      if (current().emitter.plan.findMetaCluster(name!) === undefined) {
         throw new HttpError(404, 'not found', `unknown meta-cluster ${JSON.stringify(name)}`);
       }
-      const parsed = heartbeatSchema.safeParse(req.body);
+      const parsed = heartbeatSchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
       const at = now();
       const { revision, sync, ...registration } = parsed.data;
-      registrations.record(name, { ...registration, receivedAt: at });
+      registrations.record(name!, { ...registration, receivedAt: at });
       deps.rollouts?.report(`edge/${name}`, applied({ revision, sync }));
-      metrics.heartbeats.inc({ [LABEL.metaCluster]: name });
-      res.json({
-        status: 'registered',
-        metaCluster: name,
-        expiresAt: new Date(at + registrations.ttlMs).toISOString(),
-      });
+      metrics.heartbeats.inc({ [LABEL.metaCluster]: name! });
+      return {
+        json: {
+          status: 'registered',
+          metaCluster: name,
+          expiresAt: new Date(at + registrations.ttlMs).toISOString(),
+        },
+      };
     },
-  );
+  };
 
   // Cascades and central replicas report what they applied (edges do in their heartbeat).
-  app.post(
-    '/v1/instances/:tier/:name/heartbeat',
-    guard('POST', '/v1/instances/:tier/:name/heartbeat'),
-    ...jsonBody,
-    (req, res) => {
-      const tier = String(req.params.tier);
-      const name = String(req.params.name);
-      if (
-        !PROMETHEUS_TIERS.includes(tier) ||
-        !current().emitter.plan.hasPrometheus(tier as PrometheusTier, name)
-      )
+  const instanceHeartbeat: DirectRoute = {
+    method: 'POST',
+    route: '/v1/instances/:tier/:name/heartbeat',
+    match: (path) => segmentsAfter(path, '/v1/instances/', 2, '/heartbeat'),
+    handle: ([tier, name], _req, body): Reply => {
+      if (!PROMETHEUS_TIERS.includes(tier!) || !current().emitter.plan.hasPrometheus(tier as PrometheusTier, name!))
         throw new HttpError(404, 'not found', `unknown instance ${JSON.stringify(`${tier}/${name}`)}`);
-      const parsed = instanceHeartbeatSchema.safeParse(req.body);
+      const parsed = instanceHeartbeatSchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
       deps.rollouts?.report(`${tier}/${name}`, applied(parsed.data));
-      res.json({ status: 'recorded', instance: `${tier}/${name}` });
+      return { json: { status: 'recorded', instance: `${tier}/${name}` } };
     },
-  );
+  };
+
+  const direct = [instanceConfig, edgeHeartbeat, instanceHeartbeat];
+  const tokens: Record<Exclude<TokenKind, 'bridge'>, TokenSource | undefined> = {
+    read: deps.readToken,
+    sidecar: deps.heartbeatToken,
+    operator: deps.operatorToken,
+  };
+  const front = directRoutes(direct, {
+    logger,
+    requests: metrics.requests,
+    latency: metrics.latency,
+    token: (kind) => (kind === 'bridge' ? undefined : tokens[kind]),
+    bodyLimit: deps.bodyLimitBytes ?? 16 * 1024,
+  });
+  // express calls `app.handle` for every request (express.js createApplication): the direct
+  // routes answer first, whatever runs the app (app.listen, http.createServer(app), supertest).
+  const handle = (app as unknown as ExpressHandle).handle.bind(app);
+  (app as unknown as ExpressHandle).handle = (req, res, next) => {
+    if (!front(req, res)) handle(req, res, next);
+  };
+  app.locals.directRoutes = direct.map((r) => `${r.method} ${r.route}`);
 
   app.use('/v1/rollouts', rolloutRouter(deps.rollouts, guard));
 

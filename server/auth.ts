@@ -4,8 +4,8 @@
  * routes express really registered and fails on any route this table does not name, so a new
  * route cannot ship without a decision (README "Security" lists the same table).
  *
- * Tokens come from mounted Secret files and are read at each request (a few bytes), so a
- * rotated Secret takes effect as soon as kubelet swaps the file: no restart.
+ * Tokens come from mounted Secret files, checked for a change at most once a second, so a
+ * rotated Secret takes effect within a second of kubelet swapping the file: no restart.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -99,15 +99,26 @@ export const ROUTE_AUTH: Readonly<Record<string, AuthPolicy>> = {
 export type TokenSource = Secret | (() => Secret | undefined);
 
 /**
- * The token in `file` at each call; undefined while it is missing or empty (the route then
- * answers 503). The file is read again whenever its stat changes (a swapped Secret is a new
- * inode; an edit changes mtime, ctime or size), not at every request: a stat is a fraction of
- * an open, read and close, and a busy service checks a token at every request.
+ * The token in `file`; undefined while it is missing or empty (the route then answers 503).
+ * The file is stat'ed at most once per `recheckMs` (default 1 s) and read again when its stat
+ * changed (a swapped Secret is a new inode; an edit changes mtime, ctime or size). A rotated
+ * Secret takes effect within a second of kubelet swapping the file, and a busy service does not
+ * pay a stat per request (~30 µs each on a shared 2-core VM: a second of CPU per 10,000-edge
+ * rollout wave, bench/README.md).
  */
-export function tokenFromFile(file: string): () => Secret | undefined {
+export function tokenFromFile(
+  file: string,
+  opts: { readonly recheckMs?: number; readonly now?: () => number } = {},
+): () => Secret | undefined {
+  const recheckMs = opts.recheckMs ?? 1000;
+  const now = opts.now ?? Date.now;
   let seen = '';
+  let checkedAt = -Infinity;
   let token: Secret | undefined;
   return () => {
+    const at = now();
+    if (at - checkedAt < recheckMs && at >= checkedAt) return token;
+    checkedAt = at;
     const st = statSync(file, { throwIfNoEntry: false, bigint: true });
     if (st === undefined) {
       seen = '';
@@ -146,21 +157,26 @@ const WHAT: Record<TokenKind, string> = {
 };
 
 /**
- * Express middleware: a bearer token, compared in constant time (hashing first makes the
- * lengths equal). No token configured: 503, never open.
+ * Checks a request's Authorization header against a bearer token, in constant time (hashing
+ * first makes the lengths equal); throws the HttpError to answer. No token configured: 503,
+ * never open.
  */
+export function checkBearer(kind: TokenKind, source: TokenSource | undefined, header: string | undefined): void {
+  const token = typeof source === 'function' ? source() : source;
+  if (token === undefined)
+    throw new HttpError(503, 'unavailable', `${WHAT[kind]} are disabled: no ${kind} token configured`);
+  if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
+    throw new HttpError(401, 'unauthorized', 'invalid token');
+}
+
+/** Express middleware: `checkBearer` on the request. */
 export function requireToken(kind: TokenKind, source: TokenSource | undefined): RequestHandler {
   return (req, _res, next) => {
-    const token = typeof source === 'function' ? source() : source;
-    if (token === undefined)
-      throw new HttpError(503, 'unavailable', `${WHAT[kind]} are disabled: no ${kind} token configured`);
-    const header = req.get('authorization');
-    if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
-    const digest = (s: string) => createHash('sha256').update(s).digest();
-    if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
-      throw new HttpError(401, 'unauthorized', 'invalid token');
+    checkBearer(kind, source, req.get('authorization'));
     next();
   };
 }
@@ -183,9 +199,13 @@ interface Layer {
  * What an express app really answers, as `METHOD path-pattern`, mounted routers included
  * (express 5 keeps a router's mount path in `rawPath`). A middleware inside a mounted router
  * may answer anything below the mount, so it counts as `* <mount>/*`; the app's own
- * middleware (logging, the 404 fallback) answers no route of its own.
+ * middleware (logging, the 404 fallback) answers no route of its own. The routes answered
+ * before express (server/direct.ts) are listed in `app.locals.directRoutes`.
  */
-export function registeredRoutes(app: { router: { stack: readonly Layer[] } }): string[] {
+export function registeredRoutes(app: {
+  router: { stack: readonly Layer[] };
+  locals?: { directRoutes?: readonly string[] };
+}): string[] {
   const walk = (stack: readonly Layer[], prefix: string, mounted: boolean): string[] =>
     stack.flatMap((layer) => {
       if (layer.route !== undefined)
@@ -198,5 +218,5 @@ export function registeredRoutes(app: { router: { stack: readonly Layer[] } }): 
         return walk(layer.handle.stack, `${prefix}${mount}`, true);
       return mounted ? [`* ${prefix}${mount}/*`] : [];
     });
-  return walk(app.router.stack, '', false);
+  return [...(app.locals?.directRoutes ?? []), ...walk(app.router.stack, '', false)];
 }

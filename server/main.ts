@@ -27,15 +27,15 @@ export interface ServerOptions {
   readonly port: number;
   /** Listen address; loopback unless told otherwise. */
   readonly host?: string;
-  /** File holding the sidecars' bearer token (a mounted Secret); re-read at each heartbeat, so rotation needs no restart. */
+  /** File holding the sidecars' bearer token (a mounted Secret); checked for a change once a second, so rotation needs no restart. */
   readonly heartbeatTokenFile?: string;
   /** The token itself (tests); tokenFile wins when both are given. */
   readonly heartbeatToken?: Secret;
-  /** File holding the read token (http_sd, configs); re-read at each request. */
+  /** File holding the read token (http_sd, configs); checked for a change once a second. */
   readonly readTokenFile?: string;
   /** The read token itself (tests); readTokenFile wins when both are given. */
   readonly readToken?: Secret;
-  /** File holding the operator token (rollout actions, the console's buttons); re-read at each request. */
+  /** File holding the operator token (rollout actions, the console's buttons); checked for a change once a second. */
   readonly operatorTokenFile?: string;
   /** The operator token itself (tests); operatorTokenFile wins when both are given. */
   readonly operatorToken?: Secret;
@@ -161,7 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 /**
- * A token from a mounted file, re-read at each request (rotation needs no restart), or a fixed
+ * A token from a mounted file, checked for a change once a second (rotation needs no restart), or a fixed
  * one. The file must be readable at start: a typo in a path fails loudly, not at the first call.
  */
 function tokenOption(file: string | undefined, fixed: Secret | undefined): TokenSource | undefined {

@@ -256,10 +256,13 @@ describe('the secure local stack (fedstack up)', () => {
         { timeoutMs: 15_000, what: `${job} scraped with the new password at ${url}` },
       );
 
-    // The service: read and sidecar tokens, re-read from their files.
+    // The service: read and sidecar tokens, re-read from their files (checked once a second).
     const get = (token: string) =>
       fetch(`${service}/v1/sd/central`, { headers: { Authorization: `Bearer ${token}` } });
-    assert.equal((await get(oldRead)).status, 401);
+    await waitFor(async () => (await get(oldRead)).status === 401, {
+      timeoutMs: 3_000,
+      what: 'the service to refuse the old read token',
+    });
     assert.equal((await get(file(stack.secrets.paths.readToken))).status, 200);
     const beat = (token: string) =>
       fetch(`${service}/v1/edges/mc-hz-01/heartbeat`, {

@@ -4,7 +4,7 @@ import express from 'express';
 import request from 'supertest';
 import { Registry } from 'prom-client';
 import { once } from 'node:events';
-import { get, type IncomingHttpHeaders } from 'node:http';
+import { get, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { GENERATED_HEADER, LABEL } from '../../common/conventions.ts';
@@ -305,6 +305,111 @@ test('configs and SD answers come gzip-compressed to a client that asks, with an
     assert.equal(gunzipSync(zipped.body).toString(), plain.text, path);
     const etag = plain.headers.etag!;
     await request(app).get(path).set(READ).set('If-None-Match', etag).expect(304);
+  }
+});
+
+test("an instance's config (the pulling sidecar's answer): its files at once, uncompressed, a 304 for its ETag", async () => {
+  const { app } = setup();
+  const path = '/v1/config/edge/mc-hz-01';
+  // Asked for gzip as every HTTP client does: sent plain (one sidecar, once per revision).
+  const res = await rawGet(app, path, { 'accept-encoding': 'gzip', ...READ });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['content-encoding'], undefined);
+  assert.equal(Number(res.headers['content-length']), res.body.length);
+  assert.match(res.headers['content-type']!, /^application\/json/);
+  const body = JSON.parse(res.body.toString()) as { tier: string; name: string; hash: string; files: Record<string, string> };
+  assert.equal(body.tier, 'edge');
+  assert.equal(body.name, 'mc-hz-01');
+  assert.equal(body.hash, res.headers['x-fedstack-revision-hash']);
+  const file = await request(app).get(`${path}/prometheus.yml`).set(READ).expect(200);
+  assert.equal(body.files['prometheus.yml'], file.text, 'the same file the per-file route serves');
+  const etag = res.headers.etag!;
+  assert.match(etag, /^"[\w-]{27}"$/);
+  for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+    const again = await rawGet(app, path, { 'if-none-match': inm, ...READ });
+    assert.equal(again.status, 304, inm);
+    assert.equal(again.body.length, 0);
+    assert.equal(again.headers.etag, etag);
+  }
+  assert.equal((await rawGet(app, path, { 'if-none-match': '"other"', ...READ })).status, 200);
+  // Percent-encoded, as the sidecar encodes names: the same instance.
+  assert.equal((await rawGet(app, '/v1/config/edge/mc%2Dhz%2D01', READ)).headers.etag, etag);
+});
+
+test("an instance's config: unknown instance 404, no token 401 with a challenge, other paths go on to the file routes", async () => {
+  const { app } = setup();
+  const missing = await request(app).get('/v1/config/cascade/mars').set(READ).expect(404);
+  assert.deepEqual(missing.body, {
+    error: 'not found',
+    reason: 'no cascade instance "mars" in topology revision 1',
+  });
+  const anon = await request(app).get('/v1/config/edge/mc-hz-01').expect(401);
+  assert.equal(anon.headers['www-authenticate'], 'Bearer realm="fedstack"');
+  assert.deepEqual(anon.body, { error: 'unauthorized', reason: 'missing bearer token' });
+  // Not a Prometheus tier, or not a name: the file routes answer, as before.
+  await request(app).get('/v1/config/dashboards').set(READ).expect(404);
+  const bad = await request(app).get('/v1/config/edge/..%2e').set(READ).expect(400);
+  assert.match(bad.body.reason, /invalid path segment/);
+  // A heartbeat route asked with GET is no route at all.
+  const get = await request(app).get('/v1/edges/mc-hz-01/heartbeat').set(READ).expect(404);
+  assert.match(get.body.reason, /no route for GET/);
+});
+
+test('a heartbeat body over the limit is refused from its Content-Length or as it streams, and the connection closed', async () => {
+  const { app, lines } = setup({ bodyLimitBytes: 1024 });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const post = (body: string, chunked: boolean) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/edges/mc-hz-01/heartbeat',
+          headers: {
+            Authorization: `Bearer ${TOKEN}`,
+            'Content-Type': 'application/json',
+            ...(chunked ? {} : { 'Content-Length': Buffer.byteLength(body) }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+        },
+      );
+      req.on('error', reject);
+      if (chunked) for (let i = 0; i < body.length; i += 256) req.write(body.slice(i, i + 256));
+      else req.write(body);
+      req.end();
+    });
+  try {
+    const big = JSON.stringify({ ...beat, version: 'x'.repeat(4000) });
+    for (const chunked of [false, true]) {
+      const res = await post(big, chunked);
+      assert.equal(res.status, 413, `chunked: ${chunked}`);
+      assert.deepEqual(JSON.parse(res.text), {
+        error: 'payload too large',
+        reason: 'the request body is over the size limit',
+      });
+      assert.equal(res.headers.connection, 'close');
+    }
+    assert.equal((await post(JSON.stringify(beat), true)).status, 200);
+    // Logged like every request: the path, never a header.
+    const logged = lines.map((l) => JSON.parse(l) as { path?: string; status?: number; msg: string });
+    assert.deepEqual(
+      logged.filter((l) => l.msg === 'request').map((l) => [l.path, l.status]),
+      [
+        ['/v1/edges/mc-hz-01/heartbeat', 413],
+        ['/v1/edges/mc-hz-01/heartbeat', 413],
+        ['/v1/edges/mc-hz-01/heartbeat', 200],
+      ],
+    );
+    assert.ok(!lines.some((l) => l.includes(TOKEN)));
+  } finally {
+    server.close();
   }
 });
 

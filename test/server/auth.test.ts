@@ -42,6 +42,9 @@ writeFileSync(bridgeTokenFile, TOKENS.bridge, { mode: 0o600 });
 
 const { logger } = capturingLogger();
 const registry = new Registry();
+/** The token files' clock: a file is checked for a change at most once a second. */
+let clock = 0;
+const tokenFile = (file: string) => tokenFromFile(file, { now: () => clock });
 const bridge = startAlertBridge(
   { outboxDir: join(dir, 'outbox'), secretsDir },
   { topology: staticTopologySource(topology), registry, logger },
@@ -51,9 +54,9 @@ after(() => bridge.close());
 const app = createApp({
   topologySource: staticTopologySource(topology),
   registrations: new RegistrationStore({ ttlMs: 60_000 }),
-  heartbeatToken: tokenFromFile(files.sidecar),
-  readToken: tokenFromFile(files.read),
-  operatorToken: tokenFromFile(files.operator),
+  heartbeatToken: tokenFile(files.sidecar),
+  readToken: tokenFile(files.read),
+  operatorToken: tokenFile(files.operator),
   logger,
   registry,
   now: Date.now,
@@ -137,19 +140,26 @@ for (const [route, policy] of Object.entries(ROUTE_AUTH)) {
   });
 }
 
-test('tokens are re-read from their files: a rotated token works at once, the old one no longer', async () => {
+test('tokens are re-read from their files: a rotated token works within a second, the old one no longer', async () => {
   const route = 'GET /v1/sd/central';
   const sd = async (t: string) => (await call(route, `Bearer ${t}`))[0];
   assert.equal(await sd(TOKENS.read), 200);
   // Rotated the way kubelet updates a Secret volume: a new file swapped in.
   writeFileSync(`${files.read}.new`, 'read-rotated-11aa');
   renameSync(`${files.read}.new`, files.read);
+  // Checked at most once a second: until then the token last read still holds.
+  clock += 999;
+  assert.equal(await sd(TOKENS.read), 200);
+  clock += 1;
   assert.equal(await sd(TOKENS.read), 401);
   assert.equal(await sd('read-rotated-11aa'), 200);
   // A missing token file disables the route rather than opening it.
   rmSync(files.read);
+  clock += 1000;
   assert.equal(await sd('read-rotated-11aa'), 503);
   writeFileSync(files.read, TOKENS.read);
+  clock += 1000;
+  assert.equal(await sd(TOKENS.read), 200);
 });
 
 test('a fixed token (tests) and a token file behave alike', async () => {

@@ -369,3 +369,61 @@ test('a pulling sidecar whose service is out of reach starts from the mounted co
     await loop.close();
   }
 });
+
+test('a pulling sidecar polls with the ETag it has: a 304 keeps the live config, a new answer is applied', async () => {
+  // The service's side (server/app.ts instanceConfig): 304 for the ETag of the current answer.
+  const answers = [
+    { etag: '"rev-1"', hash: 'rev-1', prometheus: config('p1') },
+    { etag: '"rev-2"', hash: 'rev-2', prometheus: config('p2') },
+  ];
+  let current = 0;
+  const seen: (string | undefined)[] = [];
+  const service = createServer((req, res) => {
+    seen.push(req.headers['if-none-match']);
+    const a = answers[current]!;
+    if (req.headers['if-none-match'] === a.etag) return void res.writeHead(304, { ETag: a.etag }).end();
+    const body = JSON.stringify({ hash: a.hash, files: { [FILE.prometheus]: a.prometheus, [FILE.rules]: rules('vector(1)') } });
+    res.writeHead(200, { ETag: a.etag, 'Content-Type': 'application/json' }).end(body);
+  });
+  const reloads: string[] = [];
+  const prom = createServer((req, res) => {
+    reloads.push(`${req.method} ${req.url}`);
+    res.writeHead(200).end();
+  });
+  for (const s of [service, prom]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const dir = mkdtempSync(join(root, 'pull-etag-'));
+  writeFileSync(join(dir, 'read-token'), `${READ_TOKEN}\n`);
+  const loop = await runSidecar({
+    serviceUrl: `http://127.0.0.1:${(service.address() as AddressInfo).port}`,
+    instance: 'cascade/china',
+    readTokenFile: join(dir, 'read-token'),
+    liveDir: join(dir, 'live'),
+    prometheusUrl: `http://127.0.0.1:${(prom.address() as AddressInfo).port}`,
+    promtoolPath: '/usr/bin/promtool',
+    interval: 3_600_000,
+    logger: capturingLogger().logger,
+  });
+  const live = () => readFileSync(join(dir, 'live', FILE.prometheus), 'utf8');
+  try {
+    // Revision 1 is applied by the loop's first tick or by this sync, whichever runs first.
+    await loop.sync();
+    assert.deepEqual(reloads, ['POST /-/reload']);
+    assert.equal(live(), config('p1'));
+    assert.equal(seen[0], undefined, 'the first pull has no ETag to send');
+    assert.equal(await loop.sync(), 'unchanged');
+    assert.equal(seen.at(-1), '"rev-1"');
+    assert.equal(live(), config('p1'), 'a 304 keeps what is live');
+    assert.equal(loop.liveRevision(), 'rev-1');
+    current = 1;
+    assert.equal(await loop.sync(), 'applied');
+    assert.equal(seen.at(-1), '"rev-1"');
+    assert.equal(live(), config('p2'));
+    assert.equal(loop.liveRevision(), 'rev-2');
+    assert.equal(await loop.sync(), 'unchanged');
+    assert.equal(seen.at(-1), '"rev-2"');
+    assert.deepEqual(reloads, ['POST /-/reload', 'POST /-/reload']);
+  } finally {
+    await loop.close();
+    for (const s of [service, prom]) await new Promise((r) => s.close(r));
+  }
+});
