@@ -5,6 +5,7 @@
  * by the service, against the revision it serves, and its errors come back at FILE:LINE:COL too.
  */
 import { readFileSync } from 'node:fs';
+import { readTopologyText } from '../topology/text.ts';
 import { formatError } from '../topology/errors.ts';
 import { parseRolloutPlan } from '../rollout/plan-file.ts';
 import type { RolloutStatus } from '../rollout/status.ts';
@@ -38,9 +39,10 @@ class Refused extends Error {
   }
 }
 
-function readArg(file: string, what: string): string {
+/** A file's text; a topology ending in `.gz` (as the Kubernetes bundle packs a large one) unzipped. */
+function readArg(file: string, what: string, read: (file: string) => string = (f) => readFileSync(f, 'utf8')): string {
   try {
-    return readFileSync(file, 'utf8');
+    return read(file);
   } catch (e) {
     throw new Refused(`${file}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.invalid);
   }
@@ -79,7 +81,7 @@ async function call(flags: RolloutFlags, method: 'GET' | 'POST', path: string, b
 
 function startBody(flags: RolloutFlags) {
   if (flags.topology === undefined) throw new Refused('-t, --topology: the new topology file is required', EXIT.invalid);
-  const topology = readArg(flags.topology, 'the topology');
+  const topology = readArg(flags.topology, 'the topology', readTopologyText);
   let plan: string | undefined;
   if (flags.plan !== undefined) {
     plan = readArg(flags.plan, 'the rollout plan');

@@ -119,7 +119,10 @@ export function refreshMsOf(topo: Topology): number {
   return Math.min(15_000, Math.max(500, Math.round(parseDuration(topo.global.central.scrapeInterval) / 2)));
 }
 
-export function appliedOf(reg: Registration | undefined, nowMs: number): Applied | undefined {
+export function appliedOf(
+  reg: Pick<Registration, 'configHash' | 'version' | 'receivedAt'> | undefined,
+  nowMs: number,
+): Applied | undefined {
   if (reg === undefined) return undefined;
   return {
     configHash: reg.configHash,

@@ -169,6 +169,7 @@ export function createConsoleRouter(ctx: AppContext, opts: ConsoleOptions): Rout
         lastError: topologySource.lastError(),
         reloadFailures: topologySource.reloadFailures(),
         registrations: registrations.live(now()),
+        reports: registrations.reports(now()),
         rollouts: opts.rollouts,
         now: now(),
       }),

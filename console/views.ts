@@ -9,7 +9,7 @@ import type { BridgeStatus } from '../alerting/bridge/status.ts';
 import { renderGraphMermaid, renderGraphSvg } from '../cli/graph.ts';
 import { explain, parseLabelArgs } from '../render/explain.ts';
 import type { RenderPlan } from '../render/plan.ts';
-import type { Registration } from '../server/registrations.ts';
+import type { InstanceReport, Registration } from '../server/registrations.ts';
 import type { TopologySnapshot } from '../server/topology-watch.ts';
 import { metaClusters, type Topology } from '../topology/model.ts';
 import { metricNames } from '../topology/promql.ts';
@@ -34,14 +34,20 @@ export function rolloutsView(input: {
   readonly lastError: string | undefined;
   readonly reloadFailures: number;
   readonly registrations: ReadonlyMap<string, Registration>;
+  /** What cascades' and central replicas' sidecars last reported, by `<tier>/<name>`. */
+  readonly reports: ReadonlyMap<string, InstanceReport>;
   readonly rollouts: RolloutSource | undefined;
   readonly now: number;
 }): RolloutsView {
   const { snapshot, now } = input;
   const topo = snapshot.topology;
+  const reported = (tier: 'cascade' | 'central', name: string, where: { bigRegion?: string }): InstanceConfig => {
+    const applied = appliedOf(input.reports.get(`${tier}/${name}`), now);
+    return { tier, name, ...where, ...(applied === undefined ? {} : { applied }) };
+  };
   const instances: InstanceConfig[] = [
-    ...topo.central.replicas.map((r): InstanceConfig => ({ tier: 'central', name: r.name })),
-    ...topo.bigRegions.map((b): InstanceConfig => ({ tier: 'cascade', name: b.name, bigRegion: b.name })),
+    ...topo.central.replicas.map((r): InstanceConfig => reported('central', r.name, {})),
+    ...topo.bigRegions.map((b): InstanceConfig => reported('cascade', b.name, { bigRegion: b.name })),
     ...metaClusters(topo).map((p): InstanceConfig => {
       const applied = appliedOf(input.registrations.get(p.metaCluster.name), now);
       return {

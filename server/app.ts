@@ -440,6 +440,8 @@ export function createApp(deps: AppDeps): express.Express {
         throw new HttpError(404, 'not found', `unknown instance ${JSON.stringify(`${tier}/${name}`)}`);
       const parsed = instanceHeartbeatSchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad request', issuesText(parsed.error.issues));
+      const { version, configHash } = parsed.data;
+      registrations.report(`${tier}/${name}`, { version, configHash, receivedAt: now() });
       deps.rollouts?.report(`${tier}/${name}`, applied(parsed.data));
       return { json: { status: 'recorded', instance: `${tier}/${name}` } };
     },

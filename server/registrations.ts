@@ -1,8 +1,13 @@
 /**
- * Live edge registrations: what each meta-cluster's sidecar last reported. In memory on
- * purpose: a registration is only worth its TTL, and a restarted service learns them all again
- * within one heartbeat interval, so there is nothing worth persisting.
+ * Live edge registrations: what each meta-cluster's sidecar last reported; and what the
+ * sidecars of cascades and central replicas last reported (their version and config hash, for
+ * the console's table of which config runs where). In memory on purpose: a registration is only
+ * worth its TTL, and a restarted service learns them all again within one heartbeat interval,
+ * so there is nothing worth persisting.
  */
+
+/** What a cascade's or central replica's sidecar last said about itself. */
+export type InstanceReport = Omit<Registration, 'endpoint'>;
 
 export interface Registration {
   /** The LoadBalancer address (host:port) the edge is federated through. */
@@ -18,6 +23,7 @@ export interface Registration {
 export class RegistrationStore {
   readonly #ttlMs: number;
   readonly #byMetaCluster = new Map<string, Registration>();
+  readonly #byInstance = new Map<string, InstanceReport>();
   /** Bumped whenever the set of live endpoints changes, so answers built from it can be cached. */
   #version = 0;
 
@@ -33,6 +39,17 @@ export class RegistrationStore {
   record(metaCluster: string, registration: Registration): void {
     if (this.#byMetaCluster.get(metaCluster)?.endpoint !== registration.endpoint) this.#version++;
     this.#byMetaCluster.set(metaCluster, registration);
+  }
+
+  /** A cascade's or central replica's report, by `<tier>/<name>`. */
+  report(instance: string, report: InstanceReport): void {
+    this.#byInstance.set(instance, report);
+  }
+
+  /** Reports younger than the TTL at `nowMs`, by `<tier>/<name>`. */
+  reports(nowMs: number): ReadonlyMap<string, InstanceReport> {
+    for (const [id, r] of this.#byInstance) if (nowMs - r.receivedAt >= this.#ttlMs) this.#byInstance.delete(id);
+    return new Map(this.#byInstance);
   }
 
   /** Changes whenever live(nowMs) would answer with other endpoints than before. */

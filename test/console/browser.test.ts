@@ -317,12 +317,20 @@ describe('the operator console in Chromium, against the local stack', () => {
       await page.locator('#topology-revision').innerText(),
       `${ready.revision} (sha256 ${ready.hash})`,
     );
-    // Every edge's pulling sidecar reports the hash it applied (the stack runs staged rollouts);
-    // the central replicas and cascades report to the rollout API, not by edge heartbeat.
-    const hashes = await page.locator('table:has(caption:text("Config hashes")) tbody').innerText();
+    // Every pulling sidecar reports the hash it applied (the stack runs staged rollouts): the 3
+    // edges in their heartbeat, the 2 cascades and 2 central replicas at /v1/instances.
+    const table = page.locator('table:has(caption:text("Config hashes")) tbody');
+    await page.waitForFunction(
+      `[...document.querySelectorAll('caption')]
+        .find((c) => c.textContent.startsWith('Config hashes'))
+        ?.closest('table').querySelector('tbody').textContent.includes('not reported') === false`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    const hashes = await table.innerText();
     const reported = [...hashes.matchAll(/^([0-9a-f]{16})\s+(\d+)$/gm)].reduce((n, m) => n + Number(m[2]), 0);
-    assert.equal(reported, 3, hashes);
-    assert.match(hashes, /not reported \(no sidecar heartbeat\)\s+4/);
+    assert.equal(reported, 7, hashes);
+    assert.doesNotMatch(hashes, /not reported/);
     await page.locator('#view-rollouts h3:text("Current rollout")').waitFor();
     assert.match(await page.locator('#view-rollouts').innerText(), /No rollout is running\./);
     assert.equal(await page.locator('#rollout-pause').isDisabled(), true);

@@ -216,6 +216,37 @@ describe('the tree, read from VictoriaMetrics (central.backend: victoriametrics)
 });
 
 describe('the console over HTTP', () => {
+  it("counts every sidecar's config hash, edges', cascades' and central replicas' alike", async () => {
+    const a = app({ centralUrls: ['http://127.0.0.1:1'] });
+    const beat = (path: string, body: object) =>
+      request(a)
+        .post(path)
+        .set('Authorization', 'Bearer a-sidecar-token')
+        .send({ version: 'test', ...body })
+        .expect(200);
+    await beat('/v1/edges/mc-hz-01/heartbeat', { endpoint: '192.0.2.1:443', configHash: 'aaaa000000000001' });
+    await beat('/v1/instances/cascade/china/heartbeat', { configHash: 'aaaa000000000001' });
+    await beat('/v1/instances/central/central-a/heartbeat', { configHash: 'bbbb000000000002' });
+    const view = (await request(a).get('/console/api/rollouts').expect(200)).body as {
+      hashes: { hash: string | null; instances: number }[];
+      instances: { tier: string; name: string; applied?: { configHash: string } }[];
+    };
+    const hashOf = (tier: string, name: string) =>
+      view.instances.find((i) => i.tier === tier && i.name === name)?.applied?.configHash;
+    assert.equal(hashOf('edge', 'mc-hz-01'), 'aaaa000000000001');
+    assert.equal(hashOf('cascade', 'china'), 'aaaa000000000001');
+    assert.equal(hashOf('central', 'central-a'), 'bbbb000000000002');
+    assert.equal(hashOf('central', 'central-b'), undefined);
+    assert.deepEqual(
+      view.hashes.filter((h) => h.hash !== null),
+      [
+        { hash: 'aaaa000000000001', instances: 2 },
+        { hash: 'bbbb000000000002', instances: 1 },
+      ],
+    );
+    assert.equal(view.hashes.find((h) => h.hash === null)?.instances, view.instances.length - 3);
+  });
+
   it('serves the page and every answer with a strict Content-Security-Policy', async () => {
     const a = app({ centralUrls: ['http://127.0.0.1:1'] });
     for (const path of [

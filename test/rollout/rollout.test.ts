@@ -5,6 +5,8 @@
  * before left, as an operator's rollouts follow each other.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../deploy/local/process.ts';
 import { promQuery } from '../../deploy/local/promapi.ts';
@@ -67,6 +69,12 @@ describe('staged rollout on the local stack', { timeout: 600_000 }, () => {
     // The capacity model's prediction: one more series per edge, every one kept by central.
     assert.match(dry.out, /canary .* series \+2 there, \+2 at central/);
     assert.match(dry.out, /series at central \(one replica, capacity model\): [\d,]+ → [\d,]+/);
+    // The same topology packed as the Kubernetes bundle packs a large one: the same dry run.
+    const packed = `${topo}.gz`;
+    writeFileSync(packed, gzipSync(readFileSync(topo)));
+    const dryPacked = await s.cli(['plan', '-t', packed, '--plan', plan]);
+    assert.equal(dryPacked.code, 0, dryPacked.err);
+    assert.equal(dryPacked.out.replaceAll(packed, topo), dry.out);
 
     const started = await s.cli(['start', '-t', topo, '--plan', plan, '--note', 'add a probe rule']);
     assert.equal(started.code, 0, started.err);
