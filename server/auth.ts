@@ -168,10 +168,14 @@ export function checkBearer(kind: TokenKind, source: TokenSource | undefined, he
   if (header === undefined) throw new HttpError(401, 'unauthorized', 'missing bearer token');
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <token>"');
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  if (!timingSafeEqual(digest(m[1]!), digest(token.reveal())))
-    throw new HttpError(401, 'unauthorized', 'invalid token');
+  let expected = DIGESTS.get(token);
+  if (expected === undefined) DIGESTS.set(token, (expected = digest(token.reveal())));
+  if (!timingSafeEqual(digest(m[1]!), expected)) throw new HttpError(401, 'unauthorized', 'invalid token');
 }
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+/** The configured tokens' digests, made once per token (a token file's Secret lives until it changes). */
+const DIGESTS = new WeakMap<Secret, Buffer>();
 
 /** Express middleware: `checkBearer` on the request. */
 export function requireToken(kind: TokenKind, source: TokenSource | undefined): RequestHandler {
