@@ -179,15 +179,18 @@ export function createApp(deps: AppDeps): express.Express {
    * The check a route's declared policy (server/auth.ts ROUTE_AUTH) asks for: registering a
    * route without a policy fails at start, and the policy is what runs, not a comment.
    */
+  /** The tokens the app's routes check (the bridge checks its own). */
+  const tokens: Record<Exclude<TokenKind, 'bridge'>, TokenSource | undefined> = {
+    read: deps.readToken,
+    sidecar: deps.heartbeatToken,
+    operator: deps.operatorToken,
+  };
   const guard = (method: 'GET' | 'POST', path: string): RequestHandler => {
     const policy = policyOf(method, path);
     if (policy.auth === 'none') return (_req, _res, next) => next();
     if (policy.token === 'bridge')
       throw new Error(`${method} ${path}: the bridge router checks its own token`);
-    const source = { read: deps.readToken, sidecar: deps.heartbeatToken, operator: deps.operatorToken }[
-      policy.token
-    ];
-    return requireToken(policy.token, source);
+    return requireToken(policy.token, tokens[policy.token]);
   };
   app.disable('x-powered-by');
   app.set('etag', 'strong');
@@ -379,9 +382,10 @@ export function createApp(deps: AppDeps): express.Express {
         'X-Fedstack-Topology-Revision': String(snap.revision),
         'X-Fedstack-Revision-Hash': snap.hash,
       };
+      const inm = req.headers['if-none-match'];
+      const notModified = (etag: string): Reply => ({ status: 304, body: EMPTY, headers: { ...headers, ETag: etag } });
       const known = instanceTags.get(key);
-      if (known !== undefined && etagMatches(req.headers['if-none-match'], known))
-        return { status: 304, body: EMPTY, headers: { ...headers, ETag: known } };
+      if (known !== undefined && etagMatches(inm, known)) return notModified(known);
       // Made for this one request, not kept: a sidecar takes it once per revision, and its
       // later polls are 304s from the tag alone.
       const files: Record<string, string> = {};
@@ -392,6 +396,8 @@ export function createApp(deps: AppDeps): express.Express {
       const body = Buffer.from(JSON.stringify({ tier, name, revision: snap.revision, hash: snap.hash, files }));
       const etag = etagOf(body);
       instanceTags.set(key, etag);
+      // A sidecar that has it already, from before this service (re)started: nothing to send.
+      if (etagMatches(inm, etag)) return notModified(etag);
       return { body, headers: { ...headers, ETag: etag, 'Content-Type': 'application/json; charset=utf-8' } };
     },
   };
@@ -448,11 +454,6 @@ export function createApp(deps: AppDeps): express.Express {
   };
 
   const direct = [instanceConfig, edgeHeartbeat, instanceHeartbeat];
-  const tokens: Record<Exclude<TokenKind, 'bridge'>, TokenSource | undefined> = {
-    read: deps.readToken,
-    sidecar: deps.heartbeatToken,
-    operator: deps.operatorToken,
-  };
   const front = directRoutes(direct, {
     logger,
     requests: metrics.requests,

@@ -21,6 +21,7 @@ export type Reply =
   | { readonly status?: number; readonly body: Buffer; readonly headers: Readonly<Record<string, string>> };
 
 export interface DirectRoute {
+  /** GET routes answer HEAD too (node sends no body to a HEAD), as express's do. */
   readonly method: 'GET' | 'POST';
   /** The route's pattern as ROUTE_AUTH and the metrics name it, e.g. `/v1/edges/:metaCluster/heartbeat`. */
   readonly route: string;
@@ -80,8 +81,9 @@ export function directRoutes(
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     for (const r of routes) {
-      if (req.method !== r.method) continue;
+      if (method !== r.method) continue;
       const params = r.match(path);
       if (params === undefined) continue;
       serve(r, checks.get(r)!, params, path, req, res, opts);
@@ -102,12 +104,12 @@ function serve(
 ): void {
   const started = process.hrtime.bigint();
   res.once('finish', () => {
-    const labels = { method: r.method, route: r.route, code: String(res.statusCode) };
+    const labels = { method: req.method ?? r.method, route: r.route, code: String(res.statusCode) };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     opts.latency.observe(labels, seconds);
     opts.requests.inc(labels);
     // Path only: no query string, no headers (the Authorization header must never be logged).
-    opts.logger.info({ method: r.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    opts.logger.info({ method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
   });
   const fail = (e: unknown) => {
     if (res.headersSent) {
@@ -126,6 +128,7 @@ function serve(
   try {
     checkBearer(kind, opts.token(kind), req.headers.authorization);
     if (r.method === 'GET') {
+      // HEAD: the same headers; node's response drops the body.
       send(res, r.handle(params, req, undefined));
       return;
     }

@@ -334,6 +334,16 @@ test("an instance's config (the pulling sidecar's answer): its files at once, un
   assert.equal((await rawGet(app, path, { 'if-none-match': '"other"', ...READ })).status, 200);
   // Percent-encoded, as the sidecar encodes names: the same instance.
   assert.equal((await rawGet(app, '/v1/config/edge/mc%2Dhz%2D01', READ)).headers.etag, etag);
+  // A service that has just (re)started knows no tag yet: the same answer is still a 304.
+  const restarted = setup().app;
+  const again = await rawGet(restarted, path, { 'if-none-match': etag, ...READ });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.etag, etag);
+  // HEAD: the headers alone.
+  const head = await request(app).head(path).set(READ).expect(200);
+  assert.equal(head.headers.etag, etag);
+  assert.equal(Number(head.headers['content-length']), res.body.length);
+  assert.equal(head.text, undefined);
 });
 
 test("an instance's config: unknown instance 404, no token 401 with a challenge, other paths go on to the file routes", async () => {
