@@ -39,7 +39,7 @@ class Refused extends Error {
   }
 }
 
-/** A file's text; a topology ending in `.gz` (as the Kubernetes bundle packs a large one) unzipped. */
+/** A file's text, read by `read` (the topology's reader unzips a `.gz`, as the Kubernetes bundle packs a large one). */
 function readArg(file: string, what: string, read: (file: string) => string = (f) => readFileSync(f, 'utf8')): string {
   try {
     return read(file);

@@ -103,8 +103,8 @@ export type TokenSource = Secret | (() => Secret | undefined);
  * The file is stat'ed at most once per `recheckMs` (default 1 s) and read again when its stat
  * changed (a swapped Secret is a new inode; an edit changes mtime, ctime or size). A rotated
  * Secret takes effect within a second of kubelet swapping the file, and a busy service does not
- * pay a stat per request (~30 µs each on a shared 2-core VM: a second of CPU per 10,000-edge
- * rollout wave, bench/README.md).
+ * pay a stat per request (~30 µs each on a shared 2-core VM: over half a second of CPU per
+ * 10,000-edge rollout wave, bench/README.md).
  */
 export function tokenFromFile(
   file: string,
