@@ -121,8 +121,9 @@ function serve(
     if (err.status >= 500) opts.logger.error({ path, err: e instanceof Error ? e.message : String(e) }, 'request failed');
     const headers: Record<string, string> = {};
     if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="fedstack"';
-    // A body left unread (refused before reading it) would be taken for the next request.
-    if (!req.complete) headers.Connection = 'close';
+    // A body left unread (refused before or while reading it) would be taken for the next
+    // request. (A GET has none; node has not yet marked it complete when its handler runs.)
+    if (r.method === 'POST' && !req.readableEnded) headers.Connection = 'close';
     send(res, { status: err.status, json: { error: err.error, reason: err.reason }, headers });
   };
   try {

@@ -355,6 +355,15 @@ test("an instance's config: unknown instance 404, no token 401 with a challenge,
   });
   const anon = await request(app).get('/v1/config/edge/mc-hz-01').expect(401);
   assert.equal(anon.headers['www-authenticate'], 'Bearer realm="fedstack"');
+  // A GET has no body left unread: its connection is kept for the next poll.
+  for (const [path, headers] of [
+    ['/v1/config/edge/mc-hz-01', {}],
+    ['/v1/config/cascade/mars', READ],
+  ] as const) {
+    const res = await rawGet(app, path, { ...headers, connection: 'keep-alive' });
+    assert.ok(res.status >= 400, path);
+    assert.equal(res.headers.connection, 'keep-alive', path);
+  }
   assert.deepEqual(anon.body, { error: 'unauthorized', reason: 'missing bearer token' });
   // Not a Prometheus tier, or not a name: the file routes answer, as before.
   await request(app).get('/v1/config/dashboards').set(READ).expect(404);
@@ -406,6 +415,10 @@ test('a heartbeat body over the limit is refused from its Content-Length or as i
       });
       assert.equal(res.headers.connection, 'close');
     }
+    // A body read to its end, then refused, leaves the connection usable.
+    const malformed = await post('{"endpoint": ', false);
+    assert.equal(malformed.status, 400);
+    assert.notEqual(malformed.headers.connection, 'close');
     assert.equal((await post(JSON.stringify(beat), true)).status, 200);
     // Logged like every request: the path, never a header.
     const logged = lines.map((l) => JSON.parse(l) as { path?: string; status?: number; msg: string });
@@ -414,6 +427,7 @@ test('a heartbeat body over the limit is refused from its Content-Length or as i
       [
         ['/v1/edges/mc-hz-01/heartbeat', 413],
         ['/v1/edges/mc-hz-01/heartbeat', 413],
+        ['/v1/edges/mc-hz-01/heartbeat', 400],
         ['/v1/edges/mc-hz-01/heartbeat', 200],
       ],
     );
