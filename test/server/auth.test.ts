@@ -16,7 +16,6 @@ import { staticTopologySource } from '../../server/topology-watch.ts';
 import { capturingLogger, defaultTopology } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedstack-auth-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const topology = defaultTopology();
 const TOKENS: Record<TokenKind, string> = {
@@ -49,7 +48,11 @@ const bridge = startAlertBridge(
   { outboxDir: join(dir, 'outbox'), secretsDir },
   { topology: staticTopologySource(topology), registry, logger },
 );
-after(() => bridge.close());
+// The bridge first: closing it may still write to its outbox under `dir`.
+after(async () => {
+  await bridge.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 // Mounted as `fedstack serve --outbox-dir --secrets-dir` and `fedstack up` mount it.
 const app = createApp({
   topologySource: staticTopologySource(topology),
