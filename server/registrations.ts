@@ -48,7 +48,7 @@ export class RegistrationStore {
 
   /** Reports younger than the TTL at `nowMs`, by `<tier>/<name>`. */
   reports(nowMs: number): ReadonlyMap<string, InstanceReport> {
-    for (const [id, r] of this.#byInstance) if (nowMs - r.receivedAt >= this.#ttlMs) this.#byInstance.delete(id);
+    this.#expire(nowMs);
     return new Map(this.#byInstance);
   }
 
@@ -64,6 +64,7 @@ export class RegistrationStore {
     return new Map(this.#byMetaCluster);
   }
 
+  /** Drops what is older than the TTL; a dropped edge changes the live endpoints (version). */
   #expire(nowMs: number): void {
     for (const [name, reg] of this.#byMetaCluster) {
       if (nowMs - reg.receivedAt >= this.#ttlMs) {
@@ -71,5 +72,6 @@ export class RegistrationStore {
         this.#version++;
       }
     }
+    for (const [id, r] of this.#byInstance) if (nowMs - r.receivedAt >= this.#ttlMs) this.#byInstance.delete(id);
   }
 }
